@@ -29,6 +29,23 @@ cache_root="${NVCF_TESTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nvcf-plugins/t
 dest="$cache_root/$key"
 bin="$dest/bin"
 binaries=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok krew)
+stages="$dest/share/kwok-stages.yaml"
+
+# KWOK fakes kubelet behaviour through Stage objects; its release ships the standard ones
+# (fast node start, lease heartbeat, pods Running, Job pods Succeeded) as data in the module.
+ensure_stages() {
+  [[ -s "$stages" ]] && return 0
+  local dir f
+  dir="$(cd / && go mod download -json "sigs.k8s.io/kwok@${KWOK_VERSION}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "$dir/kustomize/stage" ]] || { log "kwok ${KWOK_VERSION} sources have no kustomize/stage"; return 1; }
+  mkdir -p "$dest/share"
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+    pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    echo "---"
+    cat "$dir/kustomize/stage/$f"
+  done >"$stages.tmp"
+  mv "$stages.tmp" "$stages"
+}
 
 complete() {
   [[ -f "$dest/complete" ]] || return 1
@@ -36,6 +53,7 @@ complete() {
 }
 
 if complete; then
+  ensure_stages
   echo "$bin"
   exit 0
 fi
@@ -45,6 +63,7 @@ mkdir -p "$cache_root"
 exec 9>"$cache_root/.lock"
 flock 9
 if complete; then
+  ensure_stages
   echo "$bin"
   exit 0
 fi
@@ -82,5 +101,6 @@ rm -rf "$dest"
 mkdir -p "$dest"
 mv "$work/bin" "$bin"
 printf 'built %s in %ss with %s\n' "$key" "$((SECONDS - started))" "$go_version" >"$dest/complete"
+ensure_stages
 log "done in $((SECONDS - started))s: $bin"
 echo "$bin"
