@@ -5,6 +5,9 @@
 
 pub mod error;
 pub mod events;
+pub mod profile;
 pub mod secret;
+pub mod settings;
+pub mod target;
 
 pub use error::{Error, ExitCode, Result};

@@ -1,0 +1,353 @@
+//! Per-cluster profiles: configuration and state kept apart for every cluster we talk to.
+//!
+//! Upstream keeps one `~/.nvcf-cli.yaml` and one state file for every cluster, so an
+//! unscoped `init` or `api-key generate` can act on the wrong cluster. Here a profile is
+//! named after the kube context by default, lives under `$XDG_CONFIG_HOME/nvcf/profiles/`,
+//! and every write is a locked read-modify-write replaced atomically (files 0600, dirs 0700).
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::settings::{EnvLookup, lookup_key};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Flags choosing the profile, shared by every plugin.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ProfileArgs {
+    /// Profile to use (default: $NVCF_PROFILE, then the kube context's name)
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Profile")]
+    pub profile: Option<String>,
+    /// Use this configuration file instead of a named profile (state is kept beside it)
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Profile")]
+    pub config: Option<PathBuf>,
+}
+
+/// User-editable settings of one profile: keys from [`crate::settings::KEYS`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileConfig {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, String>,
+    /// Set once, when an upstream `~/.nvcf-cli.yaml` seeded this profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_from: Option<String>,
+}
+
+/// What commands remember between runs. Field names follow upstream's state file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct State {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_expiration: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_expiration: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nvct_api_key: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nvct_api_key_expiration: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
+    /// Fields written by newer versions, kept intact by older ones.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// One profile's files.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: String,
+    pub config_path: PathBuf,
+    pub state_path: PathBuf,
+    lock_path: PathBuf,
+    /// The upstream config to import from when no profile exists yet.
+    legacy: Option<(PathBuf, PathBuf)>,
+}
+
+const LEGACY_CONFIG: &str = ".nvcf-cli.yaml";
+const LEGACY_STATE: &str = ".nvcf-cli.state";
+
+/// The directory all profiles live in: `$XDG_CONFIG_HOME/nvcf` (default `~/.config/nvcf`).
+pub fn config_root(env: &dyn EnvLookup) -> Result<PathBuf> {
+    if let Some(dir) = env.get("XDG_CONFIG_HOME").filter(|d| Path::new(d).is_absolute()) {
+        return Ok(PathBuf::from(dir).join("nvcf"));
+    }
+    crate::target::home_dir(env)
+        .map(|h| h.join(".config").join("nvcf"))
+        .ok_or_else(|| {
+            Error::config("cannot find a configuration directory: neither XDG_CONFIG_HOME nor HOME is set")
+                .hint("set HOME, or pass --config FILE")
+        })
+}
+
+/// Profile names become directory names: keep them to a safe alphabet.
+pub fn sanitize_name(raw: &str) -> String {
+    let cleaned: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' })
+        .collect();
+    let trimmed = cleaned.trim_matches(|c| c == '.' || c == '-');
+    if trimmed.is_empty() { "default".to_owned() } else { trimmed.to_owned() }
+}
+
+impl Profile {
+    /// `--config` > `--profile` > `$NVCF_PROFILE` > the kube context's name > `default`.
+    pub fn locate(args: &ProfileArgs, kube_context: Option<&str>, env: &dyn EnvLookup) -> Result<Profile> {
+        if let Some(file) = &args.config {
+            let name = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "config".into());
+            let with_suffix = |suffix: &str| {
+                let mut p = file.clone().into_os_string();
+                p.push(suffix);
+                PathBuf::from(p)
+            };
+            return Ok(Profile {
+                name,
+                config_path: file.clone(),
+                state_path: with_suffix(".state.json"),
+                lock_path: with_suffix(".lock"),
+                legacy: None,
+            });
+        }
+        let explicit = args
+            .profile
+            .clone()
+            .or_else(|| env.get("NVCF_PROFILE"))
+            .filter(|p| !p.is_empty());
+        if let Some(name) = &explicit
+            && sanitize_name(name) != *name
+        {
+            return Err(Error::usage(format!("invalid profile name {name:?}"))
+                .hint("use letters, digits, '.', '_' and '-' only"));
+        }
+        let name = explicit.unwrap_or_else(|| sanitize_name(kube_context.unwrap_or("default")));
+        let root = config_root(env)?;
+        let dir = root.join("profiles").join(&name);
+        let legacy = crate::target::home_dir(env).map(|h| (h.join(LEGACY_CONFIG), h.join(LEGACY_STATE)));
+        Ok(Profile {
+            name,
+            config_path: dir.join("config.yaml"),
+            state_path: dir.join("state.json"),
+            lock_path: dir.join(".lock"),
+            legacy,
+        })
+    }
+
+    /// Every profile under the configuration root, sorted.
+    pub fn list(env: &dyn EnvLookup) -> Result<Vec<String>> {
+        let dir = config_root(env)?.join("profiles");
+        let mut names: Vec<String> = match fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().join("config.yaml").exists() || e.path().join("state.json").exists())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io_error("list profiles in", &dir, e)),
+        };
+        names.sort();
+        Ok(names)
+    }
+
+    pub fn exists(&self) -> bool {
+        self.config_path.exists() || self.state_path.exists()
+    }
+
+    /// Upstream's config seeds a profile only while no profile at all exists yet.
+    fn import_source(&self) -> Option<&(PathBuf, PathBuf)> {
+        let (config, _) = self.legacy.as_ref()?;
+        if self.exists() || !config.exists() {
+            return None;
+        }
+        let profiles = self.config_path.parent()?.parent()?;
+        // A directory without files (e.g. made by taking the lock) is not a profile yet.
+        let any_profile = fs::read_dir(profiles)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .any(|e| e.path().join("config.yaml").exists() || e.path().join("state.json").exists())
+            })
+            .unwrap_or(false);
+        (!any_profile).then_some(self.legacy.as_ref()?)
+    }
+
+    pub fn read_config(&self) -> Result<ProfileConfig> {
+        if let Some((legacy, _)) = self.import_source() {
+            return import_legacy_config(legacy);
+        }
+        read_file(&self.config_path, |text| {
+            serde_saphyr::from_str::<ProfileConfig>(text).map_err(|e| e.to_string())
+        })
+    }
+
+    pub fn read_state(&self) -> Result<State> {
+        if let Some((_, legacy_state)) = self.import_source() {
+            return match fs::read_to_string(legacy_state) {
+                Ok(text) => serde_json::from_str(&text).map_err(|e| {
+                    Error::config(format!("cannot import {}: {e}", legacy_state.display()))
+                        .hint("fix or remove the upstream state file")
+                }),
+                Err(_) => Ok(State::default()),
+            };
+        }
+        read_file(&self.state_path, |text| serde_json::from_str::<State>(text).map_err(|e| e.to_string()))
+    }
+
+    /// Changes the config under the profile lock; nothing is written when `change` fails.
+    pub fn update_config<T>(&self, change: impl FnOnce(&mut ProfileConfig) -> Result<T>) -> Result<T> {
+        let _lock = self.lock()?;
+        let mut config = self.read_config()?;
+        let out = change(&mut config)?;
+        let text = serde_saphyr::to_string(&config).map_err(|e| Error::internal(format!("serialise profile: {e}")))?;
+        write_atomic(&self.config_path, text.as_bytes())?;
+        Ok(out)
+    }
+
+    pub fn update_state<T>(&self, change: impl FnOnce(&mut State) -> Result<T>) -> Result<T> {
+        let _lock = self.lock()?;
+        let mut state = self.read_state()?;
+        let out = change(&mut state)?;
+        let mut text = serde_json::to_vec_pretty(&state).map_err(|e| Error::internal(format!("serialise state: {e}")))?;
+        text.push(b'\n');
+        write_atomic(&self.state_path, &text)?;
+        Ok(out)
+    }
+
+    /// Removes the profile's files.
+    pub fn delete(&self) -> Result<()> {
+        let _lock = self.lock()?;
+        for path in [&self.config_path, &self.state_path] {
+            match fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_error("remove", path, e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> Result<File> {
+        ensure_private_dir(self.lock_path.parent().unwrap_or(Path::new(".")))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lock_path)
+            .map_err(|e| io_error("open lock file", &self.lock_path, e))?;
+        file.lock().map_err(|e| io_error("lock", &self.lock_path, e))?;
+        Ok(file)
+    }
+}
+
+/// Sets a setting, validating its name against the known keys.
+pub fn set_setting(config: &mut ProfileConfig, name: &str, value: &str) -> Result<()> {
+    if lookup_key(name).is_none() {
+        return Err(Error::usage(format!("unknown setting {name:?}"))
+            .hint("run `profile keys` to list the settings a profile holds"));
+    }
+    config.settings.insert(name.to_owned(), value.to_owned());
+    Ok(())
+}
+
+fn import_legacy_config(path: &Path) -> Result<ProfileConfig> {
+    let text = fs::read_to_string(path).map_err(|e| io_error("read", path, e))?;
+    let raw: BTreeMap<String, serde_json::Value> = serde_saphyr::from_str(&text).map_err(|e| {
+        Error::config(format!("cannot import {}: {e}", path.display()))
+            .hint("fix the upstream config's YAML, or move it away to start with an empty profile")
+    })?;
+    let settings = raw
+        .into_iter()
+        .filter(|(k, _)| lookup_key(k).is_some())
+        .filter_map(|(k, v)| match v {
+            serde_json::Value::String(s) => Some((k, s)),
+            serde_json::Value::Null => None,
+            other => Some((k, other.to_string())),
+        })
+        .collect();
+    Ok(ProfileConfig {
+        settings,
+        imported_from: Some(path.display().to_string()),
+    })
+}
+
+fn read_file<T: Default + DeserializeOwned>(path: &Path, parse: impl FnOnce(&str) -> Result<T, String>) -> Result<T> {
+    match fs::read_to_string(path) {
+        Ok(text) if text.trim().is_empty() => Ok(T::default()),
+        Ok(text) => parse(&text).map_err(|e| {
+            Error::config(format!("{} is not valid: {e}", path.display()))
+                .hint("fix the file by hand, or delete it to start over")
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(e) => Err(io_error("read", path, e)),
+    }
+}
+
+fn io_error(verb: &str, path: &Path, e: std::io::Error) -> Error {
+    let category = if e.kind() == std::io::ErrorKind::PermissionDenied {
+        crate::error::Category::InputMissing
+    } else {
+        crate::error::Category::Io
+    };
+    Error::new(category, format!("cannot {verb} {}: {e}", path.display()))
+        .hint(format!("check the permissions of {}", path.display()))
+        .with_source(e)
+}
+
+// The plugins ship for Linux and macOS only, so Unix permissions are always available.
+fn ensure_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| io_error("create", dir, e))?;
+    }
+    let mode = fs::metadata(dir).map_err(|e| io_error("inspect", dir, e))?.permissions().mode();
+    if mode & 0o077 != 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| io_error("restrict", dir, e))?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a temporary file beside `path` (0600), syncs it, and renames it over
+/// `path`: readers see the old file or the new one, never a torn one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    ensure_private_dir(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .permissions(private_file_permissions())
+        .tempfile_in(dir)
+        .map_err(|e| io_error("create a temporary file in", dir, e))?;
+    tmp.write_all(bytes).map_err(|e| io_error("write", tmp.path(), e))?;
+    tmp.as_file().sync_all().map_err(|e| io_error("sync", tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| io_error("replace", path, e.error))?;
+    Ok(())
+}
+
+fn private_file_permissions() -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    fs::Permissions::from_mode(0o600)
+}
+
+#[cfg(test)]
+mod tests;
