@@ -3,11 +3,19 @@
 //! The binaries parse arguments, call in here and render; everything else lives in the
 //! module named for what it holds.
 
+pub mod cli;
+pub mod completion;
+pub mod context;
 pub mod error;
 pub mod events;
+pub mod files;
+pub mod logging;
+pub mod output;
 pub mod profile;
 pub mod secret;
 pub mod settings;
 pub mod target;
+pub mod tools;
+pub mod version;
 
 pub use error::{Error, ExitCode, Result};

@@ -343,6 +343,13 @@ impl Target {
     }
 }
 
+/// The context names of the kubeconfig `sel` points at, for completion.
+pub fn context_names(sel: &KubeSelection, env: &dyn EnvLookup) -> Result<Vec<String>> {
+    Ok(load_kubeconfig(sel, env)?
+        .map(|(_, kc)| kc.contexts.into_iter().map(|c| c.name).collect())
+        .unwrap_or_default())
+}
+
 fn display_paths(paths: &[PathBuf]) -> String {
     paths
         .iter()
