@@ -288,7 +288,14 @@ pub fn check_tags(object: &str, req: &Value) -> ApiResult<()> {
     Ok(())
 }
 
+/// Both halves, for the update endpoint.
 pub fn check_rate_limit(object: &str, rl: &Value) -> ApiResult<()> {
+    check_rate_patterns(object, rl)?;
+    check_rate_rules(rl)
+}
+
+/// The bean constraints of `RateLimitDto` (patterns, sizes).
+fn check_rate_patterns(object: &str, rl: &Value) -> ApiResult<()> {
     let rate_ok = |k: &str| {
         rl.get(k)
             .is_none_or(|v| v.is_null() || v.as_str().and_then(|s| parse_rate(s, "SMHD")).is_some())
@@ -320,6 +327,28 @@ pub fn check_rate_limit(object: &str, rl: &Value) -> ApiResult<()> {
             "Invalid per NCA id rate",
         ));
     }
+    let exempted_len = rl
+        .get("exemptedNcaIds")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    if exempted_len > 32 {
+        return Err(bean(
+            object,
+            "rateLimit.exemptedNcaIds",
+            &rl["exemptedNcaIds"],
+            "size must be between 0 and 32",
+        ));
+    }
+    Ok(())
+}
+
+/// The service-level rate-limit rules.
+fn check_rate_rules(rl: &Value) -> ApiResult<()> {
+    let per_nca = rl
+        .get("perNcaIdRate")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     if !has(rl, "rateLimit") && per_nca.is_empty() && !has(rl, "perUserRate") {
         return Err(ApiError::bad_request(
             "Invalid request: at least one of 'rateLimit', 'perNcaIdRate' or 'perUserRate' must be specified",
@@ -330,14 +359,6 @@ pub fn check_rate_limit(object: &str, rl: &Value) -> ApiResult<()> {
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    if exempted.len() > 32 {
-        return Err(bean(
-            object,
-            "rateLimit.exemptedNcaIds",
-            &rl["exemptedNcaIds"],
-            "size must be between 0 and 32",
-        ));
-    }
     if !exempted.is_empty() && !has(rl, "rateLimit") {
         return Err(ApiError::bad_request(
             "Invalid request: 'exemptedNcaIds' requires 'rateLimit'",
@@ -426,14 +447,15 @@ fn check_models(req: &Value, function_type: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn check_secrets(req: &Value, fid: Uuid, vid: Uuid) -> ApiResult<Vec<String>> {
+/// Bean constraints on `secrets[]`; duplicates are the service's check.
+fn secret_entries(req: &Value) -> ApiResult<Vec<String>> {
     let Some(secrets) = req.get("secrets").filter(|s| !s.is_null()) else {
         return Ok(Vec::new());
     };
     let list = secrets
         .as_array()
         .ok_or_else(|| ApiError::spring(400, "Failed to read request"))?;
-    let mut names: Vec<String> = Vec::new();
+    let mut names = Vec::new();
     for s in list {
         let name = str_field(s, "name").unwrap_or_default();
         if name.is_empty() || name.len() > 48 || !SECRET_NAME.is_match(name) {
@@ -450,17 +472,13 @@ fn check_secrets(req: &Value, fid: Uuid, vid: Uuid) -> ApiResult<Vec<String>> {
             _ => 0,
         };
         if !(1..=32768).contains(&len) {
+            let rejected = s.get("value").unwrap_or(&Value::Null);
             return Err(bean(
                 OBJ,
                 "secrets[].value",
-                s.get("value").unwrap_or(&Value::Null),
+                rejected,
                 "must not be null and between 1 and 32768 chars",
             ));
-        }
-        if names.iter().any(|n| n == name) {
-            return Err(ApiError::bad_request(format!(
-                "Function id '{fid}', version '{vid}': Duplicate secrets keys in the payload"
-            )));
         }
         names.push(name.to_string());
     }
@@ -475,18 +493,7 @@ fn validate_create(
     fid: Uuid,
     vid: Uuid,
 ) -> ApiResult<(Map<String, Value>, Vec<String>)> {
-    let name = req.get("name").and_then(Value::as_str).unwrap_or_default();
-    if name.is_empty() || name.len() > 128 || !NAME.is_match(name) {
-        return Err(bean(
-            OBJ,
-            "name",
-            req.get("name").unwrap_or(&Value::Null),
-            "Invalid function name: Must conform to regex ^[a-z0-9A-Z][a-z0-9A-Z\\-_]*$",
-        ));
-    }
-    if !has(req, "inferenceUrl") {
-        return Err(bean(OBJ, "inferenceUrl", &Value::Null, "must not be null"));
-    }
+    // Spring's order: Jackson binding, then bean validation (@Valid), then the service's checks.
     let function_type = enum_field(
         req,
         "functionType",
@@ -494,7 +501,34 @@ fn validate_create(
         "DEFAULT",
     )?;
     let api_body_format = enum_field(req, "apiBodyFormat", &["PREDICT_V2", "CUSTOM"], "CUSTOM")?;
-    if let Some(h) = req.get("health").filter(|h| !h.is_null()) {
+    let health = req.get("health").filter(|h| !h.is_null());
+    if let Some(h) = health {
+        enum_field(h, "protocol", &["HTTP", "gRPC"], "HTTP")?;
+    }
+    let telemetry_ids = ["logsTelemetryId", "metricsTelemetryId", "tracesTelemetryId"];
+    let telemetries = req.get("telemetries").filter(|t| !t.is_null());
+    if let Some(t) = telemetries
+        && telemetry_ids
+            .iter()
+            .any(|k| str_field(t, k).is_some_and(|s| Uuid::parse_str(s).is_err()))
+    {
+        return Err(ApiError::spring(400, "Failed to read request"));
+    }
+
+    let name = req.get("name").and_then(Value::as_str).unwrap_or_default();
+    if name.is_empty() || name.len() > 128 || !NAME.is_match(name) {
+        let rejected = req.get("name").unwrap_or(&Value::Null);
+        return Err(bean(
+            OBJ,
+            "name",
+            rejected,
+            "Invalid function name: Must conform to regex ^[a-z0-9A-Z][a-z0-9A-Z\\-_]*$",
+        ));
+    }
+    if !has(req, "inferenceUrl") {
+        return Err(bean(OBJ, "inferenceUrl", &Value::Null, "must not be null"));
+    }
+    if let Some(h) = health {
         for f in ["protocol", "uri", "port", "timeout", "expectedStatusCode"] {
             if !has(h, f) {
                 return Err(bean(
@@ -505,7 +539,6 @@ fn validate_create(
                 ));
             }
         }
-        enum_field(h, "protocol", &["HTTP", "gRPC"], "HTTP")?;
         if h["port"].as_i64().is_none_or(|p| p <= 0) {
             return Err(bean(
                 OBJ,
@@ -515,13 +548,51 @@ fn validate_create(
             ));
         }
     }
-    let (image, helm, models) = (
-        has(req, "containerImage"),
-        has(req, "helmChart"),
-        req.get("models")
-            .and_then(Value::as_array)
-            .is_some_and(|m| !m.is_empty()),
-    );
+    if let Some(env) = req.get("containerEnvironment").and_then(Value::as_array)
+        && let Some(e) = env.iter().find(|e| !has(e, "key") || !has(e, "value"))
+    {
+        return Err(bean(
+            OBJ,
+            "containerEnvironment",
+            e,
+            "key and value must not be null",
+        ));
+    }
+    if let Some(res) = req.get("resources").and_then(Value::as_array)
+        && let Some(r) = res
+            .iter()
+            .find(|r| !has(r, "name") || !has(r, "version") || !has(r, "uri"))
+    {
+        return Err(bean(
+            OBJ,
+            "resources",
+            r,
+            "name, version and uri must not be null",
+        ));
+    }
+    check_tags(OBJ, req)?;
+    if str_field(req, "description").is_some_and(|d| d.chars().count() > 256) {
+        return Err(bean(
+            OBJ,
+            "description",
+            &req["description"],
+            "size must be between 0 and 256",
+        ));
+    }
+    let secrets = secret_entries(req)?;
+    let rate_limit = req.get("rateLimit").filter(|r| !r.is_null());
+    if let Some(rl) = rate_limit {
+        check_rate_patterns(OBJ, rl)?;
+    }
+    if let Some(cfg) = req.get("llmInvocationConfig").filter(|c| !c.is_null()) {
+        check_llm_invocation(cfg)?;
+    }
+
+    let models = req
+        .get("models")
+        .and_then(Value::as_array)
+        .is_some_and(|m| !m.is_empty());
+    let (image, helm) = (has(req, "containerImage"), has(req, "helmChart"));
     if !image && !helm && !models {
         return Err(ApiError::bad_request(
             "Invalid request: One of the following properties 'containerImage', 'models', or 'helmChart' must be specified in the payload",
@@ -543,61 +614,24 @@ fn validate_create(
         ));
     }
     check_models(req, &function_type)?;
-    if let Some(env) = req.get("containerEnvironment").and_then(Value::as_array) {
-        if let Some(e) = env.iter().find(|e| !has(e, "key") || !has(e, "value")) {
-            return Err(bean(
-                OBJ,
-                "containerEnvironment",
-                e,
-                "key and value must not be null",
-            ));
-        }
+    if let Some(rl) = rate_limit {
+        check_rate_rules(rl)?;
     }
-    if let Some(res) = req.get("resources").and_then(Value::as_array)
-        && let Some(r) = res
-            .iter()
-            .find(|r| !has(r, "name") || !has(r, "version") || !has(r, "uri"))
-    {
-        return Err(bean(
-            OBJ,
-            "resources",
-            r,
-            "name, version and uri must not be null",
+    if telemetries.is_some_and(|t| !telemetry_ids.iter().any(|k| has(t, k))) {
+        return Err(ApiError::bad_request(
+            "Invalid request: Telemetry object must have at least one UUID specified.",
         ));
     }
-    check_tags(OBJ, req)?;
-    if let Some(d) = req.get("description").and_then(Value::as_str)
-        && d.chars().count() > 256
-    {
-        return Err(bean(
-            OBJ,
-            "description",
-            &req["description"],
-            "size must be between 0 and 256",
-        ));
-    }
-    let secrets = check_secrets(req, fid, vid)?;
-    if let Some(rl) = req.get("rateLimit").filter(|r| !r.is_null()) {
-        check_rate_limit(OBJ, rl)?;
-    }
-    if let Some(cfg) = req.get("llmInvocationConfig").filter(|c| !c.is_null()) {
-        check_llm_invocation(cfg)?;
-    }
-    if let Some(t) = req.get("telemetries").filter(|t| !t.is_null()) {
-        let ids = ["logsTelemetryId", "metricsTelemetryId", "tracesTelemetryId"];
-        if !ids.iter().any(|k| has(t, k)) {
-            return Err(ApiError::bad_request(
-                "Invalid request: Telemetry object must have at least one UUID specified.",
-            ));
+    let mut names: Vec<String> = Vec::new();
+    for n in secrets {
+        if names.contains(&n) {
+            return Err(ApiError::bad_request(format!(
+                "Function id '{fid}', version '{vid}': Duplicate secrets keys in the payload"
+            )));
         }
-        if ids.iter().any(|k| {
-            t.get(*k)
-                .and_then(Value::as_str)
-                .is_some_and(|s| Uuid::parse_str(s).is_err())
-        }) {
-            return Err(ApiError::spring(400, "Failed to read request"));
-        }
+        names.push(n);
     }
+    let secrets = names;
 
     // Documented rules passed: what is left must match the spec's DTO schemas.
     let c = &state.contract;
