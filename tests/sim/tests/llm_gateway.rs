@@ -329,3 +329,47 @@ async fn requests_that_break_the_openai_schema_are_recorded_as_violations() {
             .any(|e| e["contractViolation"] == true)
     );
 }
+
+/// A test that leaves a violation behind fails when its simulator is dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[should_panic(expected = "contract violation")]
+async fn an_unchecked_violation_fails_the_test_on_drop() {
+    let sim = common::start(common::fast_config()).await;
+    let c = Client::new(&sim);
+    let admin = sim.admin_token();
+    let fid = llm_function(&c, &admin, "100000-S").await;
+    let key = c.invoke_key().await;
+    let body = json!({"model": format!("{fid}/dummy-model"), "input": [1.5]});
+    let r = c
+        .send(
+            "POST",
+            "llm",
+            "/v1/embeddings",
+            Some(&key),
+            Some(&body),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        r.status, 400,
+        "non-string entries are the gateway's own 400: {}",
+        r.text
+    );
+    let body =
+        json!({"model": format!("{fid}/dummy-model"), "input": "x", "encoding_format": "hex"});
+    let r = c
+        .send(
+            "POST",
+            "llm",
+            "/v1/embeddings",
+            Some(&key),
+            Some(&body),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        r.status, 500,
+        "accepted by the gateway, refused by the schema"
+    );
+    drop(sim);
+}
