@@ -3,6 +3,7 @@
 //! The binaries parse arguments, call in here and render; everything else lives in the
 //! module named for what it holds.
 
+pub mod base_commands;
 pub mod cli;
 pub mod completion;
 pub mod context;

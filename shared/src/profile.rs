@@ -300,5 +300,7 @@ fn read_file<T: Default + DeserializeOwned>(path: &Path, parse: impl FnOnce(&str
     }
 }
 
+pub mod view;
+
 #[cfg(test)]
 mod tests;

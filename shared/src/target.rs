@@ -180,10 +180,16 @@ impl Target {
         match load_kubeconfig(sel, env)? {
             Some((paths, config)) => Self::from_kubeconfig(sel, paths, config),
             None if in_cluster(env) => Self::in_cluster(sel),
-            None => Err(Error::config(
-                "no kubeconfig found: KUBECONFIG is unset or lists no existing file, ~/.kube/config does not exist, and this is not a Pod in a cluster",
-            )
-            .hint("pass --kubeconfig PATH or set KUBECONFIG to your cluster's kubeconfig")),
+            None => {
+                let looked = match env.get("KUBECONFIG").filter(|v| !v.is_empty()) {
+                    Some(list) => format!("KUBECONFIG={list} lists no existing file"),
+                    None => "KUBECONFIG is unset and ~/.kube/config does not exist".to_owned(),
+                };
+                Err(Error::config(format!(
+                    "no kubeconfig found: {looked}, and this is not a Pod in a cluster"
+                ))
+                .hint("pass --kubeconfig PATH or set KUBECONFIG to your cluster's kubeconfig"))
+            }
         }
     }
 

@@ -1,0 +1,53 @@
+//! `kubectl nvca`: the argument model and the dispatch to the shared crate.
+
+use clap::{CommandFactory, Parser, Subcommand};
+use nvcf_shared::Result;
+use nvcf_shared::base_commands::{self, BaseCommand, Scope};
+use nvcf_shared::cli::{CommonArgs, Ctx, HasCommon, Plugin};
+use nvcf_shared::target::{KubeArgs, KubeSelection};
+
+pub const PLUGIN: Plugin = Plugin {
+    display: "kubectl nvca",
+    binary: "kubectl-nvca",
+};
+
+/// Operate the NVCA agent of a self-hosted NVIDIA Cloud Functions compute plane.
+#[derive(Parser, Debug)]
+#[command(name = "kubectl-nvca", bin_name = "kubectl nvca", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl HasCommon for Cli {
+    fn common(&self) -> &CommonArgs {
+        &self.common
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    #[command(flatten)]
+    Base(BaseCommand),
+}
+
+pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
+    let sel = KubeSelection::from_args(&cli.kube)?;
+    match cli.command {
+        Command::Base(cmd) => {
+            let scope = Scope {
+                plugin: PLUGIN,
+                command: Cli::command(),
+                selection: &sel,
+                planes: None,
+                profile: &cli.common.profile,
+                helm_bin: None,
+            };
+            base_commands::run(cmd, scope, &ctx).await
+        }
+    }
+}

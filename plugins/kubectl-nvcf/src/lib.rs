@@ -1,0 +1,139 @@
+//! `kubectl nvcf`: the argument model and the dispatch to the shared crate.
+
+use clap::{CommandFactory, Parser, Subcommand};
+use nvcf_shared::base_commands::{self, BaseCommand, Scope};
+use nvcf_shared::cli::{CommonArgs, Ctx, HasCommon, Plugin};
+use nvcf_shared::output::{OutputArgs, render, write_out};
+use nvcf_shared::profile::view::{KeyList, ProfileList, ProfileShow, confirm_delete, current};
+use nvcf_shared::profile::{Profile, set_setting};
+use nvcf_shared::settings::lookup_key;
+use nvcf_shared::target::{KubeArgs, KubeSelection, PlaneArgs};
+use nvcf_shared::{Error, Result};
+
+pub const PLUGIN: Plugin = Plugin {
+    display: "kubectl nvcf",
+    binary: "kubectl-nvcf",
+};
+
+/// Install, check, operate and tear down self-hosted NVIDIA Cloud Functions.
+#[derive(Parser, Debug)]
+#[command(name = "kubectl-nvcf", bin_name = "kubectl nvcf", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    #[command(flatten)]
+    pub planes: PlaneArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl HasCommon for Cli {
+    fn common(&self) -> &CommonArgs {
+        &self.common
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Per-cluster profiles: settings and saved state
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    #[command(flatten)]
+    Base(BaseCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCommand {
+    /// List the profiles on this machine
+    List(OutputArgs),
+    /// Show the current profile's effective settings (secrets masked) and saved state
+    Show(OutputArgs),
+    /// Save a setting in the current profile
+    Set {
+        /// Setting name (see `profile keys`)
+        key: String,
+        value: String,
+    },
+    /// Remove a setting from the current profile
+    Unset {
+        /// Setting name (see `profile keys`)
+        key: String,
+    },
+    /// List the settings a profile can hold and their environment variables
+    Keys(OutputArgs),
+    /// Delete the current profile's settings and saved state
+    Delete {
+        /// Confirm the deletion
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
+    let sel = KubeSelection::from_args(&cli.kube)?;
+    match cli.command {
+        Command::Profile(cmd) => profile(cmd, &cli.common, &sel, &ctx, &mut ctx.stdout()),
+        Command::Base(cmd) => {
+            let scope = Scope {
+                plugin: PLUGIN,
+                command: Cli::command(),
+                selection: &sel,
+                planes: Some(&cli.planes),
+                profile: &cli.common.profile,
+                helm_bin: None,
+            };
+            base_commands::run(cmd, scope, &ctx).await
+        }
+    }
+}
+
+fn profile(
+    cmd: ProfileCommand,
+    common: &CommonArgs,
+    sel: &KubeSelection,
+    ctx: &Ctx,
+    out: &mut dyn std::io::Write,
+) -> Result<()> {
+    let env = &ctx.env;
+    match cmd {
+        ProfileCommand::List(o) => {
+            let current = current(&common.profile, sel, env).ok().map(|p| p.name);
+            render(&ProfileList::collect(current.as_deref(), env)?, o.output, out)
+        }
+        ProfileCommand::Keys(o) => render(&KeyList::all(), o.output, out),
+        ProfileCommand::Show(o) => {
+            let profile = current(&common.profile, sel, env)?;
+            render(&ProfileShow::collect(&profile, env)?, o.output, out)
+        }
+        ProfileCommand::Set { key, value } => {
+            let profile = current(&common.profile, sel, env)?;
+            profile.update_config(|c| set_setting(c, &key, &value))?;
+            let shown = match lookup_key(&key) {
+                Some(k) if k.secret => nvcf_shared::secret::mask(&value),
+                _ => value,
+            };
+            write_out(out, &format!("profile {}: {key} = {shown}", profile.name))
+        }
+        ProfileCommand::Unset { key } => {
+            let profile = current(&common.profile, sel, env)?;
+            let removed = profile.update_config(|c| Ok(c.settings.remove(&key).is_some()))?;
+            if !removed {
+                return Err(Error::not_found(format!("profile {} has no setting {key:?}", profile.name))
+                    .hint(format!("run `{} profile show` to see what it holds", PLUGIN.display)));
+            }
+            write_out(out, &format!("profile {}: {key} unset", profile.name))
+        }
+        ProfileCommand::Delete { yes } => {
+            let profile: Profile = current(&common.profile, sel, env)?;
+            if !profile.exists() {
+                return Err(Error::not_found(format!("profile {:?} does not exist", profile.name))
+                    .hint(format!("run `{} profile list` to see the profiles", PLUGIN.display)));
+            }
+            confirm_delete(&profile, yes)?;
+            profile.delete()?;
+            write_out(out, &format!("profile {} deleted", profile.name))
+        }
+    }
+}

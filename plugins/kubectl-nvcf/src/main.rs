@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    nvcf_shared::cli::run::<kubectl_nvcf::Cli, _, _>(kubectl_nvcf::PLUGIN, kubectl_nvcf::dispatch)
+}
