@@ -46,13 +46,15 @@ pub async fn run(cmd: BaseCommand, scope: Scope<'_>, ctx: &Ctx) -> Result<()> {
             render(&report, o.output, &mut out)
         }
         BaseCommand::Context(o) => {
-            let report = ContextReport::resolve(scope.selection, scope.planes, scope.profile, &ctx.env)?;
+            let report =
+                ContextReport::resolve(scope.selection, scope.planes, scope.profile, &ctx.env)?;
             render(&report, o.output, &mut out)
         }
         BaseCommand::Completion(args) => {
-            write_script(args.shell, scope.command, scope.plugin.binary, &mut out);
-            Ok(())
+            write_script(args.shell, scope.command, scope.plugin.binary, &mut out)
         }
-        BaseCommand::Complete { words } => write_out(&mut out, &cobra_complete(scope.command, &words, &ctx.env)),
+        BaseCommand::Complete { words } => {
+            write_out(&mut out, &cobra_complete(scope.command, &words, &ctx.env))
+        }
     }
 }

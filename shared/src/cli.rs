@@ -132,7 +132,12 @@ where
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return exit(report_error(&Error::internal(format!("cannot start the async runtime: {e}")), None)),
+        Err(e) => {
+            return exit(report_error(
+                &Error::internal(format!("cannot start the async runtime: {e}")),
+                None,
+            ));
+        }
     };
     let started = Instant::now();
     let outcome = runtime.block_on(async move {
@@ -152,7 +157,8 @@ where
             exit(ExitCode::Success)
         }
         Err(err) if err.exit_code() == ExitCode::Cancelled => {
-            let emitter = emitter.unwrap_or_else(|| Arc::new(Emitter::for_mode(mode, &Terminal::detect(), false)));
+            let emitter = emitter
+                .unwrap_or_else(|| Arc::new(Emitter::for_mode(mode, &Terminal::detect(), false)));
             let mut done = Final::new(Ts::now(), false, started.elapsed());
             done.cancelled = true;
             done.dropped_progress_events = emitter.dropped();
@@ -197,7 +203,9 @@ fn report_error(err: &Error, mode: Option<Mode>) -> ExitCode {
 /// clap's errors are multi-line with usage dumps; ours are one line naming the fix.
 fn clap_error(plugin: Plugin, err: clap::Error) -> ExitCode {
     match err.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let text = err.render().to_string();
             return match write_out(&mut std::io::stdout().lock(), &text) {
                 Err(e) if !is_broken_pipe(&e) => report_error(&e, None),
@@ -233,7 +241,9 @@ fn clap_error(plugin: Plugin, err: clap::Error) -> ExitCode {
     if let Some(tip) = tip {
         error = error.hint(tip);
     }
-    error = error.hint(format!("run `{command} --help` for the accepted flags and arguments"));
+    error = error.hint(format!(
+        "run `{command} --help` for the accepted flags and arguments"
+    ));
     report_error(&error, None)
 }
 
@@ -268,9 +278,14 @@ fn install_panic_hook(plugin: Plugin) {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         let err = Error::internal(format!("internal error in {}: {what}{at}", plugin.display))
-            .hint("this is a bug: please report it with the command you ran and its --debug output");
+            .hint(
+                "this is a bug: please report it with the command you ran and its --debug output",
+            );
         let _ = writeln!(std::io::stderr(), "{}", err.one_line());
         std::process::exit(i32::from(ExitCode::Failure.code()));
     }));

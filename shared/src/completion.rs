@@ -1,6 +1,8 @@
 //! Shell completion: static scripts from the clap model, and kubectl's plugin-completion
 //! protocol (cobra's `__complete`), which kubectl ≥ 1.26 speaks to `kubectl_complete-<name>`.
 
+use crate::error::Result;
+use crate::output::write_out;
 use crate::profile::Profile;
 use crate::settings::EnvLookup;
 use clap::{Arg, Command, ValueHint};
@@ -22,13 +24,17 @@ pub struct CompletionArgs {
 }
 
 /// Writes the completion script for `bin` (the executable's name) to `out`.
-pub fn write_script(shell: Shell, mut cmd: Command, bin: &str, out: &mut dyn Write) {
+pub fn write_script(shell: Shell, mut cmd: Command, bin: &str, out: &mut dyn Write) -> Result<()> {
     let shell = match shell {
         Shell::Bash => clap_complete::Shell::Bash,
         Shell::Zsh => clap_complete::Shell::Zsh,
         Shell::Fish => clap_complete::Shell::Fish,
     };
-    clap_complete::generate(shell, &mut cmd, bin, out);
+    // clap_complete panics when its writer fails; render first so a closed pipe is an
+    // ordinary write error (which the runtime treats as success).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, bin, &mut script);
+    write_out(out, &String::from_utf8_lossy(&script))
 }
 
 /// cobra's ShellCompDirective bits.
@@ -83,7 +89,9 @@ pub fn cobra_complete(mut cmd: Command, words: &[String], env: &dyn EnvLookup) -
         complete_value(arg, "", partial, kubeconfig, env, &mut out)
     } else if let Some((name, value)) = partial.strip_prefix("--").and_then(|f| f.split_once('=')) {
         match current.get_arguments().find(|a| a.get_long() == Some(name)) {
-            Some(arg) => complete_value(arg, &format!("--{name}="), value, kubeconfig, env, &mut out),
+            Some(arg) => {
+                complete_value(arg, &format!("--{name}="), value, kubeconfig, env, &mut out)
+            }
             None => DIRECTIVE_NO_FILE,
         }
     } else if partial.starts_with('-') {
@@ -99,7 +107,11 @@ pub fn cobra_complete(mut cmd: Command, words: &[String], env: &dyn EnvLookup) -
     } else {
         for sub in current.get_subcommands().filter(|s| !s.is_hide_set()) {
             if sub.get_name().starts_with(partial) {
-                push(&mut out, sub.get_name(), sub.get_about().map(|a| a.to_string()));
+                push(
+                    &mut out,
+                    sub.get_name(),
+                    sub.get_about().map(|a| a.to_string()),
+                );
             }
         }
         match current.get_positionals().next() {
@@ -113,7 +125,10 @@ pub fn cobra_complete(mut cmd: Command, words: &[String], env: &dyn EnvLookup) -
 
 fn push(out: &mut String, candidate: &str, help: Option<String>) {
     match help {
-        Some(h) => out.push_str(&format!("{candidate}\t{}\n", h.lines().next().unwrap_or(""))),
+        Some(h) => out.push_str(&format!(
+            "{candidate}\t{}\n",
+            h.lines().next().unwrap_or("")
+        )),
         None => out.push_str(&format!("{candidate}\n")),
     }
 }
@@ -132,17 +147,30 @@ fn complete_value(
 ) -> u8 {
     let values = arg.get_possible_values();
     if !values.is_empty() {
-        for v in values.iter().filter(|v| !v.is_hide_set() && v.get_name().starts_with(partial)) {
-            push(out, &format!("{prefix}{}", v.get_name()), v.get_help().map(|h| h.to_string()));
+        for v in values
+            .iter()
+            .filter(|v| !v.is_hide_set() && v.get_name().starts_with(partial))
+        {
+            push(
+                out,
+                &format!("{prefix}{}", v.get_name()),
+                v.get_help().map(|h| h.to_string()),
+            );
         }
         return DIRECTIVE_NO_FILE;
     }
     let names: Vec<String> = match arg.get_id().as_str() {
-        "context" | "control_plane_context" | "compute_plane_context" => kube_contexts(kubeconfig, env),
+        "context" | "control_plane_context" | "compute_plane_context" => {
+            kube_contexts(kubeconfig, env)
+        }
         "profile" => Profile::list(env).unwrap_or_default(),
         _ => match arg.get_value_hint() {
-            ValueHint::FilePath | ValueHint::AnyPath | ValueHint::DirPath => return DIRECTIVE_DEFAULT,
-            _ if arg.get_id() == "kubeconfig" || arg.get_id() == "config" => return DIRECTIVE_DEFAULT,
+            ValueHint::FilePath | ValueHint::AnyPath | ValueHint::DirPath => {
+                return DIRECTIVE_DEFAULT;
+            }
+            _ if arg.get_id() == "kubeconfig" || arg.get_id() == "config" => {
+                return DIRECTIVE_DEFAULT;
+            }
             _ => Vec::new(),
         },
     };
@@ -198,7 +226,10 @@ mod tests {
         let out = complete(&["v"], &MapEnv::default());
         assert_eq!(out, "version\tPrint the version\n:4\n");
         let out = complete(&[""], &MapEnv::default());
-        assert!(out.contains("context\tShow the target\n") && out.ends_with(":4\n"), "{out}");
+        assert!(
+            out.contains("context\tShow the target\n") && out.ends_with(":4\n"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -222,7 +253,16 @@ mod tests {
             "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts:\n- name: prod-east\n  context: {cluster: c}\n- name: dev\n  context: {cluster: c}\n",
         )
         .unwrap();
-        let out = complete(&["--kubeconfig", kc.to_str().unwrap(), "context", "--context", "p"], &MapEnv::default());
+        let out = complete(
+            &[
+                "--kubeconfig",
+                kc.to_str().unwrap(),
+                "context",
+                "--context",
+                "p",
+            ],
+            &MapEnv::default(),
+        );
         assert_eq!(out, "prod-east\n:4\n");
         let out = complete(&["--kubeconfig", ""], &MapEnv::default());
         assert_eq!(out, ":0\n", "paths fall back to file completion");

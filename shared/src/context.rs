@@ -65,8 +65,10 @@ impl ContextReport {
     ) -> Result<ContextReport> {
         let target = Target::resolve(sel, env)?;
         let plane = |ctx: Option<&String>| -> Result<Option<TargetView>> {
-            ctx.map(|c| Target::resolve(&sel.with_context(Some(c)), env).map(|t| TargetView::from(&t)))
-                .transpose()
+            ctx.map(|c| {
+                Target::resolve(&sel.with_context(Some(c)), env).map(|t| TargetView::from(&t))
+            })
+            .transpose()
         };
         let control_plane = plane(planes.and_then(|p| p.control_plane_context.as_ref()))?;
         let compute_plane = plane(planes.and_then(|p| p.compute_plane_context.as_ref()))?;
@@ -87,7 +89,11 @@ impl ContextReport {
 
 fn source_text(source: &Source) -> String {
     match source {
-        Source::Files(paths) => paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":"),
+        Source::Files(paths) => paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(":"),
         Source::InCluster => "in-cluster service account".to_owned(),
     }
 }
@@ -103,7 +109,11 @@ fn ns_text(view: &TargetView) -> String {
 }
 
 fn plane_text(view: &TargetView) -> String {
-    format!("{} ({})", view.context.as_deref().unwrap_or("-"), view.server)
+    format!(
+        "{} ({})",
+        view.context.as_deref().unwrap_or("-"),
+        view.server
+    )
 }
 
 impl Report for ContextReport {
@@ -124,13 +134,22 @@ impl Report for ContextReport {
         if wide {
             rows.push(("USER", t.user.clone().unwrap_or_else(|| "-".into())));
             rows.push(("KUBECONFIG", source_text(&t.kubeconfig)));
-            rows.push(("PROFILE CONFIG", self.profile.config_path.display().to_string()));
-            rows.push(("PROFILE STATE", self.profile.state_path.display().to_string()));
+            rows.push((
+                "PROFILE CONFIG",
+                self.profile.config_path.display().to_string(),
+            ));
+            rows.push((
+                "PROFILE STATE",
+                self.profile.state_path.display().to_string(),
+            ));
         }
         key_value_table(&rows)
     }
 
     fn names(&self) -> Vec<String> {
-        vec![format!("context/{}", self.target.context.as_deref().unwrap_or("in-cluster"))]
+        vec![format!(
+            "context/{}",
+            self.target.context.as_deref().unwrap_or("in-cluster")
+        )]
     }
 }

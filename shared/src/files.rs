@@ -6,13 +6,18 @@ use std::io::Write;
 use std::path::Path;
 
 pub fn io_error(verb: &str, path: &Path, e: std::io::Error) -> Error {
-    let category = if e.kind() == std::io::ErrorKind::PermissionDenied {
-        crate::error::Category::InputMissing
-    } else {
-        crate::error::Category::Io
+    use std::io::ErrorKind::{IsADirectory, NotADirectory, NotFound, PermissionDenied};
+    let category = match e.kind() {
+        PermissionDenied | IsADirectory | NotADirectory | NotFound => {
+            crate::error::Category::InputMissing
+        }
+        _ => crate::error::Category::Io,
     };
     Error::new(category, format!("cannot {verb} {}: {e}", path.display()))
-        .hint(format!("check the permissions of {}", path.display()))
+        .hint(format!(
+            "check that {} is a readable file with the right permissions",
+            path.display()
+        ))
         .with_source(e)
 }
 
@@ -26,9 +31,13 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
             .create(dir)
             .map_err(|e| io_error("create", dir, e))?;
     }
-    let mode = fs::metadata(dir).map_err(|e| io_error("inspect", dir, e))?.permissions().mode();
+    let mode = fs::metadata(dir)
+        .map_err(|e| io_error("inspect", dir, e))?
+        .permissions()
+        .mode();
     if mode & 0o077 != 0 {
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| io_error("restrict", dir, e))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| io_error("restrict", dir, e))?;
     }
     Ok(())
 }
@@ -43,9 +52,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .permissions(private_file_permissions())
         .tempfile_in(dir)
         .map_err(|e| io_error("create a temporary file in", dir, e))?;
-    tmp.write_all(bytes).map_err(|e| io_error("write", tmp.path(), e))?;
-    tmp.as_file().sync_all().map_err(|e| io_error("sync", tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| io_error("replace", path, e.error))?;
+    tmp.write_all(bytes)
+        .map_err(|e| io_error("write", tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| io_error("sync", tmp.path(), e))?;
+    tmp.persist(path)
+        .map_err(|e| io_error("replace", path, e.error))?;
     Ok(())
 }
 
@@ -53,4 +66,3 @@ fn private_file_permissions() -> fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     fs::Permissions::from_mode(0o600)
 }
-

@@ -21,7 +21,13 @@ pub enum OutputFormat {
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct OutputArgs {
     /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value_t, value_name = "FORMAT")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_enum,
+        default_value_t,
+        value_name = "FORMAT"
+    )]
     pub output: OutputFormat,
 }
 
@@ -88,7 +94,10 @@ pub fn column_table(header: &[&str], rows: Vec<Vec<String>>) -> String {
 fn trimmed(builder: Builder) -> String {
     let mut t = builder.build();
     t.with(Style::blank()).with(Padding::new(0, 2, 0, 0));
-    t.to_string().lines().map(|l| format!("{}\n", l.trim_end())).collect()
+    t.to_string()
+        .lines()
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -128,7 +137,8 @@ mod tests {
     fn every_format_renders_the_same_value() {
         assert_eq!(render_to_string(OutputFormat::Table), "NAME   a\n");
         assert_eq!(render_to_string(OutputFormat::Name), "demo/a\n");
-        let json: serde_json::Value = serde_json::from_str(&render_to_string(OutputFormat::Json)).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&render_to_string(OutputFormat::Json)).unwrap();
         assert_eq!(json["name"], "a");
         assert!(render_to_string(OutputFormat::Yaml).contains("name: a"));
     }
@@ -144,8 +154,17 @@ mod tests {
 
     #[test]
     fn column_tables_have_no_trailing_blanks() {
-        let t = column_table(&["name", "status"], vec![vec!["a".into(), "ok".into()], vec!["long-name".into(), "".into()]]);
+        let t = column_table(
+            &["name", "status"],
+            vec![
+                vec!["a".into(), "ok".into()],
+                vec!["long-name".into(), "".into()],
+            ],
+        );
         assert_eq!(t, "NAME        STATUS\na           ok\nlong-name\n");
-        assert_eq!(key_value_table(&[("A", "1".into()), ("LONGER", "2".into())]), "A        1\nLONGER   2\n");
+        assert_eq!(
+            key_value_table(&[("A", "1".into()), ("LONGER", "2".into())]),
+            "A        1\nLONGER   2\n"
+        );
     }
 }

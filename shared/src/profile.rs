@@ -6,8 +6,8 @@
 //! and every write is a locked read-modify-write replaced atomically (files 0600, dirs 0700).
 
 use crate::error::{Error, Result};
-use crate::secret::Secret;
 use crate::files::{ensure_private_dir, io_error, write_atomic};
+use crate::secret::Secret;
 use crate::settings::{EnvLookup, lookup_key};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::collections::BTreeMap;
@@ -85,14 +85,19 @@ const LEGACY_STATE: &str = ".nvcf-cli.state";
 
 /// The directory all profiles live in: `$XDG_CONFIG_HOME/nvcf` (default `~/.config/nvcf`).
 pub fn config_root(env: &dyn EnvLookup) -> Result<PathBuf> {
-    if let Some(dir) = env.get("XDG_CONFIG_HOME").filter(|d| Path::new(d).is_absolute()) {
+    if let Some(dir) = env
+        .get("XDG_CONFIG_HOME")
+        .filter(|d| Path::new(d).is_absolute())
+    {
         return Ok(PathBuf::from(dir).join("nvcf"));
     }
     crate::target::home_dir(env)
         .map(|h| h.join(".config").join("nvcf"))
         .ok_or_else(|| {
-            Error::config("cannot find a configuration directory: neither XDG_CONFIG_HOME nor HOME is set")
-                .hint("set HOME, or pass --config FILE")
+            Error::config(
+                "cannot find a configuration directory: neither XDG_CONFIG_HOME nor HOME is set",
+            )
+            .hint("set HOME, or pass --config FILE")
         })
 }
 
@@ -100,15 +105,29 @@ pub fn config_root(env: &dyn EnvLookup) -> Result<PathBuf> {
 pub fn sanitize_name(raw: &str) -> String {
     let cleaned: String = raw
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let trimmed = cleaned.trim_matches(|c| c == '.' || c == '-');
-    if trimmed.is_empty() { "default".to_owned() } else { trimmed.to_owned() }
+    if trimmed.is_empty() {
+        "default".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
 }
 
 impl Profile {
     /// `--config` > `--profile` > `$NVCF_PROFILE` > the kube context's name > `default`.
-    pub fn locate(args: &ProfileArgs, kube_context: Option<&str>, env: &dyn EnvLookup) -> Result<Profile> {
+    pub fn locate(
+        args: &ProfileArgs,
+        kube_context: Option<&str>,
+        env: &dyn EnvLookup,
+    ) -> Result<Profile> {
         if let Some(file) = &args.config {
             let name = file
                 .file_stem()
@@ -141,7 +160,8 @@ impl Profile {
         let name = explicit.unwrap_or_else(|| sanitize_name(kube_context.unwrap_or("default")));
         let root = config_root(env)?;
         let dir = root.join("profiles").join(&name);
-        let legacy = crate::target::home_dir(env).map(|h| (h.join(LEGACY_CONFIG), h.join(LEGACY_STATE)));
+        let legacy =
+            crate::target::home_dir(env).map(|h| (h.join(LEGACY_CONFIG), h.join(LEGACY_STATE)));
         Ok(Profile {
             name,
             config_path: dir.join("config.yaml"),
@@ -157,7 +177,9 @@ impl Profile {
         let mut names: Vec<String> = match fs::read_dir(&dir) {
             Ok(entries) => entries
                 .filter_map(|e| e.ok())
-                .filter(|e| e.path().join("config.yaml").exists() || e.path().join("state.json").exists())
+                .filter(|e| {
+                    e.path().join("config.yaml").exists() || e.path().join("state.json").exists()
+                })
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .collect(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -181,9 +203,9 @@ impl Profile {
         // A directory without files (e.g. made by taking the lock) is not a profile yet.
         let any_profile = fs::read_dir(profiles)
             .map(|entries| {
-                entries
-                    .filter_map(|e| e.ok())
-                    .any(|e| e.path().join("config.yaml").exists() || e.path().join("state.json").exists())
+                entries.filter_map(|e| e.ok()).any(|e| {
+                    e.path().join("config.yaml").exists() || e.path().join("state.json").exists()
+                })
             })
             .unwrap_or(false);
         (!any_profile).then_some(self.legacy.as_ref()?)
@@ -208,15 +230,21 @@ impl Profile {
                 Err(_) => Ok(State::default()),
             };
         }
-        read_file(&self.state_path, |text| serde_json::from_str::<State>(text).map_err(|e| e.to_string()))
+        read_file(&self.state_path, |text| {
+            serde_json::from_str::<State>(text).map_err(|e| e.to_string())
+        })
     }
 
     /// Changes the config under the profile lock; nothing is written when `change` fails.
-    pub fn update_config<T>(&self, change: impl FnOnce(&mut ProfileConfig) -> Result<T>) -> Result<T> {
+    pub fn update_config<T>(
+        &self,
+        change: impl FnOnce(&mut ProfileConfig) -> Result<T>,
+    ) -> Result<T> {
         let _lock = self.lock()?;
         let mut config = self.read_config()?;
         let out = change(&mut config)?;
-        let text = serde_saphyr::to_string(&config).map_err(|e| Error::internal(format!("serialise profile: {e}")))?;
+        let text = serde_saphyr::to_string(&config)
+            .map_err(|e| Error::internal(format!("serialise profile: {e}")))?;
         write_atomic(&self.config_path, text.as_bytes())?;
         Ok(out)
     }
@@ -225,7 +253,8 @@ impl Profile {
         let _lock = self.lock()?;
         let mut state = self.read_state()?;
         let out = change(&mut state)?;
-        let mut text = serde_json::to_vec_pretty(&state).map_err(|e| Error::internal(format!("serialise state: {e}")))?;
+        let mut text = serde_json::to_vec_pretty(&state)
+            .map_err(|e| Error::internal(format!("serialise state: {e}")))?;
         text.push(b'\n');
         write_atomic(&self.state_path, &text)?;
         Ok(out)
@@ -252,7 +281,8 @@ impl Profile {
             .write(true)
             .open(&self.lock_path)
             .map_err(|e| io_error("open lock file", &self.lock_path, e))?;
-        file.lock().map_err(|e| io_error("lock", &self.lock_path, e))?;
+        file.lock()
+            .map_err(|e| io_error("lock", &self.lock_path, e))?;
         Ok(file)
     }
 }
@@ -288,7 +318,10 @@ fn import_legacy_config(path: &Path) -> Result<ProfileConfig> {
     })
 }
 
-fn read_file<T: Default + DeserializeOwned>(path: &Path, parse: impl FnOnce(&str) -> Result<T, String>) -> Result<T> {
+fn read_file<T: Default + DeserializeOwned>(
+    path: &Path,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T> {
     match fs::read_to_string(path) {
         Ok(text) if text.trim().is_empty() => Ok(T::default()),
         Ok(text) => parse(&text).map_err(|e| {

@@ -134,7 +134,8 @@ pub fn redact(text: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
 
-    const JWT: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzY29wZXMiOlsiYWRtaW4iXX0.sig-nature_part";
+    const JWT: &str =
+        "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzY29wZXMiOlsiYWRtaW4iXX0.sig-nature_part";
 
     #[test]
     fn masks_jwts_and_api_keys() {

@@ -16,22 +16,53 @@ use std::time::Duration;
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct KubeArgs {
     /// Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)
-    #[arg(long, global = true, value_name = "PATH", help_heading = "Cluster connection")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Cluster connection"
+    )]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use
-    #[arg(long, global = true, value_name = "NAME", help_heading = "Cluster connection")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Cluster connection"
+    )]
     pub context: Option<String>,
     /// The kubeconfig cluster to use
-    #[arg(long, global = true, value_name = "NAME", help_heading = "Cluster connection")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Cluster connection"
+    )]
     pub cluster: Option<String>,
     /// The kubeconfig user to use
-    #[arg(long, global = true, value_name = "NAME", help_heading = "Cluster connection")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Cluster connection"
+    )]
     pub user: Option<String>,
     /// The namespace scope for this request
-    #[arg(short = 'n', long, global = true, value_name = "NAME", help_heading = "Cluster connection")]
+    #[arg(
+        short = 'n',
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Cluster connection"
+    )]
     pub namespace: Option<String>,
     /// How long to wait for a single server request (e.g. 30s, 1m; 0 = no timeout)
-    #[arg(long, global = true, value_name = "DURATION", help_heading = "Cluster connection")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        help_heading = "Cluster connection"
+    )]
     pub request_timeout: Option<String>,
 }
 
@@ -39,10 +70,20 @@ pub struct KubeArgs {
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct PlaneArgs {
     /// Context of the control-plane cluster (default: the current context)
-    #[arg(long, global = true, value_name = "NAME", help_heading = "Cluster connection")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Cluster connection"
+    )]
     pub control_plane_context: Option<String>,
     /// Context of the compute-plane (GPU) cluster (default: the current context)
-    #[arg(long, global = true, value_name = "NAME", help_heading = "Cluster connection")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Cluster connection"
+    )]
     pub compute_plane_context: Option<String>,
 }
 
@@ -100,8 +141,9 @@ impl KubeSelection {
 /// Parses kubectl-style durations: `0`, `30s`, `1m`, `1m30s`, `2h`, `500ms`.
 pub fn parse_duration(flag: &str, text: &str) -> Result<Duration> {
     let invalid = || {
-        Error::usage(format!("invalid {flag} value {text:?}"))
-            .hint(format!("use a duration such as 30s, 1m or 1m30s, e.g. {flag}=30s"))
+        Error::usage(format!("invalid {flag} value {text:?}")).hint(format!(
+            "use a duration such as 30s, 1m or 1m30s, e.g. {flag}=30s"
+        ))
     };
     let text = text.trim();
     if text == "0" {
@@ -193,7 +235,11 @@ impl Target {
         }
     }
 
-    fn from_kubeconfig(sel: &KubeSelection, paths: Vec<PathBuf>, config: Kubeconfig) -> Result<Target> {
+    fn from_kubeconfig(
+        sel: &KubeSelection,
+        paths: Vec<PathBuf>,
+        config: Kubeconfig,
+    ) -> Result<Target> {
         let shown = display_paths(&paths);
         let context_name = sel
             .context
@@ -246,8 +292,10 @@ impl Target {
             .as_ref()
             .and_then(|c| c.server.clone())
             .ok_or_else(|| {
-                Error::config(format!("cluster {cluster_name:?} in kubeconfig {shown} has no server URL"))
-                    .hint("set clusters[].cluster.server to the API server's https:// URL")
+                Error::config(format!(
+                    "cluster {cluster_name:?} in kubeconfig {shown} has no server URL"
+                ))
+                .hint("set clusters[].cluster.server to the API server's https:// URL")
             })?;
         let user = sel
             .user
@@ -256,10 +304,15 @@ impl Target {
         if let Some(user) = &user
             && !config.auth_infos.iter().any(|a| &a.name == user)
         {
-            return Err(Error::config(format!("user {user:?} not found in kubeconfig {shown}"))
-                .hint("pass --user with a name from the kubeconfig's users list"));
+            return Err(
+                Error::config(format!("user {user:?} not found in kubeconfig {shown}"))
+                    .hint("pass --user with a name from the kubeconfig's users list"),
+            );
         }
-        let (namespace, namespace_source) = match (&sel.namespace, context.as_ref().and_then(|c| c.namespace.clone())) {
+        let (namespace, namespace_source) = match (
+            &sel.namespace,
+            context.as_ref().and_then(|c| c.namespace.clone()),
+        ) {
             (Some(ns), _) => (ns.clone(), NamespaceSource::Flag),
             (None, Some(ns)) if !ns.is_empty() => (ns, NamespaceSource::Context),
             _ => ("default".to_owned(), NamespaceSource::Default),
@@ -280,9 +333,10 @@ impl Target {
     }
 
     fn in_cluster(sel: &KubeSelection) -> Result<Target> {
-        let sa_namespace = std::fs::read_to_string(Path::new(SERVICE_ACCOUNT_DIR).join("namespace"))
-            .ok()
-            .map(|s| s.trim().to_owned());
+        let sa_namespace =
+            std::fs::read_to_string(Path::new(SERVICE_ACCOUNT_DIR).join("namespace"))
+                .ok()
+                .map(|s| s.trim().to_owned());
         let (namespace, namespace_source) = match (&sel.namespace, sa_namespace) {
             (Some(ns), _) => (ns.clone(), NamespaceSource::Flag),
             (None, Some(ns)) => (ns, NamespaceSource::ServiceAccount),
@@ -335,15 +389,21 @@ impl Target {
             config.headers.push((http::header::USER_AGENT, value));
         }
         kube::Client::try_from(config).map_err(|e| {
-            Error::config(format!("cannot build a Kubernetes client for {}: {e}", self.describe()))
-                .hint("check the kubeconfig's certificates and server URL")
+            Error::config(format!(
+                "cannot build a Kubernetes client for {}: {e}",
+                self.describe()
+            ))
+            .hint("check the kubeconfig's certificates and server URL")
         })
     }
 
     /// `context "x" (cluster "y" at https://…)`, for messages.
     pub fn describe(&self) -> String {
         match &self.context {
-            Some(ctx) => format!("context {ctx:?} (cluster {:?} at {})", self.cluster, self.server),
+            Some(ctx) => format!(
+                "context {ctx:?} (cluster {:?} at {})",
+                self.cluster, self.server
+            ),
             None => format!("cluster {:?} at {}", self.cluster, self.server),
         }
     }
@@ -365,14 +425,18 @@ fn display_paths(paths: &[PathBuf]) -> String {
 }
 
 fn in_cluster(env: &dyn EnvLookup) -> bool {
-    env.get("KUBERNETES_SERVICE_HOST").is_some_and(|h| !h.is_empty())
+    env.get("KUBERNETES_SERVICE_HOST")
+        .is_some_and(|h| !h.is_empty())
         && Path::new(SERVICE_ACCOUNT_DIR).join("token").exists()
 }
 
 /// kubectl's loading rules: an explicit `--kubeconfig` must exist; otherwise every existing
 /// file listed in `KUBECONFIG` is merged (first value wins; missing entries are skipped);
 /// otherwise `~/.kube/config` if it exists.
-fn load_kubeconfig(sel: &KubeSelection, env: &dyn EnvLookup) -> Result<Option<(Vec<PathBuf>, Kubeconfig)>> {
+fn load_kubeconfig(
+    sel: &KubeSelection,
+    env: &dyn EnvLookup,
+) -> Result<Option<(Vec<PathBuf>, Kubeconfig)>> {
     if let Some(path) = &sel.kubeconfig {
         if !path.exists() {
             return Err(Error::input_missing(format!("kubeconfig {} does not exist", path.display()))
@@ -411,8 +475,11 @@ fn read_one(path: &Path) -> Result<Kubeconfig> {
             .with_source(e)
     })?;
     Kubeconfig::from_yaml(&text).map_err(|e| {
-        Error::config(format!("kubeconfig {} is not a valid kubeconfig: {e}", path.display()))
-            .hint("fix the YAML, or check it with kubectl config view --kubeconfig FILE")
+        Error::config(format!(
+            "kubeconfig {} is not a valid kubeconfig: {e}",
+            path.display()
+        ))
+        .hint("fix the YAML, or check it with kubectl config view --kubeconfig FILE")
     })
 }
 

@@ -74,7 +74,12 @@ struct CacheEntry {
 
 fn fingerprint(path: &Path) -> Option<(u64, u128)> {
     let meta = std::fs::metadata(path).ok()?;
-    let mtime = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
     Some((meta.len(), mtime))
 }
 
@@ -166,7 +171,11 @@ async fn ask_version(tool: Tool, path: PathBuf) -> Option<String> {
             None
         }
         Err(_) => {
-            tracing::warn!("{} did not report its version within {:?}", path.display(), VERSION_TIMEOUT);
+            tracing::warn!(
+                "{} did not report its version within {:?}",
+                path.display(),
+                VERSION_TIMEOUT
+            );
             None
         }
     }
@@ -210,7 +219,11 @@ mod tests {
         let second = detect(&tools, &env).await;
         assert_eq!(first, second);
         let calls = std::fs::read_to_string(&counter).unwrap();
-        assert_eq!(calls.lines().count(), 1, "second run is served from the cache");
+        assert_eq!(
+            calls.lines().count(),
+            1,
+            "second run is served from the cache"
+        );
     }
 
     #[tokio::test]

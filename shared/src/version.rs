@@ -19,9 +19,15 @@ pub struct VersionReport {
 }
 
 /// `helm_bin` is the helm that started us (`$HELM_BIN`) when running as a helm plugin.
-pub async fn version_report(plugin: Plugin, helm_bin: Option<PathBuf>, env: &dyn EnvLookup) -> VersionReport {
+pub async fn version_report(
+    plugin: Plugin,
+    helm_bin: Option<PathBuf>,
+    env: &dyn EnvLookup,
+) -> VersionReport {
     let kubectl = which("kubectl", env);
-    let helm = helm_bin.filter(|p| p.exists()).or_else(|| which("helm", env));
+    let helm = helm_bin
+        .filter(|p| p.exists())
+        .or_else(|| which("helm", env));
     let mut wanted = Vec::new();
     if let Some(p) = &kubectl {
         wanted.push((Tool::Kubectl, p.clone()));
@@ -42,8 +48,14 @@ pub async fn version_report(plugin: Plugin, helm_bin: Option<PathBuf>, env: &dyn
 
 fn describe(tool: &Option<ToolVersion>) -> String {
     match tool {
-        Some(ToolVersion { path, version: Some(v) }) => format!("{v} ({})", path.display()),
-        Some(ToolVersion { path, version: None }) => format!("unknown version ({})", path.display()),
+        Some(ToolVersion {
+            path,
+            version: Some(v),
+        }) => format!("{v} ({})", path.display()),
+        Some(ToolVersion {
+            path,
+            version: None,
+        }) => format!("unknown version ({})", path.display()),
         None => "not found on PATH".to_owned(),
     }
 }
@@ -64,6 +76,10 @@ impl Report for VersionReport {
     }
 
     fn names(&self) -> Vec<String> {
-        vec![format!("{}/{}", self.plugin.replace(' ', "-"), self.version)]
+        vec![format!(
+            "{}/{}",
+            self.plugin.replace(' ', "-"),
+            self.version
+        )]
     }
 }

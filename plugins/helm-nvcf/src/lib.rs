@@ -21,7 +21,12 @@ pub const PLUGIN: Plugin = Plugin {
 ///
 /// Cluster selection comes from helm's own flags: helm --kube-context NAME -n NS nvcf ...
 #[derive(Parser, Debug)]
-#[command(name = "helm-nvcf", bin_name = "helm nvcf", version, propagate_version = true)]
+#[command(
+    name = "helm-nvcf",
+    bin_name = "helm nvcf",
+    version,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub common: CommonArgs,
@@ -43,7 +48,11 @@ pub enum Command {
 
 pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
     let sel = KubeSelection::from_helm_env(&ctx.env);
-    let helm_bin = ctx.env.get("HELM_BIN").filter(|b| !b.is_empty()).map(PathBuf::from);
+    let helm_bin = ctx
+        .env
+        .get("HELM_BIN")
+        .filter(|b| !b.is_empty())
+        .map(PathBuf::from);
     match cli.command {
         Command::Base(cmd) => {
             let scope = Scope {

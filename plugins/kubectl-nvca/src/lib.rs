@@ -13,7 +13,12 @@ pub const PLUGIN: Plugin = Plugin {
 
 /// Operate the NVCA agent of a self-hosted NVIDIA Cloud Functions compute plane.
 #[derive(Parser, Debug)]
-#[command(name = "kubectl-nvca", bin_name = "kubectl nvca", version, propagate_version = true)]
+#[command(
+    name = "kubectl-nvca",
+    bin_name = "kubectl nvca",
+    version,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub common: CommonArgs,

@@ -17,7 +17,12 @@ pub const PLUGIN: Plugin = Plugin {
 
 /// Install, check, operate and tear down self-hosted NVIDIA Cloud Functions.
 #[derive(Parser, Debug)]
-#[command(name = "kubectl-nvcf", bin_name = "kubectl nvcf", version, propagate_version = true)]
+#[command(
+    name = "kubectl-nvcf",
+    bin_name = "kubectl nvcf",
+    version,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub common: CommonArgs,
@@ -100,7 +105,11 @@ fn profile(
     match cmd {
         ProfileCommand::List(o) => {
             let current = current(&common.profile, sel, env).ok().map(|p| p.name);
-            render(&ProfileList::collect(current.as_deref(), env)?, o.output, out)
+            render(
+                &ProfileList::collect(current.as_deref(), env)?,
+                o.output,
+                out,
+            )
         }
         ProfileCommand::Keys(o) => render(&KeyList::all(), o.output, out),
         ProfileCommand::Show(o) => {
@@ -120,16 +129,25 @@ fn profile(
             let profile = current(&common.profile, sel, env)?;
             let removed = profile.update_config(|c| Ok(c.settings.remove(&key).is_some()))?;
             if !removed {
-                return Err(Error::not_found(format!("profile {} has no setting {key:?}", profile.name))
-                    .hint(format!("run `{} profile show` to see what it holds", PLUGIN.display)));
+                return Err(Error::not_found(format!(
+                    "profile {} has no setting {key:?}",
+                    profile.name
+                ))
+                .hint(format!(
+                    "run `{} profile show` to see what it holds",
+                    PLUGIN.display
+                )));
             }
             write_out(out, &format!("profile {}: {key} unset", profile.name))
         }
         ProfileCommand::Delete { yes } => {
             let profile: Profile = current(&common.profile, sel, env)?;
             if !profile.exists() {
-                return Err(Error::not_found(format!("profile {:?} does not exist", profile.name))
-                    .hint(format!("run `{} profile list` to see the profiles", PLUGIN.display)));
+                return Err(
+                    Error::not_found(format!("profile {:?} does not exist", profile.name)).hint(
+                        format!("run `{} profile list` to see the profiles", PLUGIN.display),
+                    ),
+                );
             }
             confirm_delete(&profile, yes)?;
             profile.delete()?;

@@ -384,16 +384,31 @@ fn plain_cancelled() {
 
 fn split_install() -> Vec<Event> {
     vec![
-        with_context(started("2026-04-29T01:23:45Z", 1, "preflight", 8, true), "admin@cp"),
-        with_context(completed("2026-04-29T01:23:53Z", 1, "preflight", 8), "admin@cp"),
-        with_context(started("2026-04-29T01:30:08Z", 6, "register", 8, true), "admin@gpu1"),
-        with_context(completed("2026-04-29T01:30:12Z", 6, "register", 4), "admin@gpu1"),
+        with_context(
+            started("2026-04-29T01:23:45Z", 1, "preflight", 8, true),
+            "admin@cp",
+        ),
+        with_context(
+            completed("2026-04-29T01:23:53Z", 1, "preflight", 8),
+            "admin@cp",
+        ),
+        with_context(
+            started("2026-04-29T01:30:08Z", 6, "register", 8, true),
+            "admin@gpu1",
+        ),
+        with_context(
+            completed("2026-04-29T01:30:12Z", 6, "register", 4),
+            "admin@gpu1",
+        ),
     ]
 }
 
 #[test]
 fn split_install_jsonl_and_plain() {
-    assert_eq!(jsonl(&split_install(), false), golden("jsonl_split_install"));
+    assert_eq!(
+        jsonl(&split_install(), false),
+        golden("jsonl_split_install")
+    );
     assert_eq!(plain(&split_install()), golden("plain_split_install"));
 }
 
@@ -426,11 +441,33 @@ fn check_stream() -> Vec<Event> {
         failed_count: 1,
     });
     vec![
-        check("2026-04-29T03:45:01Z", "local-host-tools", "kubectl-on-path"),
-        passed("2026-04-29T03:45:01Z", "kubectl-on-path", "kubectl", "1.30.2"),
-        check("2026-04-29T03:45:01Z", "local-host-tools", "helmfile-on-path"),
-        passed("2026-04-29T03:45:01Z", "helmfile-on-path", "helmfile", "0.162.0"),
-        check("2026-04-29T03:45:08Z", "pre-kubernetes-setup", "gateway-api"),
+        check(
+            "2026-04-29T03:45:01Z",
+            "local-host-tools",
+            "kubectl-on-path",
+        ),
+        passed(
+            "2026-04-29T03:45:01Z",
+            "kubectl-on-path",
+            "kubectl",
+            "1.30.2",
+        ),
+        check(
+            "2026-04-29T03:45:01Z",
+            "local-host-tools",
+            "helmfile-on-path",
+        ),
+        passed(
+            "2026-04-29T03:45:01Z",
+            "helmfile-on-path",
+            "helmfile",
+            "0.162.0",
+        ),
+        check(
+            "2026-04-29T03:45:08Z",
+            "pre-kubernetes-setup",
+            "gateway-api",
+        ),
         Event::CheckCompleted(CheckCompleted {
             ts: ts("2026-04-29T03:45:08Z"),
             category: "pre-kubernetes-setup".into(),
@@ -486,7 +523,14 @@ fn cluster_row(at: &str, name: &str, gpu: &str, count: u32, active: u32, seen: u
     })
 }
 
-fn recent(at: &str, age: u64, kind: &str, status: Option<&str>, name: &str, version: Option<&str>) -> Event {
+fn recent(
+    at: &str,
+    age: u64,
+    kind: &str,
+    status: Option<&str>,
+    name: &str,
+    version: Option<&str>,
+) -> Event {
     Event::RecentEvent(RecentEvent {
         ts: ts(at),
         age_sec: age,
@@ -531,9 +575,30 @@ fn status_stream(event_ages: [u64; 3]) -> Vec<Event> {
     events.push(component(AT, "nvca-worker", 2, WEEK, Some("ncp-local")));
     events.push(cluster_row(AT, "ncp-local", "A100", 4, 2, 45));
     events.push(cluster_row(AT, "yotta-east-1", "H100", 8, 0, 120));
-    events.push(recent(AT, event_ages[0], "function-deploy", Some("ACTIVE"), "my-fn", Some("3")));
-    events.push(recent(AT, event_ages[1], "cluster-registered", None, "yotta-east-1", None));
-    events.push(recent(AT, event_ages[2], "node-pressure", None, "ncp-local-worker-0", None));
+    events.push(recent(
+        AT,
+        event_ages[0],
+        "function-deploy",
+        Some("ACTIVE"),
+        "my-fn",
+        Some("3"),
+    ));
+    events.push(recent(
+        AT,
+        event_ages[1],
+        "cluster-registered",
+        None,
+        "yotta-east-1",
+        None,
+    ));
+    events.push(recent(
+        AT,
+        event_ages[2],
+        "node-pressure",
+        None,
+        "ncp-local-worker-0",
+        None,
+    ));
     events
 }
 
@@ -547,7 +612,10 @@ fn jsonl_status() {
 
 #[test]
 fn plain_status() {
-    assert_eq!(plain(&status_stream([161, 252, 758])), golden("plain_status"));
+    assert_eq!(
+        plain(&status_stream([161, 252, 758])),
+        golden("plain_status")
+    );
 }
 
 #[test]
@@ -570,7 +638,14 @@ fn jsonl_status_composed() {
         component(AT, "sis", 2, 1_209_600, None),
         component(AT, "nats", 3, 1_209_600, None),
         cluster_row(AT, "ncp-local", "H100", 16, 14, 12),
-        recent(AT, 161, "function-deploy", Some("ACTIVE"), "echo-test", Some("v1")),
+        recent(
+            AT,
+            161,
+            "function-deploy",
+            Some("ACTIVE"),
+            "echo-test",
+            Some("v1"),
+        ),
         Event::Final(final_event(AT, true, None, 0)),
     ];
     assert_eq!(jsonl(&events, true), golden("jsonl_status_composed"));
@@ -688,7 +763,10 @@ fn accessible_mode_adds_state_markers() {
         reason: "quorum".into(),
         context: None,
     })]);
-    assert_eq!(waiting, "2026-04-29T01:24:05Z [03/8] [pending] (current): waiting on quorum\n");
+    assert_eq!(
+        waiting,
+        "2026-04-29T01:24:05Z [03/8] [pending] (current): waiting on quorum\n"
+    );
 }
 
 /// Upstream writes secrets in error text verbatim into the event stream; ours masks admin
@@ -707,10 +785,16 @@ fn secrets_are_masked_in_every_renderer() {
         &[],
         Raw::default(),
     );
-    for out in [jsonl(std::slice::from_ref(&event), false), plain(std::slice::from_ref(&event))] {
+    for out in [
+        jsonl(std::slice::from_ref(&event), false),
+        plain(std::slice::from_ref(&event)),
+    ] {
         assert!(!out.contains("abcdefsig"), "{out}");
         assert!(!out.contains("0123456789abcdef"), "{out}");
-        assert!(out.contains("eyJhbGci...") && out.contains("nvapi-01..."), "{out}");
+        assert!(
+            out.contains("eyJhbGci...") && out.contains("nvapi-01..."),
+            "{out}"
+        );
     }
 }
 

@@ -12,7 +12,11 @@ use std::io::{self, Write};
 struct GoCompatFormatter;
 
 impl serde_json::ser::Formatter for GoCompatFormatter {
-    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, frag: &str) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        frag: &str,
+    ) -> io::Result<()> {
         let mut rest = frag;
         while let Some(pos) = rest.find(['\u{2028}', '\u{2029}']) {
             w.write_all(rest[..pos].as_bytes())?;
@@ -109,7 +113,9 @@ impl<W: Write + Send> Sink for JsonlSink<W> {
             match event {
                 Event::Snapshot(_) => {
                     self.flush_composed()?;
-                    if let Value::Object(map) = serde_json::to_value(event).map_err(io::Error::other)? {
+                    if let Value::Object(map) =
+                        serde_json::to_value(event).map_err(io::Error::other)?
+                    {
                         self.pending = Some(map);
                     }
                     return Ok(());

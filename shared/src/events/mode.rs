@@ -50,7 +50,10 @@ impl Terminal {
     pub fn color(&self) -> bool {
         self.stderr_is_tty
             && !self.no_color
-            && self.term.as_deref().is_some_and(|t| !t.is_empty() && t != "dumb")
+            && self
+                .term
+                .as_deref()
+                .is_some_and(|t| !t.is_empty() && t != "dumb")
     }
 }
 
@@ -66,8 +69,9 @@ pub const FULL_VIEW_MIN: (u16, u16) = (100, 30);
 
 pub fn select_mode(flags: ModeFlags, term: &Terminal) -> Result<Mode> {
     if flags.json && flags.plain {
-        return Err(Error::usage("--json and --plain are mutually exclusive")
-            .hint("pass only one of them"));
+        return Err(
+            Error::usage("--json and --plain are mutually exclusive").hint("pass only one of them")
+        );
     }
     if flags.json {
         return Ok(Mode::Jsonl);
@@ -79,7 +83,10 @@ pub fn select_mode(flags: ModeFlags, term: &Terminal) -> Result<Mode> {
         return Ok(Mode::Accessible);
     }
     if !term.stderr_is_tty
-        || term.term.as_deref().is_none_or(|t| t.is_empty() || t == "dumb")
+        || term
+            .term
+            .as_deref()
+            .is_none_or(|t| t.is_empty() || t == "dumb")
         || term.no_color
         || term.ci.as_deref().is_some_and(truthy)
     {
@@ -116,8 +123,14 @@ mod tests {
     #[test]
     fn explicit_flags_win_in_order() {
         assert!(select_mode(flags(true, true, false), &tty()).is_err());
-        assert_eq!(select_mode(flags(true, false, true), &tty()).unwrap(), Mode::Jsonl);
-        assert_eq!(select_mode(flags(false, true, true), &tty()).unwrap(), Mode::Plain);
+        assert_eq!(
+            select_mode(flags(true, false, true), &tty()).unwrap(),
+            Mode::Jsonl
+        );
+        assert_eq!(
+            select_mode(flags(false, true, true), &tty()).unwrap(),
+            Mode::Plain
+        );
         assert_eq!(
             select_mode(flags(false, false, true), &tty()).unwrap(),
             Mode::Accessible

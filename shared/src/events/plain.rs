@@ -78,7 +78,11 @@ impl<W: Write> PlainSink<W> {
                     self.total_phases = e.total_phases;
                 }
                 let p = self.prefix(&ts, e.phase_num, e.context.as_deref());
-                vec![format!("{p} {}{}: starting", self.marker(Marker::Running), e.phase)]
+                vec![format!(
+                    "{p} {}{}: starting",
+                    self.marker(Marker::Running),
+                    e.phase
+                )]
             }
             Event::PhaseProgress(e) => {
                 let p = self.prefix(&ts, e.phase_num, e.context.as_deref());
@@ -186,7 +190,10 @@ impl<W: Write> PlainSink<W> {
                 } else if let Some(checks) = &e.checks {
                     format!(
                         "{ts} final  {marker}verdict={} totalChecks={} passed={} failed={}",
-                        checks.verdict, checks.total_checks, checks.passed_count, checks.failed_count
+                        checks.verdict,
+                        checks.total_checks,
+                        checks.passed_count,
+                        checks.failed_count
                     )
                 } else {
                     format!(
@@ -240,7 +247,8 @@ impl<W: Write> PlainSink<W> {
                 vec![line]
             }
             Event::RecentEvent(e) => {
-                let mut line = format!("{ts} event age={} kind={}", humanize_sec(e.age_sec), e.kind);
+                let mut line =
+                    format!("{ts} event age={} kind={}", humanize_sec(e.age_sec), e.kind);
                 if let Some(status) = &e.status {
                     line.push_str(&format!(" status={status}"));
                 }

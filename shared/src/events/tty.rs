@@ -74,7 +74,11 @@ impl<W: Write + Send> Sink for TtySink<W> {
                 self.transient(&line)?;
             }
             Event::LastProgress(e) if !self.compact => {
-                let line = format!("{} {}", self.paint(YELLOW, "[▶]"), self.paint(DIM, &e.detail));
+                let line = format!(
+                    "{} {}",
+                    self.paint(YELLOW, "[▶]"),
+                    self.paint(DIM, &e.detail)
+                );
                 self.transient(&line)?;
             }
             Event::PhaseCompleted(e) => {
@@ -103,7 +107,12 @@ impl<W: Write + Send> Sink for TtySink<W> {
                 }
             }
             Event::PhaseCancelled(e) => {
-                let line = format!("{} {}. {} cancelled", self.paint(RED, "[✘]"), e.phase_num, e.phase);
+                let line = format!(
+                    "{} {}. {} cancelled",
+                    self.paint(RED, "[✘]"),
+                    e.phase_num,
+                    e.phase
+                );
                 self.settle(&line)?;
             }
             Event::CheckCompleted(e) => {
@@ -112,20 +121,30 @@ impl<W: Write + Send> Sink for TtySink<W> {
                 } else {
                     self.paint(RED, "[✘]")
                 };
-                let text = e.message.clone().unwrap_or_else(|| format!("{}/{}", e.category, e.id));
+                let text = e
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| format!("{}/{}", e.category, e.id));
                 self.settle(&format!("{glyph} {text}"))?;
                 if let (false, Some(url)) = (e.passed, &e.hint_url) {
                     self.settle(&format!("      → see {url}"))?;
                 }
             }
             Event::Final(e) => {
-                let (glyph, color) = if e.success { ("✓", GREEN) } else { ("✘", RED) };
+                let (glyph, color) = if e.success {
+                    ("✓", GREEN)
+                } else {
+                    ("✘", RED)
+                };
                 let what = if e.cancelled {
                     "cancelled".to_owned()
                 } else if e.plan_only {
                     "plan complete (nothing was changed)".to_owned()
                 } else if let Some(c) = &e.checks {
-                    format!("{}: {} passed, {} failed", c.verdict, c.passed_count, c.failed_count)
+                    format!(
+                        "{}: {} passed, {} failed",
+                        c.verdict, c.passed_count, c.failed_count
+                    )
                 } else if e.success {
                     "done".to_owned()
                 } else {

@@ -16,7 +16,10 @@ fn profile_defaults_to_the_kube_context() {
     let env = env_for(home.path());
     let p = Profile::locate(&ProfileArgs::default(), Some("admin@cp/east"), &env).unwrap();
     assert_eq!(p.name, "admin-cp-east");
-    assert!(p.config_path.starts_with(home.path().join(".config/nvcf/profiles/admin-cp-east")));
+    assert!(
+        p.config_path
+            .starts_with(home.path().join(".config/nvcf/profiles/admin-cp-east"))
+    );
     let p = Profile::locate(&ProfileArgs::default(), None, &env).unwrap();
     assert_eq!(p.name, "default");
 }
@@ -24,7 +27,10 @@ fn profile_defaults_to_the_kube_context() {
 #[test]
 fn explicit_profile_names_are_validated() {
     let home = tempfile::tempdir().unwrap();
-    let args = ProfileArgs { profile: Some("../escape".into()), config: None };
+    let args = ProfileArgs {
+        profile: Some("../escape".into()),
+        config: None,
+    };
     let err = Profile::locate(&args, None, &env_for(home.path())).unwrap_err();
     assert_eq!(err.exit_code(), crate::ExitCode::Usage);
 }
@@ -34,7 +40,8 @@ fn writes_are_private_and_round_trip() {
     let home = tempfile::tempdir().unwrap();
     let env = env_for(home.path());
     let p = Profile::locate(&ProfileArgs::default(), Some("testenv"), &env).unwrap();
-    p.update_config(|c| set_setting(c, "base_http_url", "http://api.nvcf.local")).unwrap();
+    p.update_config(|c| set_setting(c, "base_http_url", "http://api.nvcf.local"))
+        .unwrap();
     p.update_state(|s| {
         s.token = Some(Secret::new("eyJhbGciOi.profile-test.token"));
         Ok(())
@@ -43,8 +50,14 @@ fn writes_are_private_and_round_trip() {
     assert_eq!(mode(&p.config_path), 0o600);
     assert_eq!(mode(&p.state_path), 0o600);
     assert_eq!(mode(p.config_path.parent().unwrap()), 0o700);
-    assert_eq!(p.read_config().unwrap().settings["base_http_url"], "http://api.nvcf.local");
-    assert_eq!(p.read_state().unwrap().token.unwrap().expose(), "eyJhbGciOi.profile-test.token");
+    assert_eq!(
+        p.read_config().unwrap().settings["base_http_url"],
+        "http://api.nvcf.local"
+    );
+    assert_eq!(
+        p.read_state().unwrap().token.unwrap().expose(),
+        "eyJhbGciOi.profile-test.token"
+    );
     assert_eq!(Profile::list(&env).unwrap(), vec!["testenv".to_string()]);
 }
 
@@ -52,7 +65,9 @@ fn writes_are_private_and_round_trip() {
 fn unknown_settings_are_rejected_and_nothing_is_written() {
     let home = tempfile::tempdir().unwrap();
     let p = Profile::locate(&ProfileArgs::default(), Some("x"), &env_for(home.path())).unwrap();
-    let err = p.update_config(|c| set_setting(c, "base_url", "x")).unwrap_err();
+    let err = p
+        .update_config(|c| set_setting(c, "base_url", "x"))
+        .unwrap_err();
     assert!(err.message().contains("base_url"));
     assert!(!p.config_path.exists());
 }
@@ -65,17 +80,27 @@ fn upstream_config_is_imported_only_while_no_profile_exists() {
         "base_http_url: http://api.legacy\nclient_id: legacy-nca\nunknown_key: dropped\n",
     )
     .unwrap();
-    fs::write(home.path().join(".nvcf-cli.state"), r#"{"functionId":"fn-1","lastModified":"x"}"#).unwrap();
+    fs::write(
+        home.path().join(".nvcf-cli.state"),
+        r#"{"functionId":"fn-1","lastModified":"x"}"#,
+    )
+    .unwrap();
     let env = env_for(home.path());
     let first = Profile::locate(&ProfileArgs::default(), Some("first"), &env).unwrap();
     let config = first.read_config().unwrap();
     assert_eq!(config.settings["base_http_url"], "http://api.legacy");
     assert!(!config.settings.contains_key("unknown_key"));
     assert!(config.imported_from.unwrap().ends_with(".nvcf-cli.yaml"));
-    assert_eq!(first.read_state().unwrap().function_id.as_deref(), Some("fn-1"));
+    assert_eq!(
+        first.read_state().unwrap().function_id.as_deref(),
+        Some("fn-1")
+    );
     assert!(!first.exists(), "reading imports in memory only");
     first.update_state(|_| Ok(())).unwrap();
-    assert_eq!(first.read_state().unwrap().function_id.as_deref(), Some("fn-1"));
+    assert_eq!(
+        first.read_state().unwrap().function_id.as_deref(),
+        Some("fn-1")
+    );
     // A second cluster's profile starts empty: the single shared slot is gone.
     let second = Profile::locate(&ProfileArgs::default(), Some("second"), &env).unwrap();
     assert!(second.read_config().unwrap().settings.is_empty());
@@ -86,7 +111,10 @@ fn upstream_config_is_imported_only_while_no_profile_exists() {
 fn explicit_config_file_keeps_state_beside_it() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("prod.yaml");
-    let args = ProfileArgs { profile: None, config: Some(file.clone()) };
+    let args = ProfileArgs {
+        profile: None,
+        config: Some(file.clone()),
+    };
     let p = Profile::locate(&args, Some("ignored"), &MapEnv::default()).unwrap();
     assert_eq!(p.name, "prod");
     p.update_state(|s| {

@@ -57,12 +57,20 @@ impl Report for ProfileList {
         let rows = self
             .profiles
             .iter()
-            .map(|p| vec![if p.current { "*".into() } else { String::new() }, p.name.clone()])
+            .map(|p| {
+                vec![
+                    if p.current { "*".into() } else { String::new() },
+                    p.name.clone(),
+                ]
+            })
             .collect();
         column_table(&["current", "name"], rows)
     }
     fn names(&self) -> Vec<String> {
-        self.profiles.iter().map(|p| format!("profile/{}", p.name)).collect()
+        self.profiles
+            .iter()
+            .map(|p| format!("profile/{}", p.name))
+            .collect()
     }
 }
 
@@ -97,7 +105,13 @@ impl ProfileShow {
                 } else {
                     s.value.clone()
                 };
-                (k.to_owned(), ShownSetting { value, origin: s.origin })
+                (
+                    k.to_owned(),
+                    ShownSetting {
+                        value,
+                        origin: s.origin,
+                    },
+                )
             })
             .collect();
         Ok(ProfileShow {

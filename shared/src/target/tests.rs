@@ -64,7 +64,11 @@ impl Fixture {
 #[test]
 fn current_context_and_its_namespace() {
     let f = Fixture::new();
-    let t = Target::resolve(&KubeSelection::default(), &f.env_with_kubeconfig(&["a.yaml"])).unwrap();
+    let t = Target::resolve(
+        &KubeSelection::default(),
+        &f.env_with_kubeconfig(&["a.yaml"]),
+    )
+    .unwrap();
     assert_eq!(t.context.as_deref(), Some("alpha"));
     assert_eq!(t.cluster, "alpha-cluster");
     assert_eq!(t.server, "https://127.0.0.1:6443");
@@ -80,12 +84,24 @@ fn kubeconfig_list_merges_first_wins_and_skips_missing_files() {
     // current-context comes from the first file that sets it.
     let t = Target::resolve(&KubeSelection::default(), &env).unwrap();
     assert_eq!(t.context.as_deref(), Some("alpha"));
-    assert_eq!(t.source, Source::Files(vec![f.path("a.yaml"), f.path("b.yaml")]));
+    assert_eq!(
+        t.source,
+        Source::Files(vec![f.path("a.yaml"), f.path("b.yaml")])
+    );
     // A context only in the second file is reachable.
-    let sel = KubeSelection { context: Some("gamma".into()), ..Default::default() };
-    assert_eq!(Target::resolve(&sel, &env).unwrap().server, "https://127.0.0.2:6443");
+    let sel = KubeSelection {
+        context: Some("gamma".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        Target::resolve(&sel, &env).unwrap().server,
+        "https://127.0.0.2:6443"
+    );
     // A cluster named in both files keeps the first file's definition.
-    let sel = KubeSelection { context: Some("beta".into()), ..Default::default() };
+    let sel = KubeSelection {
+        context: Some("beta".into()),
+        ..Default::default()
+    };
     let t = Target::resolve(&sel, &env).unwrap();
     assert_eq!(t.server, "https://a.example:6443");
     assert_eq!(t.namespace, "default");
@@ -102,7 +118,11 @@ fn flags_override_context_values() {
         ..Default::default()
     };
     let t = Target::resolve(&sel, &f.env_with_kubeconfig(&["a.yaml"])).unwrap();
-    assert_eq!(t.context.as_deref(), Some("gamma"), "--kubeconfig replaces KUBECONFIG");
+    assert_eq!(
+        t.context.as_deref(),
+        Some("gamma"),
+        "--kubeconfig replaces KUBECONFIG"
+    );
     assert_eq!(t.server, "https://b.example:6443");
     assert_eq!(t.namespace, "other");
     assert_eq!(t.namespace_source, NamespaceSource::Flag);
@@ -111,17 +131,26 @@ fn flags_override_context_values() {
 #[test]
 fn unknown_context_names_the_known_ones() {
     let f = Fixture::new();
-    let sel = KubeSelection { context: Some("nope".into()), ..Default::default() };
+    let sel = KubeSelection {
+        context: Some("nope".into()),
+        ..Default::default()
+    };
     let err = Target::resolve(&sel, &f.env_with_kubeconfig(&["a.yaml"])).unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::Config);
     let line = err.one_line();
-    assert!(line.contains("\"nope\"") && line.contains("alpha, beta") && line.contains("--context"), "{line}");
+    assert!(
+        line.contains("\"nope\"") && line.contains("alpha, beta") && line.contains("--context"),
+        "{line}"
+    );
 }
 
 #[test]
 fn missing_explicit_kubeconfig_is_input_missing() {
     let f = Fixture::new();
-    let sel = KubeSelection { kubeconfig: Some(f.path("nope.yaml")), ..Default::default() };
+    let sel = KubeSelection {
+        kubeconfig: Some(f.path("nope.yaml")),
+        ..Default::default()
+    };
     let err = Target::resolve(&sel, &MapEnv::default()).unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::InputMissing);
     assert!(err.one_line().contains("nope.yaml"));
@@ -140,14 +169,22 @@ fn no_kubeconfig_anywhere_says_how_to_fix_it() {
 fn malformed_kubeconfig_is_a_config_error() {
     let f = Fixture::new();
     std::fs::write(f.path("bad.yaml"), "clusters: [unterminated").unwrap();
-    let err = Target::resolve(&KubeSelection::default(), &f.env_with_kubeconfig(&["bad.yaml"])).unwrap_err();
+    let err = Target::resolve(
+        &KubeSelection::default(),
+        &f.env_with_kubeconfig(&["bad.yaml"]),
+    )
+    .unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::Config);
     assert!(err.one_line().contains("bad.yaml"));
 }
 
 #[test]
 fn helm_environment_selects_context_and_namespace() {
-    let env = MapEnv::new([("HELM_KUBECONTEXT", "beta"), ("HELM_NAMESPACE", "ns1"), ("HELM_KUBEASUSER", "")]);
+    let env = MapEnv::new([
+        ("HELM_KUBECONTEXT", "beta"),
+        ("HELM_NAMESPACE", "ns1"),
+        ("HELM_KUBEASUSER", ""),
+    ]);
     let sel = KubeSelection::from_helm_env(&env);
     assert_eq!(sel.context.as_deref(), Some("beta"));
     assert_eq!(sel.namespace.as_deref(), Some("ns1"));
@@ -157,10 +194,22 @@ fn helm_environment_selects_context_and_namespace() {
 #[test]
 fn durations_parse_like_kubectl() {
     assert_eq!(parse_duration("--t", "0").unwrap(), Duration::ZERO);
-    assert_eq!(parse_duration("--t", "30").unwrap(), Duration::from_secs(30));
-    assert_eq!(parse_duration("--t", "1m30s").unwrap(), Duration::from_secs(90));
-    assert_eq!(parse_duration("--t", "500ms").unwrap(), Duration::from_millis(500));
-    assert_eq!(parse_duration("--t", "2h").unwrap(), Duration::from_secs(7200));
+    assert_eq!(
+        parse_duration("--t", "30").unwrap(),
+        Duration::from_secs(30)
+    );
+    assert_eq!(
+        parse_duration("--t", "1m30s").unwrap(),
+        Duration::from_secs(90)
+    );
+    assert_eq!(
+        parse_duration("--t", "500ms").unwrap(),
+        Duration::from_millis(500)
+    );
+    assert_eq!(
+        parse_duration("--t", "2h").unwrap(),
+        Duration::from_secs(7200)
+    );
     let err = parse_duration("--request-timeout", "soon").unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::Usage);
     assert!(err.one_line().contains("--request-timeout"));
@@ -169,6 +218,10 @@ fn durations_parse_like_kubectl() {
 #[tokio::test]
 async fn client_builds_for_a_token_user() {
     let f = Fixture::new();
-    let t = Target::resolve(&KubeSelection::default(), &f.env_with_kubeconfig(&["a.yaml"])).unwrap();
+    let t = Target::resolve(
+        &KubeSelection::default(),
+        &f.env_with_kubeconfig(&["a.yaml"]),
+    )
+    .unwrap();
     t.client("nvcf-test/0").await.unwrap();
 }
