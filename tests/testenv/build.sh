@@ -18,7 +18,8 @@ log() { printf '[testenv-build %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 command -v go >/dev/null || { log "go is not installed (need Go ${GO_MIN:-1.26})"; exit 1; }
 
 go_version="$(go env GOVERSION)"
-key_input="$(cat "$here/versions.env" "$here/go/go.mod" "$here/go/go.sum" "$here/go/etcd/main.go"; echo "$go_version")"
+key_input="$(cat "$here/versions.env" "$here/go/go.mod" "$here/go/go.sum" "$here/go/etcd/main.go" \
+  "$here/go/krew/go.mod" "$here/go/krew/go.sum"; echo "$go_version")"
 key="${KUBERNETES_VERSION}-$(printf '%s' "$key_input" | sha256sum | cut -c1-16)"
 if [[ "${1:-}" == "--print-key" ]]; then
   echo "$key"
@@ -68,6 +69,17 @@ if complete; then
   exit 0
 fi
 
+# versions.env is the one place a version is chosen; the go.mod files must agree with it.
+check_pin() {
+  local dir="$1" module="$2" want="$3" got
+  got="$(cd "$here/$dir" && go list -m -f '{{if .Replace}}{{.Replace.Version}}{{else}}{{.Version}}{{end}}' "$module")"
+  [[ "$got" == "$want" ]] || { log "$dir/go.mod pins $module $got but versions.env says $want"; exit 1; }
+}
+check_pin go k8s.io/kubernetes "$KUBERNETES_VERSION"
+check_pin go k8s.io/api "$KUBERNETES_STAGING_VERSION"
+check_pin go go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+check_pin go/krew sigs.k8s.io/krew "$KREW_VERSION"
+
 started=$SECONDS
 work="$(mktemp -d "$cache_root/.build-$key.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -83,19 +95,21 @@ esac
 
 k8s_ldflags="-s -w -X k8s.io/component-base/version.gitVersion=${KUBERNETES_VERSION}"
 k8s_ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
+log "kube-apiserver takes ~4-8 min cold on 2 cores; the rest reuse its packages"
 for cmd in kube-apiserver kube-controller-manager kube-scheduler; do
-  log "building $cmd ${KUBERNETES_VERSION} (kube-apiserver takes ~4 min cold on 2 cores)"
+  log "building $cmd ${KUBERNETES_VERSION}"
   (cd "$here/go" && go build -trimpath -ldflags "$k8s_ldflags" -o "$work/bin/$cmd" "k8s.io/kubernetes/cmd/$cmd")
 done
 
 log "building etcd ${ETCD_VERSION} (embedded server)"
 (cd "$here/go" && go build -trimpath -ldflags "-s -w" -o "$work/bin/etcd" ./etcd)
 
-# kwok and krew have no replace directives, so the module proxy builds them as published.
+# kwok has no replace directives, so the module proxy builds it as published.
 log "building kwok ${KWOK_VERSION}"
 (cd "$work" && GOBIN="$work/bin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}")
 log "building krew ${KREW_VERSION}"
-(cd "$work" && GOBIN="$work/bin" go install -trimpath -ldflags "-s -w -X sigs.k8s.io/krew/internal/version.gitTag=${KREW_VERSION}" "sigs.k8s.io/krew/cmd/krew@${KREW_VERSION}")
+(cd "$here/go/krew" && go build -trimpath -o "$work/bin/krew" \
+  -ldflags "-s -w -X sigs.k8s.io/krew/internal/version.gitTag=${KREW_VERSION}" sigs.k8s.io/krew/cmd/krew)
 
 rm -rf "$dest"
 mkdir -p "$dest"

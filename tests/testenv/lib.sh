@@ -29,15 +29,29 @@ spawn() {
   echo $! >"$DIR/pids/$name.pid"
 }
 
-# Stops one component: TERM, then KILL after a grace period.
+# kill -0 also succeeds on a zombie, and some init processes (containers) reap slowly.
+alive() {
+  if [[ -r "/proc/$1/stat" ]]; then
+    local stat
+    stat="$(<"/proc/$1/stat")" 2>/dev/null || return 1
+    stat="${stat##*) }"
+    [[ "${stat%% *}" != Z ]]
+  else
+    kill -0 "$1" 2>/dev/null
+  fi
+}
+
+# Stops one component: TERM, then KILL after a grace period (tenths of a second).
+# kube-apiserver stops serving at once on TERM but then can linger for many seconds; its
+# state is all in etcd, so it gets a short grace.
 terminate() {
-  local pidfile="$DIR/pids/$1.pid" pid i
+  local pidfile="$DIR/pids/$1.pid" grace="${2:-100}" pid i
   [[ -f "$pidfile" ]] || return 0
   pid="$(<"$pidfile")"
-  if [[ "$pid" != "$$" ]] && kill -0 "$pid" 2>/dev/null; then
+  if [[ "$pid" != "$$" ]] && alive "$pid"; then
     kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
+    for ((i = 0; i < grace; i++)); do
+      alive "$pid" || break
       sleep 0.1
     done
     kill -KILL "$pid" 2>/dev/null || true
@@ -47,7 +61,7 @@ terminate() {
 
 running() {
   local pidfile="$DIR/pids/$1.pid"
-  [[ -f "$pidfile" ]] && kill -0 "$(<"$pidfile")" 2>/dev/null
+  [[ -f "$pidfile" ]] && alive "$(<"$pidfile")"
 }
 
 # Waits until CMD succeeds, failing with the component's log tail after TIMEOUT seconds.

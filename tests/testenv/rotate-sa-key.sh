@@ -34,7 +34,7 @@ fi
 rm -f "$p/sa-verify.pub.old"
 
 terminate controller-manager
-terminate apiserver
+terminate apiserver 20
 start_apiserver
 start_controller_manager
 log "environment $NAME restarted with a new service-account key in $((SECONDS - started))s"

@@ -116,8 +116,8 @@ wait_for "scheduler" 30 scheduler true
 if [[ -n "$owner_pid" ]]; then
   # A test binary can exit without running any cleanup (panic, abort, SIGKILL); this
   # watchdog makes sure its environment never outlives it.
-  spawn watchdog bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 0.5; done; exec "$2" "$3" --dir "$4"' \
-    watchdog "$owner_pid" "$testenv_here/stop.sh" "$NAME" "$DIR"
+  spawn watchdog bash -c 'source "$1"; while alive "$2"; do sleep 0.5; done; exec "$3" "$4" --dir "$5"' \
+    watchdog "$testenv_here/lib.sh" "$owner_pid" "$testenv_here/stop.sh" "$NAME" "$DIR"
 fi
 
 log "environment $NAME ready in $((SECONDS - started))s (kubeconfig $DIR/kubeconfig)"

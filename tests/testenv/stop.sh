@@ -18,7 +18,10 @@ done
 [[ -f "$DIR/.nvcf-testenv" ]] || die "$DIR is not a testenv directory"
 
 # Clients first, so nothing logs errors about a vanished apiserver for long.
-for c in kwok scheduler controller-manager apiserver etcd watchdog; do
+for c in kwok scheduler controller-manager; do
   terminate "$c"
 done
+terminate apiserver 20
+terminate etcd
+terminate watchdog
 $keep || rm -rf "$DIR"
