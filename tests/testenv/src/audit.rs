@@ -61,7 +61,10 @@ impl AuditEvent {
     /// Whether the request could change state (dry-run requests included: filter on
     /// `request_uri` containing `dryRun` if those are allowed).
     pub fn is_mutating(&self) -> bool {
-        matches!(self.verb.as_str(), "create" | "update" | "patch" | "delete" | "deletecollection")
+        matches!(
+            self.verb.as_str(),
+            "create" | "update" | "patch" | "delete" | "deletecollection"
+        )
     }
 
     pub fn namespace(&self) -> Option<&str> {
@@ -98,7 +101,12 @@ impl AuditLog {
 
     /// Requests after `mark` whose verb is one of `verbs` (all verbs if empty) and whose
     /// user agent starts with `user_agent` (e.g. `"kubectl/"`, `"Helm/"`).
-    pub fn requests_matching(&self, mark: Mark, verbs: &[&str], user_agent: &str) -> Result<Vec<AuditEvent>> {
+    pub fn requests_matching(
+        &self,
+        mark: Mark,
+        verbs: &[&str],
+        user_agent: &str,
+    ) -> Result<Vec<AuditEvent>> {
         Ok(self
             .requests_since(mark)?
             .into_iter()
@@ -115,10 +123,15 @@ impl AuditLog {
         let uri = format!("/version?nvcf-testenv-sync={nonce}");
         let before = Mark(std::fs::metadata(&self.path)?.len());
         let mut kubectl = Command::new(tools::kubectl());
-        run(kubectl.env("KUBECONFIG", &self.kubeconfig).args(["get", "--raw", &uri]))?;
+        run(kubectl
+            .env("KUBECONFIG", &self.kubeconfig)
+            .args(["get", "--raw", &uri]))?;
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if read_from(&self.path, before)?.iter().any(|e| e.request_uri == uri) {
+            if read_from(&self.path, before)?
+                .iter()
+                .any(|e| e.request_uri == uri)
+            {
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -143,7 +156,8 @@ fn read_from(path: &Path, mark: Mark) -> Result<Vec<AuditEvent>> {
         let line = line?;
         // A line still being written has no closing brace yet; it is picked up next time.
         if line.ends_with('}') {
-            events.push(serde_json::from_str(&line).with_context(|| format!("audit line: {line}"))?);
+            events
+                .push(serde_json::from_str(&line).with_context(|| format!("audit line: {line}"))?);
         }
     }
     Ok(events)

@@ -20,7 +20,8 @@ pub fn run(cmd: &mut Command) -> Result<String> {
 
 /// Runs `cmd` to completion whatever its exit status.
 pub fn output(cmd: &mut Command) -> Result<Output> {
-    cmd.output().with_context(|| format!("cannot run {}", describe(cmd)))
+    cmd.output()
+        .with_context(|| format!("cannot run {}", describe(cmd)))
 }
 
 fn describe(cmd: &Command) -> String {

@@ -143,7 +143,14 @@ impl Env {
         self.kubectl_run(&["create", "namespace", &ns])?;
         // The ServiceAccount admission plugin rejects Pods until the controller-manager
         // has created the namespace's default ServiceAccount.
-        self.kubectl_run(&["wait", "--for=create", "serviceaccount/default", "-n", &ns, "--timeout=30s"])?;
+        self.kubectl_run(&[
+            "wait",
+            "--for=create",
+            "serviceaccount/default",
+            "-n",
+            &ns,
+            "--timeout=30s",
+        ])?;
         Ok(ns)
     }
 

@@ -28,8 +28,9 @@ impl Env {
         self.install_fixture_without_status(name)?;
         let status = fixtures_dir().join(name).join("status.json");
         if status.exists() {
-            let entries: Vec<StatusEntry> = serde_json::from_str(&std::fs::read_to_string(&status)?)
-                .with_context(|| format!("parse {}", status.display()))?;
+            let entries: Vec<StatusEntry> =
+                serde_json::from_str(&std::fs::read_to_string(&status)?)
+                    .with_context(|| format!("parse {}", status.display()))?;
             for e in entries {
                 self.patch_status(&e.resource, e.namespace.as_deref(), &e.name, &e.status)?;
             }
@@ -46,7 +47,14 @@ impl Env {
         if crds.exists() {
             self.apply(&crds)?;
             let selector = format!("nvcf-testenv/fixture={name}");
-            self.kubectl_run(&["wait", "--for=condition=Established", "crd", "-l", &selector, "--timeout=30s"])?;
+            self.kubectl_run(&[
+                "wait",
+                "--for=condition=Established",
+                "crd",
+                "-l",
+                &selector,
+                "--timeout=30s",
+            ])?;
         }
         let objects = dir.join("objects.yaml");
         if objects.exists() {
@@ -57,6 +65,12 @@ impl Env {
 
     fn apply(&self, file: &Path) -> Result<String> {
         let file = file.to_str().context("fixture path is not UTF-8")?;
-        self.kubectl_run(&["apply", "--server-side", "--field-manager=nvcf-testenv", "-f", file])
+        self.kubectl_run(&[
+            "apply",
+            "--server-side",
+            "--field-manager=nvcf-testenv",
+            "-f",
+            file,
+        ])
     }
 }

@@ -13,10 +13,23 @@ impl Env {
     /// Merge-patches the `status` subresource of `resource` (e.g. `pods`,
     /// `deployments.apps`, `clusterpolicies.nvidia.com`); `namespace` is None for
     /// cluster-scoped objects.
-    pub fn patch_status(&self, resource: &str, namespace: Option<&str>, name: &str, status: &Value) -> Result<()> {
+    pub fn patch_status(
+        &self,
+        resource: &str,
+        namespace: Option<&str>,
+        name: &str,
+        status: &Value,
+    ) -> Result<()> {
         let patch = json!({ "status": status }).to_string();
         let target = format!("{resource}/{name}");
-        let mut args = vec!["patch", &target, "--subresource=status", "--type=merge", "-p", &patch];
+        let mut args = vec![
+            "patch",
+            &target,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &patch,
+        ];
         if let Some(ns) = namespace {
             args.extend(["-n", ns]);
         }
@@ -24,7 +37,13 @@ impl Env {
     }
 
     /// Marks a Pod Failed, its containers terminated with `exit_code` and `reason`.
-    pub fn fail_pod(&self, namespace: &str, name: &str, reason: &str, exit_code: i32) -> Result<()> {
+    pub fn fail_pod(
+        &self,
+        namespace: &str,
+        name: &str,
+        reason: &str,
+        exit_code: i32,
+    ) -> Result<()> {
         let state = json!({ "terminated": { "exitCode": exit_code, "reason": reason } });
         self.set_pod_state(namespace, name, "Failed", state)
     }
@@ -37,8 +56,12 @@ impl Env {
     }
 
     fn set_pod_state(&self, namespace: &str, name: &str, phase: &str, state: Value) -> Result<()> {
-        let pod: Value = serde_json::from_str(&self.kubectl_run(&["get", "pod", name, "-n", namespace, "-o", "json"])?)?;
-        let containers = pod["spec"]["containers"].as_array().context("pod has no containers")?;
+        let pod: Value = serde_json::from_str(
+            &self.kubectl_run(&["get", "pod", name, "-n", namespace, "-o", "json"])?,
+        )?;
+        let containers = pod["spec"]["containers"]
+            .as_array()
+            .context("pod has no containers")?;
         let statuses: Vec<Value> = containers
             .iter()
             .map(|c| {

@@ -13,20 +13,47 @@ async fn server_side_apply_records_the_field_manager_and_detects_conflicts() -> 
     let ns = env.fresh_namespace("ssa")?;
     let client = env.client().await?;
     let api: Api<ConfigMap> = Api::namespaced(client, &ns);
-    let cm = |value: &str| {
-        json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "applied" }, "data": { "key": value } })
-    };
+    let cm = |value: &str| json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "applied" }, "data": { "key": value } });
 
-    let applied = api.patch("applied", &PatchParams::apply("nvcf-test"), &Patch::Apply(cm("one"))).await?;
+    let applied = api
+        .patch(
+            "applied",
+            &PatchParams::apply("nvcf-test"),
+            &Patch::Apply(cm("one")),
+        )
+        .await?;
     assert_eq!(applied.data.unwrap()["key"], "one");
-    let managers: Vec<_> = applied.metadata.managed_fields.unwrap().into_iter().map(|m| (m.manager, m.operation)).collect();
-    assert!(managers.contains(&(Some("nvcf-test".into()), Some("Apply".into()))), "{managers:?}");
+    let managers: Vec<_> = applied
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.manager, m.operation))
+        .collect();
+    assert!(
+        managers.contains(&(Some("nvcf-test".into()), Some("Apply".into()))),
+        "{managers:?}"
+    );
 
     // Another manager claiming the same field conflicts unless it forces.
-    let other = api.patch("applied", &PatchParams::apply("someone-else"), &Patch::Apply(cm("two"))).await;
-    let Err(kube::Error::Api(status)) = other else { panic!("expected a conflict, got {other:?}") };
+    let other = api
+        .patch(
+            "applied",
+            &PatchParams::apply("someone-else"),
+            &Patch::Apply(cm("two")),
+        )
+        .await;
+    let Err(kube::Error::Api(status)) = other else {
+        panic!("expected a conflict, got {other:?}")
+    };
     assert_eq!(status.code, 409);
-    let forced = api.patch("applied", &PatchParams::apply("someone-else").force(), &Patch::Apply(cm("two"))).await?;
+    let forced = api
+        .patch(
+            "applied",
+            &PatchParams::apply("someone-else").force(),
+            &Patch::Apply(cm("two")),
+        )
+        .await?;
     assert_eq!(forced.data.unwrap()["key"], "two");
     Ok(())
 }
@@ -37,13 +64,26 @@ fn audit_log_records_a_create_made_by_a_test() -> Result<()> {
     let ns = env.fresh_namespace("audit-create")?;
     let audit = env.audit();
     let mark = audit.mark()?;
-    env.kubectl_run(&["create", "configmap", "evidence", "-n", &ns, "--from-literal=a=b"])?;
+    env.kubectl_run(&[
+        "create",
+        "configmap",
+        "evidence",
+        "-n",
+        &ns,
+        "--from-literal=a=b",
+    ])?;
     let creates = audit.requests_matching(mark, &["create"], "kubectl/")?;
-    let ours: Vec<_> = creates.iter().filter(|e| e.namespace() == Some(ns.as_str())).collect();
+    let ours: Vec<_> = creates
+        .iter()
+        .filter(|e| e.namespace() == Some(ns.as_str()))
+        .collect();
     assert_eq!(ours.len(), 1, "{creates:#?}");
     let event = ours[0];
     assert_eq!(event.resource(), Some("configmaps"));
-    assert_eq!(event.object_ref.as_ref().unwrap().name.as_deref(), Some("evidence"));
+    assert_eq!(
+        event.object_ref.as_ref().unwrap().name.as_deref(),
+        Some("evidence")
+    );
     assert_eq!(event.user.username, "testenv-admin");
     assert_eq!(event.response_status.as_ref().unwrap().code, Some(201));
     Ok(())
