@@ -50,6 +50,8 @@ if [[ -e "$DIR" ]]; then
 fi
 mkdir -p "$DIR"/{logs,pids,etcd}
 touch "$DIR/.nvcf-testenv"
+# A half-started environment must not leave processes behind; its logs stay for a look.
+trap 'rc=$?; if ((rc != 0)); then log "start failed; logs kept in $DIR/logs"; "$testenv_here/stop.sh" "$NAME" --dir "$DIR" --keep; fi' EXIT
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 picked=" "
@@ -59,7 +61,7 @@ pick_port() {
     # Below the kernel's ephemeral range, so outgoing connections never hold these.
     p=$((20000 + RANDOM % 12000))
     [[ "$picked" == *" $p "* ]] && continue
-    grep -qs "=$p\$" "${TMPDIR:-/tmp}"/nvcf-testenv/*/ports.env && continue
+    grep -qs "=$p\$" "$(dirname "$DIR")"/*/ports.env && continue
     port_free "$p" || continue
     picked+="$p "
     echo "$p"
