@@ -52,8 +52,11 @@ impl Env {
 
     /// A further environment of this test binary (split-cluster tests, key rotation),
     /// stopped when the returned value is dropped or the test binary exits.
+    /// `name` only labels it: each call gets an environment of its own.
     pub fn start_named(name: &str) -> Result<Env> {
-        Env::launch(&format!("{name}-{}", std::process::id()), true)
+        static STARTED: AtomicU32 = AtomicU32::new(0);
+        let n = STARTED.fetch_add(1, Ordering::Relaxed);
+        Env::launch(&format!("{name}-{}-{n}", std::process::id()), true)
     }
 
     fn launch(name: &str, owned: bool) -> Result<Env> {
