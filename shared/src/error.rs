@@ -254,9 +254,13 @@ pub fn stderr_tail(text: &str) -> String {
     redact(&text[start..]).into_owned()
 }
 
-/// The one error type every fallible operation in the product returns.
+/// The one error type every fallible operation in the product returns. Boxed: errors are
+/// rare and `Result<T>` travels everywhere, so the happy path stays small.
 #[derive(Debug)]
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     category: Category,
     message: String,
     retry: RetryClass,
@@ -271,7 +275,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(category: Category, message: impl Into<String>) -> Self {
-        Error {
+        Error(Box::new(Inner {
             category,
             message: message.into(),
             retry: category.default_retry(),
@@ -280,7 +284,7 @@ impl Error {
             raw: Raw::default(),
             exit_override: None,
             source: None,
-        }
+        }))
     }
 
     pub fn usage(message: impl Into<String>) -> Self {
@@ -310,62 +314,64 @@ impl Error {
 
     /// Adds a line telling the user what to do next.
     pub fn hint(mut self, line: impl Into<String>) -> Self {
-        self.remediation.push(line.into());
+        self.0.remediation.push(line.into());
         self
     }
     pub fn retry(mut self, class: RetryClass) -> Self {
-        self.retry = class;
+        self.0.retry = class;
         self
     }
     pub fn retry_after(mut self, seconds: u64) -> Self {
-        self.retry = RetryClass::Backoff;
-        self.retry_after_sec = Some(seconds);
+        self.0.retry = RetryClass::Backoff;
+        self.0.retry_after_sec = Some(seconds);
         self
     }
     pub fn raw(mut self, raw: Raw) -> Self {
-        self.raw = raw;
+        self.0.raw = raw;
         self
     }
     pub fn exit_code_override(mut self, code: ExitCode) -> Self {
-        self.exit_override = Some(code);
+        self.0.exit_override = Some(code);
         self
     }
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(Box::new(source));
+        self.0.source = Some(Box::new(source));
         self
     }
 
     pub fn category(&self) -> Category {
-        self.category
+        self.0.category
     }
     /// The message, with any secret masked.
     pub fn message(&self) -> String {
-        redact(&self.message).into_owned()
+        redact(&self.0.message).into_owned()
     }
     pub fn retry_class(&self) -> RetryClass {
-        self.retry
+        self.0.retry
     }
     /// Only meaningful for [`RetryClass::Backoff`], as upstream serialises it.
     pub fn retry_after_sec(&self) -> Option<u64> {
-        match self.retry {
-            RetryClass::Backoff => self.retry_after_sec.filter(|s| *s > 0),
+        match self.0.retry {
+            RetryClass::Backoff => self.0.retry_after_sec.filter(|s| *s > 0),
             _ => None,
         }
     }
     pub fn remediation(&self) -> Vec<String> {
-        self.remediation
+        self.0
+            .remediation
             .iter()
             .map(|l| redact(l).into_owned())
             .collect()
     }
     pub fn raw_block(&self) -> Raw {
-        let mut raw = self.raw.clone();
+        let mut raw = self.0.raw.clone();
         raw.stderr_tail = redact(&raw.stderr_tail).into_owned();
         raw
     }
     pub fn exit_code(&self) -> ExitCode {
-        self.exit_override
-            .unwrap_or_else(|| self.category.exit_code())
+        self.0
+            .exit_override
+            .unwrap_or_else(|| self.0.category.exit_code())
     }
 
     /// The one line a user sees on stderr: the message (naming the thing), then the fix.
@@ -383,9 +389,9 @@ impl Error {
     /// A serialisable view for `--json`/`-o json` error reports and `phase_failed` events.
     pub fn report(&self) -> ErrorReport {
         ErrorReport {
-            err_category: self.category,
+            err_category: self.0.category,
             err_message: self.message(),
-            retry_class: self.retry,
+            retry_class: self.0.retry,
             retry_after_sec: self.retry_after_sec(),
             remediation: self.remediation(),
             raw: Some(self.raw_block()).filter(|r| !r.is_empty()),
@@ -402,7 +408,8 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
+        self.0
+            .source
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
@@ -522,5 +529,24 @@ mod tests {
         let tail = stderr_tail(&long);
         assert!(tail.ends_with("the end"));
         assert_eq!(tail.len(), STDERR_TAIL_BYTES);
+    }
+}
+
+#[cfg(test)]
+mod exit_code_doc {
+    use super::ExitCode;
+
+    /// `docs/exit-codes.md` lists exactly the codes [`ExitCode`] has, in the same order.
+    #[test]
+    fn documented_table_matches_the_enum() {
+        let doc = include_str!("../../docs/exit-codes.md");
+        let documented: Vec<u8> = doc
+            .lines()
+            .filter_map(|l| l.strip_prefix("| "))
+            .filter_map(|l| l.split(" |").next())
+            .filter_map(|c| c.trim().parse().ok())
+            .collect();
+        let ours: Vec<u8> = ExitCode::ALL.iter().map(|c| c.code()).collect();
+        assert_eq!(documented, ours);
     }
 }

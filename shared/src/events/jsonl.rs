@@ -19,7 +19,7 @@ impl serde_json::ser::Formatter for GoCompatFormatter {
     ) -> io::Result<()> {
         let mut rest = frag;
         while let Some(pos) = rest.find(['\u{2028}', '\u{2029}']) {
-            w.write_all(rest[..pos].as_bytes())?;
+            w.write_all(&rest.as_bytes()[..pos])?;
             let ch = rest[pos..].chars().next().unwrap_or('\u{2028}');
             write!(w, "\\u{:04x}", ch as u32)?;
             rest = &rest[pos + ch.len_utf8()..];

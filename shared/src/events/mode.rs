@@ -140,13 +140,13 @@ mod tests {
     #[test]
     fn environment_forces_plain() {
         let none = ModeFlags::default();
-        let cases: Vec<Box<dyn Fn(&mut Terminal)>> = vec![
-            Box::new(|t| t.stderr_is_tty = false),
-            Box::new(|t| t.term = None),
-            Box::new(|t| t.term = Some("dumb".into())),
-            Box::new(|t| t.no_color = true),
-            Box::new(|t| t.ci = Some(" TRUE ".into())),
-            Box::new(|t| t.ci = Some("on".into())),
+        let cases: [fn(&mut Terminal); 6] = [
+            |t| t.stderr_is_tty = false,
+            |t| t.term = None,
+            |t| t.term = Some("dumb".into()),
+            |t| t.no_color = true,
+            |t| t.ci = Some(" TRUE ".into()),
+            |t| t.ci = Some("on".into()),
         ];
         for change in cases {
             let mut t = tty();

