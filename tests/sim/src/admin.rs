@@ -37,6 +37,7 @@ pub fn router(state: Arc<SimState>) -> Router {
             post(set_function_status),
         )
         .route("/_sim/tasks/{id}/status", post(set_task_status))
+        .route("/_sim/clusters/{id}/status", post(set_cluster_status))
         .route("/_sim/stats", get(stats))
         .with_state(state)
 }
@@ -201,6 +202,33 @@ async fn set_task_status(
     inner
         .tasks
         .force(id, &req.status, req.error.as_deref())
+        .map_err(|e| ApiError::problem(400, e))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+struct ClusterStatusRequest {
+    status: String,
+    #[serde(default = "healthy_default")]
+    healthy: bool,
+}
+
+fn healthy_default() -> bool {
+    true
+}
+
+/// Stands in for NVCA's register and heartbeat calls (READY + healthy reads as READY).
+async fn set_cluster_status(
+    State(state): State<Arc<SimState>>,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> ApiResult {
+    let id = uuid(&id)?;
+    let req: ClusterStatusRequest = body(&b)?;
+    state
+        .lock()
+        .clusters
+        .force(id, &req.status, req.healthy)
         .map_err(|e| ApiError::problem(400, e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

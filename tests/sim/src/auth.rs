@@ -47,6 +47,8 @@ pub struct Claims {
 
 /// The issuer's signing key; a fresh one per simulator, so tokens never outlive it.
 pub struct JwtKeys {
+    /// Tokens whose signature already verified; ES256 verification dominates a request's cost.
+    verified: std::sync::Mutex<std::collections::HashMap<String, Claims>>,
     encoding: EncodingKey,
     decoding: DecodingKey,
     kid: String,
@@ -62,6 +64,7 @@ impl JwtKeys {
         let x = URL_SAFE_NO_PAD.encode(point.x().expect("uncompressed point has x"));
         let y = URL_SAFE_NO_PAD.encode(point.y().expect("uncompressed point has y"));
         Self {
+            verified: Default::default(),
             encoding: EncodingKey::from_ec_der(der.as_bytes()),
             decoding: DecodingKey::from_ec_components(&x, &y).expect("valid EC components"),
             kid: Uuid::new_v4().to_string(),
@@ -92,6 +95,28 @@ impl JwtKeys {
 
     /// Spring's resource-server defaults: signature, issuer, `exp`/`nbf` with 60 s skew.
     pub fn verify(&self, token: &str) -> Result<Claims, String> {
+        const LEEWAY: i64 = 60;
+        let cached = self.verified.lock().expect("jwt cache lock").get(token).cloned();
+        if let Some(claims) = cached {
+            let now = crate::util::now().unix_timestamp();
+            if now > claims.exp + LEEWAY {
+                return Err("Jwt expired".into());
+            }
+            if now + LEEWAY < claims.nbf {
+                return Err("Jwt not yet valid".into());
+            }
+            return Ok(claims);
+        }
+        let claims = self.verify_signature(token)?;
+        let mut cache = self.verified.lock().expect("jwt cache lock");
+        if cache.len() >= 4096 {
+            cache.clear();
+        }
+        cache.insert(token.to_string(), claims.clone());
+        Ok(claims)
+    }
+
+    fn verify_signature(&self, token: &str) -> Result<Claims, String> {
         let mut v = Validation::new(Algorithm::ES256);
         v.leeway = 60;
         v.validate_nbf = true;

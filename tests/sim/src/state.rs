@@ -64,8 +64,10 @@ pub struct ReqMeta {
 impl SimState {
     pub fn new(config: SimConfig) -> std::io::Result<Self> {
         let log = RequestLog::new(config.request_log_capacity, config.request_log.as_deref())?;
-        let mut inner = Inner::default();
-        inner.accounts = accounts::Store::bootstrap(&config);
+        let inner = Inner {
+            accounts: accounts::Store::bootstrap(&config),
+            ..Default::default()
+        };
         Ok(Self {
             faults: Faults::new(config.faults.clone()),
             contract: Contract::new(config.strict_contract),

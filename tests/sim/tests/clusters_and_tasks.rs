@@ -128,6 +128,33 @@ async fn cluster_register_list_get_rotate_delete() {
         )
     );
 
+    // NVCA's register/heartbeat, simulated: READY reads as UNHEALTHY without a healthy heartbeat.
+    for (healthy, shown) in [(false, "UNHEALTHY"), (true, "READY")] {
+        let r = c
+            .send(
+                "POST",
+                "sim",
+                &format!("/_sim/clusters/{id}/status"),
+                None,
+                Some(&json!({"status": "READY", "healthy": healthy})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 204, "{}", r.text);
+        let r = c
+            .send(
+                "GET",
+                "sis",
+                &format!("{base}/{id}"),
+                Some(&admin),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(r.json()["status"], shown);
+        assert!(r.json()["nvcaLastConnected"].is_string());
+    }
+
     // The registered GPUs become a deployment backend.
     let (fid, vid) = c
         .create_function(

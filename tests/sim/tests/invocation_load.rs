@@ -206,7 +206,7 @@ async fn invocation_rules_for_status_credentials_and_upstreams() {
         )
         .await;
     let key = c.invoke_key().await;
-    let host = format!("{fid}");
+    let host = fid.clone();
 
     // INACTIVE is not invocable.
     let r = c

@@ -302,17 +302,17 @@ fn check_gpu(backends: &[Backend], gpu_spec: &Value) -> ApiResult<()> {
     Ok(())
 }
 
+/// What a valid CreateTaskRequest becomes.
+struct Validated {
+    fields: Map<String, Value>,
+    secrets: Vec<String>,
+    upload: bool,
+    max_queued: Duration,
+    max_runtime: Option<Duration>,
+}
+
 /// `TaskManagementService` rules, in its order; returns the stored TaskDto fields.
-fn validate(
-    req: &Value,
-    backends: &[Backend],
-) -> ApiResult<(
-    Map<String, Value>,
-    Vec<String>,
-    bool,
-    Duration,
-    Option<Duration>,
-)> {
+fn validate(req: &Value, backends: &[Backend]) -> ApiResult<Validated> {
     let name = str_field(req, "name").unwrap_or_default();
     if name.is_empty() || name.len() > 128 || !NAME.is_match(name) {
         return Err(bean(
@@ -474,7 +474,13 @@ fn validate(
             .cloned()
             .unwrap_or(json!("PT1H")),
     );
-    Ok((fields, names, upload, max_queued, max_runtime))
+    Ok(Validated {
+        fields,
+        secrets: names,
+        upload,
+        max_queued,
+        max_runtime,
+    })
 }
 
 /// API keys need `account-tasks:*`; JWT callers act on their account.
@@ -518,7 +524,13 @@ async fn create(
     let req = spring_json(&headers, &body)?;
     let mut inner = state.lock();
     let backends = inner.backends(&state.config);
-    let (fields, secrets, upload, max_queued, max_runtime) = validate(&req, &backends)?;
+    let Validated {
+        fields,
+        secrets,
+        upload,
+        max_queued,
+        max_runtime,
+    } = validate(&req, &backends)?;
     let t = now();
     let task = Task {
         id: Uuid::new_v4(),
