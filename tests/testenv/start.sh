@@ -44,8 +44,11 @@ BIN="$("$testenv_here/build.sh")"
 KUBECTL="$("$testenv_here/../tools/install-clients.sh")/kubectl"
 
 if [[ -e "$DIR" ]]; then
-  [[ -f "$DIR/.nvcf-testenv" || -z "$(ls -A "$DIR")" ]] || die "$DIR exists and is not a testenv directory"
-  "$testenv_here/stop.sh" "$NAME" --dir "$DIR" --keep
+  if [[ -f "$DIR/.nvcf-testenv" ]]; then
+    "$testenv_here/stop.sh" "$NAME" --dir "$DIR" --keep
+  elif [[ -n "$(ls -A "$DIR")" ]]; then
+    die "$DIR exists and is not a testenv directory"
+  fi
   rm -rf "$DIR"
 fi
 mkdir -p "$DIR"/{logs,pids,etcd}
