@@ -28,6 +28,8 @@ done
 ln -s "$tools/kubectl" "$bindir/kubectl"
 ln -s "$tools/helm4" "$bindir/helm"
 export PATH="$bindir:$PATH"
+# The demo's profiles and helm plugins live beside it, not in your own config.
+export XDG_CONFIG_HOME="$bindir/config" XDG_CACHE_HOME="$bindir/cache"
 
 step "starting the local cluster 'demo'"
 eval "$(tests/testenv/start.sh demo)"
@@ -46,11 +48,12 @@ show kubectl nvcf version
 show kubectl nvcf context
 show kubectl nvca context -o wide
 export HELM_DATA_HOME="$bindir/helm-data" HELM_CONFIG_HOME="$bindir/helm-config" HELM_CACHE_HOME="$bindir/helm-cache"
-mkdir -p "$bindir/helm-nvcf/bin" "$bindir/helm-nvcf/scripts"
-cp plugins/helm-nvcf/plugin.yaml "$bindir/helm-nvcf/"
-cp plugins/helm-nvcf/scripts/install.sh "$bindir/helm-nvcf/scripts/"
-cp "$target/helm-nvcf" "$bindir/helm-nvcf/bin/"
-show helm plugin install "$bindir/helm-nvcf" --verify=false
+plugin="$bindir/helm-plugin"
+mkdir -p "$plugin/bin" "$plugin/scripts"
+cp plugins/helm-nvcf/plugin.yaml "$plugin/"
+cp plugins/helm-nvcf/scripts/install.sh "$plugin/scripts/"
+cp "$target/helm-nvcf" "$plugin/bin/"
+show helm plugin install "$plugin" --verify=false
 show helm -n nvcf nvcf context
 
 step "the NVCF simulator, and a profile pointing at it"
