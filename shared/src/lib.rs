@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod files;
 pub mod logging;
+pub mod nvcf;
 pub mod output;
 pub mod profile;
 pub mod secret;

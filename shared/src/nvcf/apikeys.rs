@@ -1,0 +1,227 @@
+//! The admin token issuer (`POST /v1/admin/keys`) and the api-keys service (`/v1/keys`).
+//!
+//! api-keys identifies the caller by the `Key-Issuer-Id` / `Key-Owner-Id` headers, not by
+//! the bearer, and speaks snake_case (contracts/endpoints.md §2).
+
+use super::client::{Client, decode};
+use super::credentials::{Bearer, Minted};
+use super::endpoints::Service;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use reqwest::Method;
+use reqwest::header::HeaderName;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// `POST /v1/admin/keys` with no credential; a non-JSON body is the token itself.
+pub async fn mint_admin_token(client: &Client) -> Result<Minted> {
+    let req = client
+        .request(Service::AdminIssuer, Method::POST, "/v1/admin/keys")
+        .bearer(Bearer::None)
+        .json(&json!({}))?
+        .idempotent();
+    let resp = client.send_without_remint(&req).await?;
+    #[derive(Deserialize)]
+    struct Issued {
+        #[serde(default)]
+        value: String,
+        #[serde(default)]
+        expires_at: Option<String>,
+    }
+    let (value, expires_at) = match serde_json::from_slice::<Issued>(&resp.body) {
+        Ok(i) => (i.value, i.expires_at),
+        Err(_) => (String::from_utf8_lossy(&resp.body).trim().to_owned(), None),
+    };
+    if value.is_empty() {
+        return Err(Error::new(
+            crate::error::Category::Auth,
+            "the admin token issuer answered without a token",
+        )
+        .hint("check the admin-token-issuer-proxy on the api-keys host"));
+    }
+    Ok(Minted {
+        token: Secret::new(value),
+        expires_at,
+    })
+}
+
+/// Which service a key is for; each has its own issuer identity and default policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyFor {
+    Function,
+    Task,
+}
+
+impl KeyFor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyFor::Function => "function",
+            KeyFor::Task => "task",
+        }
+    }
+    pub fn default_scopes(self) -> &'static [&'static str] {
+        match self {
+            KeyFor::Function => &[
+                "invoke_function",
+                "list_functions",
+                "queue_details",
+                "list_functions_details",
+            ],
+            KeyFor::Task => &[
+                "launch_task",
+                "list_tasks",
+                "task_details",
+                "cancel_task",
+                "delete_task",
+                "list_events",
+                "list_results",
+                "update_secrets",
+            ],
+        }
+    }
+    fn product(self) -> &'static str {
+        match self {
+            KeyFor::Function => "nv-cloud-functions",
+            KeyFor::Task => "nv-cloud-tasks",
+        }
+    }
+    fn resources(self) -> Value {
+        match self {
+            KeyFor::Function => json!([
+                {"id": "*", "type": "account-functions"},
+                {"id": "*", "type": "authorized-functions"}
+            ]),
+            KeyFor::Task => json!([{"id": "*", "type": "account-tasks"}]),
+        }
+    }
+}
+
+/// The issuer identity api-keys reads from headers.
+#[derive(Debug, Clone)]
+pub struct Issuer {
+    pub service_id: String,
+    pub issuer_service: String,
+    pub owner_id: String,
+}
+
+impl Issuer {
+    pub fn from_settings(s: &crate::settings::Settings, what: KeyFor) -> Issuer {
+        let (id, svc, owner) = match what {
+            KeyFor::Function => (
+                "api_keys_service_id",
+                "api_keys_issuer_service",
+                "api_keys_owner_id",
+            ),
+            KeyFor::Task => (
+                "api_keys_nvct_service_id",
+                "api_keys_nvct_issuer_service",
+                "api_keys_nvct_owner_id",
+            ),
+        };
+        Issuer {
+            service_id: s.get(id).to_owned(),
+            issuer_service: s.get(svc).to_owned(),
+            owner_id: s.get(owner).to_owned(),
+        }
+    }
+}
+
+/// A key as api-keys returns it. `value` is the full key only right after creation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyDto {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Secret>,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub created_at: String,
+    #[serde(default)]
+    pub expires_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+}
+
+pub struct ApiKeys<'a> {
+    pub client: &'a Client,
+}
+
+impl<'a> ApiKeys<'a> {
+    fn headers(&self, req: super::client::Request, issuer: &Issuer) -> super::client::Request {
+        req.header(
+            HeaderName::from_static("key-issuer-service"),
+            &issuer.issuer_service,
+        )
+        .header(HeaderName::from_static("key-issuer-id"), &issuer.service_id)
+        .header(HeaderName::from_static("key-owner-id"), &issuer.owner_id)
+    }
+
+    pub async fn create(
+        &self,
+        issuer: &Issuer,
+        what: KeyFor,
+        description: &str,
+        expires_at: &str,
+        scopes: &[String],
+    ) -> Result<KeyDto> {
+        let body = json!({
+            "description": description,
+            "expires_at": expires_at,
+            "authorizations": {"policies": [{
+                "aud": issuer.service_id,
+                "auds": [issuer.service_id],
+                "product": what.product(),
+                "resources": what.resources(),
+                "scopes": scopes,
+            }]},
+            "audience_service_ids": [issuer.service_id],
+        });
+        let req = self.headers(
+            self.client
+                .request(Service::ApiKeys, Method::POST, "/v1/keys")
+                .json(&body)?,
+            issuer,
+        );
+        self.client.json(&req).await
+    }
+
+    pub async fn list(&self, issuer: &Issuer) -> Result<Vec<KeyDto>> {
+        #[derive(Deserialize)]
+        struct Keys {
+            #[serde(default)]
+            keys: Vec<KeyDto>,
+        }
+        let req = self.headers(
+            self.client
+                .request(Service::ApiKeys, Method::GET, "/v1/keys"),
+            issuer,
+        );
+        let resp = self.client.send(&req).await?;
+        Ok(decode::<Keys>(&resp.body, "api-keys list")?.keys)
+    }
+
+    /// `DELETE /v1/keys/{id}`, without a bearer as upstream sends it.
+    pub async fn delete(&self, issuer: &Issuer, id: &str) -> Result<()> {
+        let req = self.headers(
+            self.client
+                .request(
+                    Service::ApiKeys,
+                    Method::DELETE,
+                    format!("/v1/keys/{}", seg(id)),
+                )
+                .bearer(Bearer::None),
+            issuer,
+        );
+        self.client.send(&req).await.map(drop)
+    }
+}
+
+/// Percent-encodes one path segment so an id can never add path components.
+pub fn seg(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}

@@ -1,0 +1,24 @@
+//! Typed clients for the self-hosted NVCF services, on one transport.
+//!
+//! [`session::Session`] builds a [`client::Client`] from the profile, settings and
+//! connection flags; each service module wraps it: [`apikeys`] (admin token issuer and API
+//! keys), [`functions`] (functions, versions, deployments, queues), [`invoke`] (HTTP and LLM
+//! invocation), [`tasks`] (NVCT), [`registry`] (registry credentials). These types are our
+//! own reading of `contracts/`, independent of the simulator's.
+
+pub mod apikeys;
+pub mod client;
+pub mod confirm;
+pub mod credentials;
+pub mod endpoints;
+pub mod functions;
+pub mod input;
+pub mod invoke;
+pub mod llm_config;
+pub mod problem;
+pub mod registry;
+pub mod session;
+pub mod tasks;
+
+pub use client::Client;
+pub use session::{ConnectArgs, Session};

@@ -1,0 +1,206 @@
+//! One run's connection to NVCF: the profile, the effective settings, and the client built
+//! from them.
+
+use super::client::{Client, TlsOptions};
+use super::credentials::{Credentials, TokenSource};
+use super::endpoints::{Endpoints, Gateway};
+use crate::cli::Plugin;
+use crate::error::{Error, Result};
+use crate::profile::view::current;
+use crate::profile::{Profile, ProfileArgs, State};
+use crate::secret::Secret;
+use crate::settings::{EnvLookup, Origin, Settings};
+use crate::target::KubeSelection;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How to reach the NVCF services; every flag also reads an environment variable.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ConnectArgs {
+    /// One gateway address for every service, routed by Host header (needs --domain)
+    #[arg(
+        long,
+        global = true,
+        env = "NVCF_GATEWAY_URL",
+        value_name = "URL",
+        help_heading = "NVCF connection"
+    )]
+    pub gateway: Option<String>,
+    /// The gateway's domain: services answer on api.DOMAIN, api-keys.DOMAIN, sis.DOMAIN, tasks.DOMAIN, …
+    #[arg(
+        long,
+        global = true,
+        env = "NVCF_DOMAIN",
+        value_name = "DOMAIN",
+        help_heading = "NVCF connection"
+    )]
+    pub domain: Option<String>,
+    /// Extra CA certificates (PEM) to trust, for gateways with private certificates
+    #[arg(
+        long,
+        global = true,
+        env = "NVCF_CA_BUNDLE",
+        value_name = "FILE",
+        help_heading = "NVCF connection"
+    )]
+    pub ca_bundle: Option<PathBuf>,
+    /// Do not verify the gateway's TLS certificate (lab use only)
+    #[arg(long, global = true, help_heading = "NVCF connection")]
+    pub insecure_skip_tls_verify: bool,
+    /// Admin token to use for this run; it is never re-minted or saved
+    #[arg(
+        long,
+        global = true,
+        value_name = "JWT",
+        help_heading = "NVCF connection"
+    )]
+    pub token: Option<String>,
+    /// Seconds before an HTTP request to NVCF gives up
+    #[arg(
+        long,
+        global = true,
+        env = "NVCF_HTTP_TIMEOUT",
+        default_value_t = 300,
+        value_name = "SECONDS",
+        help_heading = "NVCF connection"
+    )]
+    pub http_timeout: u64,
+}
+
+pub struct Session {
+    pub profile: Profile,
+    pub settings: Settings,
+    pub client: Client,
+    /// Where each endpoint came from, for `status`.
+    pub gateway: Option<Gateway>,
+}
+
+impl Session {
+    pub fn open(
+        connect: &ConnectArgs,
+        profile: &ProfileArgs,
+        sel: &KubeSelection,
+        env: &dyn EnvLookup,
+        plugin: Plugin,
+    ) -> Result<Session> {
+        let profile = current(profile, sel, env)?;
+        let config = profile.read_config()?;
+        let mut flags = BTreeMap::new();
+        if let Some(t) = connect.token.as_deref().filter(|t| !t.is_empty()) {
+            flags.insert("token".to_owned(), t.to_owned());
+        }
+        let settings = Settings::resolve(&flags, env, &config.settings);
+        let state = profile.read_state()?;
+        let creds = credentials(&settings, &state);
+        let gateway = gateway(connect)?;
+        let endpoints = match &gateway {
+            Some(gw) => Endpoints::from_gateway(gw),
+            None => Endpoints::from_settings(&settings)?,
+        };
+        let tls = TlsOptions {
+            ca_bundle: connect.ca_bundle.clone(),
+            insecure: connect.insecure_skip_tls_verify,
+        };
+        let saver = profile.clone();
+        let client = Client::new(
+            endpoints,
+            creds,
+            &tls,
+            Duration::from_secs(connect.http_timeout.max(1)),
+            &plugin.user_agent(),
+        )?
+        .on_mint(Box::new(move |m| {
+            saver.update_state(|s| {
+                s.token = Some(m.token.clone());
+                s.token_expiration = m.expires_at.clone();
+                Ok(())
+            })
+        }));
+        Ok(Session {
+            profile,
+            settings,
+            client,
+            gateway,
+        })
+    }
+}
+
+fn gateway(connect: &ConnectArgs) -> Result<Option<Gateway>> {
+    let Some(raw) = connect.gateway.as_deref().filter(|g| !g.is_empty()) else {
+        return Ok(None);
+    };
+    let url = url::Url::parse(raw).map_err(|e| {
+        Error::usage(format!("--gateway {raw:?} is not a URL: {e}"))
+            .hint("pass the gateway's address, e.g. --gateway http://10.0.0.5")
+    })?;
+    let domain = connect
+        .domain
+        .clone()
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| {
+            Error::usage("--gateway needs --domain (the domain the gateway routes on)")
+                .hint("pass --domain, e.g. --domain nvcf.example.com, or set NVCF_DOMAIN")
+        })?;
+    Ok(Some(Gateway { url, domain }))
+}
+
+/// A setting wins over saved state; a token from settings is the user's (never re-minted).
+fn credentials(settings: &Settings, state: &State) -> Credentials {
+    let from_settings = |k: &str| {
+        settings
+            .iter()
+            .find(|(name, s)| *name == k && !s.value.is_empty() && s.origin != Origin::Default)
+            .map(|(_, s)| Secret::new(s.value.clone()))
+    };
+    let (token, token_source) = match (from_settings("token"), &state.token) {
+        (Some(t), _) => (Some(t), TokenSource::Given),
+        (None, Some(t)) if !t.is_empty() => (Some(t.clone()), TokenSource::State),
+        _ => (None, TokenSource::None),
+    };
+    let saved = |s: &Option<Secret>| s.clone().filter(|v| !v.is_empty());
+    Credentials {
+        token,
+        token_source,
+        api_key: from_settings("api_key").or_else(|| saved(&state.api_key)),
+        nvct_api_key: from_settings("nvct_api_key").or_else(|| saved(&state.nvct_api_key)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::MapEnv;
+
+    #[test]
+    fn settings_tokens_are_given_state_tokens_are_ours() {
+        let state = State {
+            token: Some(Secret::new("eyJstate.token.value")),
+            api_key: Some(Secret::new("nvapi-state-key-1")),
+            ..State::default()
+        };
+        let none = Settings::resolve(&BTreeMap::new(), &MapEnv::default(), &BTreeMap::new());
+        let c = credentials(&none, &state);
+        assert_eq!(c.token_source, TokenSource::State);
+        assert_eq!(c.api_key.unwrap().expose(), "nvapi-state-key-1");
+        let env = MapEnv::new([("NVCF_TOKEN", "eyJenv.token.value")]);
+        let s = Settings::resolve(&BTreeMap::new(), &env, &BTreeMap::new());
+        let c = credentials(&s, &state);
+        assert_eq!(c.token_source, TokenSource::Given);
+        assert_eq!(c.token.unwrap().expose(), "eyJenv.token.value");
+    }
+
+    #[test]
+    fn gateway_needs_a_domain() {
+        let args = ConnectArgs {
+            gateway: Some("http://10.0.0.1".into()),
+            ..ConnectArgs::default()
+        };
+        assert!(gateway(&args).unwrap_err().message().contains("--domain"));
+        let args = ConnectArgs {
+            domain: Some("nvcf.example.com".into()),
+            ..args
+        };
+        assert_eq!(gateway(&args).unwrap().unwrap().domain, "nvcf.example.com");
+    }
+}

@@ -1,0 +1,179 @@
+//! NVCT (`tasks.<domain>`, `/v1/nvct`): tasks, their events, results and secrets.
+//!
+//! Lists are cursor-paged (lifecycles.md §7): a page may be short or empty while a cursor is
+//! still returned, so paging follows the cursor until it is absent, and each page is handed
+//! to the caller as it arrives so the first row prints before the last page is fetched.
+
+use super::apikeys::seg;
+use super::client::{Client, Request};
+use super::endpoints::Service;
+use crate::error::Result;
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Task {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_specification: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helm_chart: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Task {
+    pub fn gpu(&self) -> String {
+        let spec = self.gpu_specification.as_ref();
+        let field = |k: &str| {
+            spec.and_then(|s| s.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        format!("{}/{}", field("gpu"), field("instanceType"))
+    }
+}
+
+#[derive(Deserialize)]
+struct OneTask {
+    task: Task,
+}
+
+/// One page of a cursor-paged list.
+#[derive(Debug, Deserialize)]
+pub struct Page {
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// Which paged list.
+#[derive(Debug, Clone, Copy)]
+pub enum Listing {
+    Tasks,
+    Events,
+    Results,
+}
+
+impl Listing {
+    pub fn key(self) -> &'static str {
+        match self {
+            Listing::Tasks => "tasks",
+            Listing::Events => "events",
+            Listing::Results => "results",
+        }
+    }
+}
+
+pub struct Tasks<'a> {
+    pub client: &'a Client,
+}
+
+impl<'a> Tasks<'a> {
+    fn req(&self, method: Method, path: String) -> Request {
+        self.client.request(Service::Tasks, method, path)
+    }
+
+    pub async fn create(&self, body: &Value) -> Result<Task> {
+        let req = self.req(Method::POST, "/v1/nvct/tasks".into()).json(body)?;
+        Ok(self.client.json::<OneTask>(&req).await?.task)
+    }
+
+    pub async fn get(&self, id: &str, include_secrets: bool) -> Result<Task> {
+        let mut req = self.req(Method::GET, format!("/v1/nvct/tasks/{}", seg(id)));
+        if include_secrets {
+            req = req.query("includeSecrets", "true");
+        }
+        Ok(self.client.json::<OneTask>(&req).await?.task)
+    }
+
+    pub async fn cancel(&self, id: &str) -> Result<Task> {
+        let req = self.req(Method::POST, format!("/v1/nvct/tasks/{}/cancel", seg(id)));
+        Ok(self.client.json::<OneTask>(&req).await?.task)
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        let req = self.req(Method::DELETE, format!("/v1/nvct/tasks/{}", seg(id)));
+        self.client.send(&req).await.map(drop)
+    }
+
+    pub async fn bulk(&self, ids: &[String]) -> Result<Value> {
+        let req = self
+            .req(Method::POST, "/v1/nvct/tasks/bulk".into())
+            .json(&json!({ "taskIds": ids }))?
+            .idempotent();
+        self.client.json(&req).await
+    }
+
+    pub async fn update_secrets(&self, id: &str, secrets: &[(String, String)]) -> Result<()> {
+        let secrets: Vec<Value> = secrets
+            .iter()
+            .map(|(n, v)| json!({"name": n, "value": v}))
+            .collect();
+        let req = self
+            .req(Method::PUT, format!("/v1/nvct/secrets/tasks/{}", seg(id)))
+            .json(&json!({ "secrets": secrets }))?;
+        self.client.send(&req).await.map(drop)
+    }
+
+    /// Follows the cursor from `cursor` and hands each page's items to `on_page`; stops
+    /// after `max_items` items when given. Returns the cursor to resume from, if any.
+    pub async fn pages(
+        &self,
+        listing: Listing,
+        task_id: Option<&str>,
+        query: &PageQuery,
+        mut on_page: impl FnMut(Vec<Value>) -> Result<()>,
+    ) -> Result<Option<String>> {
+        let path = match (listing, task_id) {
+            (Listing::Tasks, _) | (_, None) => "/v1/nvct/tasks".to_owned(),
+            (l, Some(id)) => format!("/v1/nvct/tasks/{}/{}", seg(id), l.key()),
+        };
+        let mut cursor = query.cursor.clone();
+        let mut seen = 0usize;
+        loop {
+            let mut req = self.req(Method::GET, path.clone());
+            if let Some(l) = query.page_size {
+                req = req.query("limit", l);
+            }
+            if let Some(s) = &query.status {
+                req = req.query("status", s);
+            }
+            if let Some(c) = &cursor {
+                req = req.query("cursor", c);
+            }
+            let page: Page = self.client.json(&req).await?;
+            let items = match page.rest.get(listing.key()) {
+                Some(Value::Array(a)) => a.clone(),
+                _ => Vec::new(),
+            };
+            seen += items.len();
+            on_page(items)?;
+            cursor = page.cursor.filter(|c| !c.is_empty());
+            let done = query.max_items.is_some_and(|m| seen >= m);
+            if cursor.is_none() || done {
+                return Ok(cursor);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PageQuery {
+    pub page_size: Option<u32>,
+    pub status: Option<String>,
+    pub cursor: Option<String>,
+    pub max_items: Option<usize>,
+}
