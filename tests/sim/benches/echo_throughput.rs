@@ -142,7 +142,7 @@ fn main() {
         let echo = load(
             format!("{}/echo", sim.url()),
             format!("{fid}.invocation.{}", sim.domain()),
-            Some(admin),
+            Some(key),
             body,
             workers,
             secs,

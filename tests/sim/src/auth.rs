@@ -96,7 +96,12 @@ impl JwtKeys {
     /// Spring's resource-server defaults: signature, issuer, `exp`/`nbf` with 60 s skew.
     pub fn verify(&self, token: &str) -> Result<Claims, String> {
         const LEEWAY: i64 = 60;
-        let cached = self.verified.lock().expect("jwt cache lock").get(token).cloned();
+        let cached = self
+            .verified
+            .lock()
+            .expect("jwt cache lock")
+            .get(token)
+            .cloned();
         if let Some(claims) = cached {
             let now = crate::util::now().unix_timestamp();
             if now > claims.exp + LEEWAY {

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::functions::{Status, Version, not_found_version};
-use super::{bean, has, path_uuid, str_field};
+use super::{bean, has, path_uuid, str_field, version_ids};
 use crate::auth::Namespace;
 use crate::config::Backend;
 use crate::contract::{Shape, Spec};
@@ -283,10 +283,7 @@ async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    let (fid, vid) = (
-        path_uuid("functionId", &fid)?,
-        path_uuid("functionVersionId", &vid)?,
-    );
+    let (fid, vid) = version_ids(&fid, &vid)?;
     let caller = state.caller(&meta, &headers, Namespace::Nvcf, "deploy_function")?;
     let req = spring_json(&headers, &body)?;
     let mut specs = specs_of(&req)?;
@@ -366,10 +363,7 @@ async fn get_by_version(
     Path((fid, vid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult {
-    let (fid, vid) = (
-        path_uuid("functionId", &fid)?,
-        path_uuid("functionVersionId", &vid)?,
-    );
+    let (fid, vid) = version_ids(&fid, &vid)?;
     let caller = state.caller(&meta, &headers, Namespace::Nvcf, "deploy_function")?;
     let mut inner = state.lock();
     inner.functions.tick(state.config.deploy_outcome);
@@ -415,10 +409,7 @@ async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    let (fid, vid) = (
-        path_uuid("functionId", &fid)?,
-        path_uuid("functionVersionId", &vid)?,
-    );
+    let (fid, vid) = version_ids(&fid, &vid)?;
     let caller = state.caller(&meta, &headers, Namespace::Nvcf, "deploy_function")?;
     let req = spring_json(&headers, &body)?;
     let specs = specs_of(&req)?;
@@ -589,10 +580,7 @@ async fn remove(
     headers: HeaderMap,
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> ApiResult {
-    let (fid, vid) = (
-        path_uuid("functionId", &fid)?,
-        path_uuid("functionVersionId", &vid)?,
-    );
+    let (fid, vid) = version_ids(&fid, &vid)?;
     let caller = state.caller(&meta, &headers, Namespace::Nvcf, "deploy_function")?;
     let mut inner = state.lock();
     inner.functions.tick(state.config.deploy_outcome);

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::deployments::Deployment;
-use super::{bean, has, path_uuid, str_field};
+use super::{bean, has, path_uuid, str_field, version_ids};
 use crate::auth::{Caller, Namespace};
 use crate::config::DeployOutcome;
 use crate::contract::{Shape, Spec};
@@ -969,10 +969,7 @@ async fn get_version(
     headers: HeaderMap,
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> ApiResult {
-    let (fid, vid) = (
-        path_uuid("functionId", &fid)?,
-        path_uuid("functionVersionId", &vid)?,
-    );
+    let (fid, vid) = version_ids(&fid, &vid)?;
     let caller = list_caller(&state, &meta, &headers)?;
     let mut inner = state.lock();
     inner.functions.tick(state.config.deploy_outcome);
@@ -1004,10 +1001,7 @@ async fn update_version(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    let (fid, vid) = (
-        path_uuid("functionId", &fid)?,
-        path_uuid("functionVersionId", &vid)?,
-    );
+    let (fid, vid) = version_ids(&fid, &vid)?;
     let caller = state.caller(&meta, &headers, Namespace::Nvcf, "update_function")?;
     let req = spring_json(&headers, &body)?;
     let object = "updateFunctionRequest";
@@ -1103,10 +1097,7 @@ async fn delete_version(
     Path((fid, vid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult {
-    let (fid, vid) = (
-        path_uuid("functionId", &fid)?,
-        path_uuid("functionVersionId", &vid)?,
-    );
+    let (fid, vid) = version_ids(&fid, &vid)?;
     let caller = state.caller(&meta, &headers, Namespace::Nvcf, "delete_function")?;
     let mut inner = state.lock();
     inner

@@ -227,6 +227,20 @@ fn resolve(
     })
 }
 
+/// What every endpoint does first: the request id, the JSON body, routing and auth.
+fn prelude(
+    state: &SimState,
+    meta: &ReqMeta,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &Bytes,
+) -> ApiResult<(String, Value, Target)> {
+    let rid = request_id(headers);
+    let body = parse_body(body)?;
+    let target = resolve(state, meta, headers, &body, uri.path())?;
+    Ok((rid, body, target))
+}
+
 /// `x-multi-turn-session-id`: at most 256 bytes, no control characters.
 fn session_header(headers: &HeaderMap) -> ApiResult<Option<String>> {
     let Some(v) = headers.get("x-multi-turn-session-id") else {
@@ -477,9 +491,7 @@ async fn chat(
     uri: Uri,
     body: Bytes,
 ) -> ApiResult {
-    let rid = request_id(&headers);
-    let body = parse_body(&body)?;
-    let target = resolve(&state, &meta, &headers, &body, uri.path())?;
+    let (rid, body, target) = prelude(&state, &meta, &headers, &uri, &body)?;
     let header_session = session_header(&headers)?;
     if body.get("messages").is_none_or(Value::is_null) {
         return Err(ApiError::llm(400, "messages is required"));
@@ -666,9 +678,7 @@ async fn responses(
     uri: Uri,
     body: Bytes,
 ) -> ApiResult {
-    let rid = request_id(&headers);
-    let body = parse_body(&body)?;
-    let target = resolve(&state, &meta, &headers, &body, uri.path())?;
+    let (rid, body, target) = prelude(&state, &meta, &headers, &uri, &body)?;
     let header_session = session_header(&headers)?;
     let session = session_id(&body, header_session, "input", true);
     let input_tokens = words(body.get("input").unwrap_or(&Value::Null)).max(1);
@@ -752,9 +762,7 @@ async fn embeddings(
     uri: Uri,
     body: Bytes,
 ) -> ApiResult {
-    let rid = request_id(&headers);
-    let body = parse_body(&body)?;
-    let target = resolve(&state, &meta, &headers, &body, uri.path())?;
+    let (rid, body, target) = prelude(&state, &meta, &headers, &uri, &body)?;
     let inputs: Vec<String> = match body.get("input") {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(a)) => {

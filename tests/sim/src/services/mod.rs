@@ -43,6 +43,14 @@ pub fn path_uuid(name: &str, value: &str) -> Result<Uuid, ApiError> {
         })
 }
 
+/// The `{functionId}/versions/{functionVersionId}` pair of most NVCF paths.
+pub fn version_ids(fid: &str, vid: &str) -> Result<(Uuid, Uuid), ApiError> {
+    Ok((
+        path_uuid("functionId", fid)?,
+        path_uuid("functionVersionId", vid)?,
+    ))
+}
+
 /// Spring bean-validation detail (`ValidationAwareExceptionHandler`).
 pub fn bean(object: &str, field: &str, rejected: &Value, message: &str) -> ApiError {
     let rejected = match rejected {

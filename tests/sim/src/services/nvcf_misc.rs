@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::functions::not_found_version;
-use super::{bean, path_uuid, str_field};
+use super::{bean, path_uuid, str_field, version_ids};
 use crate::auth::{Denied, Namespace, authenticate, denial};
 use crate::errors::{ApiError, ApiResult};
 use crate::state::{ReqMeta, SimState, json, spring_json};
@@ -111,10 +111,7 @@ async fn queue_version(
     Path((fid, vid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult {
-    let (fid, vid) = (
-        path_uuid("functionId", &fid)?,
-        path_uuid("functionVersionId", &vid)?,
-    );
+    let (fid, vid) = version_ids(&fid, &vid)?;
     queues(&state, &meta, &headers, fid, Some(vid))
 }
 
@@ -190,10 +187,7 @@ async fn function_secrets(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    let (fid, vid) = (
-        path_uuid("functionId", &fid)?,
-        path_uuid("functionVersionId", &vid)?,
-    );
+    let (fid, vid) = version_ids(&fid, &vid)?;
     let caller = state.caller(&meta, &headers, Namespace::Nvcf, "update_secrets")?;
     let req = spring_json(&headers, &body)?;
     let names = secret_names(&req, "updateSecretsRequest")?;

@@ -525,6 +525,27 @@ async fn create(
     ))
 }
 
+/// The cluster's index when it exists in `nca` (GET/PUT share these two errors).
+fn account_cluster(store: &Store, nca: &str, cid: &str) -> ApiResult<usize> {
+    let idx = store
+        .clusters
+        .iter()
+        .position(|c| c.id.to_string() == cid)
+        .ok_or_else(|| {
+            ApiError::sis(
+                404,
+                format!("Can not find any cluster for {nca} ncaId and {cid} clusterId"),
+            )
+        })?;
+    if store.clusters[idx].nca_id != nca {
+        return Err(ApiError::sis(
+            409,
+            format!("{nca} ncaId doesn't exists for {cid} clusterId"),
+        ));
+    }
+    Ok(idx)
+}
+
 async fn list(
     State(state): State<Arc<SimState>>,
     Extension(meta): Extension<ReqMeta>,
@@ -557,23 +578,7 @@ async fn show(
 ) -> ApiResult {
     authorize(&state, &meta, &headers)?;
     let inner = state.lock();
-    let c = inner
-        .clusters
-        .clusters
-        .iter()
-        .find(|c| c.id.to_string() == cid)
-        .ok_or_else(|| {
-            ApiError::sis(
-                404,
-                format!("Can not find any cluster for {nca} ncaId and {cid} clusterId"),
-            )
-        })?;
-    if c.nca_id != nca {
-        return Err(ApiError::sis(
-            409,
-            format!("{nca} ncaId doesn't exists for {cid} clusterId"),
-        ));
-    }
+    let c = &inner.clusters.clusters[account_cluster(&inner.clusters, &nca, &cid)?];
     state.respond(
         &meta,
         Spec::Sis,
@@ -594,23 +599,8 @@ async fn update(
     let req = sis_json(&body)?;
     let region = check_common(&req)?;
     let mut inner = state.lock();
-    let c = inner
-        .clusters
-        .clusters
-        .iter_mut()
-        .find(|c| c.id.to_string() == cid)
-        .ok_or_else(|| {
-            ApiError::sis(
-                404,
-                format!("Can not find any cluster for {nca} ncaId and {cid} clusterId"),
-            )
-        })?;
-    if c.nca_id != nca {
-        return Err(ApiError::sis(
-            409,
-            format!("{nca} ncaId doesn't exists for {cid} clusterId"),
-        ));
-    }
+    let idx = account_cluster(&inner.clusters, &nca, &cid)?;
+    let c = &mut inner.clusters.clusters[idx];
     for (k, v) in req.as_object().into_iter().flatten() {
         if !["clusterName", "ncaId", "jwks"].contains(&k.as_str()) {
             c.fields.insert(k.clone(), v.clone());

@@ -791,6 +791,53 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Which per-task list a paged read returns.
+#[derive(Clone, Copy)]
+enum TaskList {
+    Events,
+    Results,
+}
+
+/// Shared by the events and results endpoints: auth, paging, the task's items in order.
+fn task_items(
+    state: &SimState,
+    meta: &ReqMeta,
+    headers: &HeaderMap,
+    id: &str,
+    q: &HashMap<String, String>,
+    list: TaskList,
+) -> ApiResult {
+    let id = path_uuid("taskId", id)?;
+    let (scope, key) = match list {
+        TaskList::Events => ("list_events", "events"),
+        TaskList::Results => ("list_results", "results"),
+    };
+    let caller = state.caller(meta, headers, Namespace::Nvct, scope)?;
+    let (limit, offset) = page_params(q)?;
+    let mut inner = state.lock();
+    inner.tasks.tick(&state.config);
+    index(&inner.tasks, id, &caller.nca_id)?;
+    let store = &inner.tasks;
+    let all: Vec<Value> = match list {
+        TaskList::Events => store
+            .events
+            .iter()
+            .filter(|e| e.task_id == id)
+            .map(|e| json!({"eventId": e.id, "taskId": e.task_id, "ncaId": e.nca_id, "message": e.message, "createdAt": ts(e.created_at)}))
+            .collect(),
+        TaskList::Results => store
+            .results
+            .iter()
+            .filter(|r| r.task_id == id)
+            .map(|r| json!({"resultId": r.id, "taskId": r.task_id, "ncaId": r.nca_id, "name": r.name, "metadata": r.metadata, "createdAt": ts(r.created_at)}))
+            .collect(),
+    };
+    Ok(json(
+        StatusCode::OK,
+        &page(key, all, limit, offset, |_| true),
+    ))
+}
+
 async fn events(
     State(state): State<Arc<SimState>>,
     Extension(meta): Extension<ReqMeta>,
@@ -798,23 +845,7 @@ async fn events(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult {
-    let id = path_uuid("taskId", &id)?;
-    let caller = state.caller(&meta, &headers, Namespace::Nvct, "list_events")?;
-    let (limit, offset) = page_params(&q)?;
-    let mut inner = state.lock();
-    inner.tasks.tick(&state.config);
-    index(&inner.tasks, id, &caller.nca_id)?;
-    let all: Vec<Value> = inner
-        .tasks
-        .events
-        .iter()
-        .filter(|e| e.task_id == id)
-        .map(|e| json!({"eventId": e.id, "taskId": e.task_id, "ncaId": e.nca_id, "message": e.message, "createdAt": ts(e.created_at)}))
-        .collect();
-    Ok(json(
-        StatusCode::OK,
-        &page("events", all, limit, offset, |_| true),
-    ))
+    task_items(&state, &meta, &headers, &id, &q, TaskList::Events)
 }
 
 async fn results(
@@ -824,23 +855,7 @@ async fn results(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult {
-    let id = path_uuid("taskId", &id)?;
-    let caller = state.caller(&meta, &headers, Namespace::Nvct, "list_results")?;
-    let (limit, offset) = page_params(&q)?;
-    let mut inner = state.lock();
-    inner.tasks.tick(&state.config);
-    index(&inner.tasks, id, &caller.nca_id)?;
-    let all: Vec<Value> = inner
-        .tasks
-        .results
-        .iter()
-        .filter(|r| r.task_id == id)
-        .map(|r| json!({"resultId": r.id, "taskId": r.task_id, "ncaId": r.nca_id, "name": r.name, "metadata": r.metadata, "createdAt": ts(r.created_at)}))
-        .collect();
-    Ok(json(
-        StatusCode::OK,
-        &page("results", all, limit, offset, |_| true),
-    ))
+    task_items(&state, &meta, &headers, &id, &q, TaskList::Results)
 }
 
 async fn secrets(
