@@ -7,6 +7,16 @@ fn has(env: &Env, args: &[&str]) -> bool {
     env.kubectl_run(args).is_ok()
 }
 
+fn cluster_policy_state(env: &Env) -> Result<String> {
+    env.kubectl_run(&[
+        "get",
+        "clusterpolicy",
+        "cluster-policy",
+        "-o",
+        "jsonpath={.status.state}",
+    ])
+}
+
 #[test]
 fn fixtures_install_with_ready_status() -> Result<()> {
     let env = Env::shared();
@@ -42,13 +52,7 @@ fn fixtures_install_with_ready_status() -> Result<()> {
         r#"jsonpath={.status.conditions[?(@.type=="Programmed")].status}"#,
     ])?;
     assert_eq!(programmed, "True");
-    let state = env.kubectl_run(&[
-        "get",
-        "clusterpolicy",
-        "cluster-policy",
-        "-o",
-        "jsonpath={.status.state}",
-    ])?;
+    let state = cluster_policy_state(env)?;
     assert_eq!(state, "ready");
     let queues = env.kubectl_run(&["get", "queues.scheduling.run.ai", "-o", "name"])?;
     assert!(
@@ -81,13 +85,7 @@ fn prerequisites_are_absent_or_not_ready_until_installed() -> Result<()> {
     );
 
     env.install_fixture_without_status("gpu-operator")?;
-    let state = env.kubectl_run(&[
-        "get",
-        "clusterpolicy",
-        "cluster-policy",
-        "-o",
-        "jsonpath={.status.state}",
-    ])?;
+    let state = cluster_policy_state(&env)?;
     assert_eq!(state, "");
     Ok(())
 }
