@@ -9,6 +9,11 @@
 # Usage: build.sh [--print-key]   (stdout: the bin directory; progress goes to stderr)
 set -euo pipefail
 
+# Tests often point XDG_* at temporary directories to isolate the code under test; the
+# binary caches (ours, Go's build cache, pip's) must not follow them, or every such run
+# would rebuild from scratch. They live under ~/.cache unless explicitly overridden.
+unset XDG_CACHE_HOME XDG_CONFIG_HOME XDG_DATA_HOME
+
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.env
 source "$here/versions.env"
@@ -26,7 +31,7 @@ if [[ "${1:-}" == "--print-key" ]]; then
   exit 0
 fi
 
-cache_root="${NVCF_TESTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nvcf-plugins/testenv}"
+cache_root="${NVCF_TESTENV_CACHE:-$HOME/.cache/nvcf-plugins/testenv}"
 dest="$cache_root/$key"
 bin="$dest/bin"
 binaries=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok krew)

