@@ -10,13 +10,16 @@ pub mod context;
 pub mod error;
 pub mod events;
 pub mod files;
+pub mod helm;
 pub mod logging;
 pub mod nvcf;
 pub mod output;
 pub mod profile;
 pub mod secret;
 pub mod settings;
+pub mod stack;
 pub mod target;
+pub mod templates;
 pub mod tools;
 pub mod version;
 

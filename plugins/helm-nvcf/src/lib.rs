@@ -4,12 +4,18 @@
 //! `HELM_KUBECONTEXT`, `HELM_NAMESPACE` and `KUBECONFIG`, so this plugin defines no
 //! connection flags of its own.
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use nvcf_shared::Result;
 use nvcf_shared::base_commands::{self, BaseCommand, Scope};
 use nvcf_shared::cli::{CommonArgs, Ctx, HasCommon, Plugin};
+use nvcf_shared::helm::Helm;
+use nvcf_shared::output::write_out;
 use nvcf_shared::settings::EnvLookup;
+use nvcf_shared::stack::inputs::Inputs;
+use nvcf_shared::stack::render::{Planes, effective_values, render_stream};
+use nvcf_shared::stack::values::{query, to_yaml};
 use nvcf_shared::target::KubeSelection;
+use std::io::Write;
 use std::path::PathBuf;
 
 pub const PLUGIN: Plugin = Plugin {
@@ -42,19 +48,146 @@ impl HasCommon for Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Print the effective values of the stack's releases (aicr query semantics)
+    Values(ValuesArgs),
+    /// Render the stack as one stream for `kubectl apply -f -`
+    Render(RenderArgs),
     #[command(flatten)]
     Base(BaseCommand),
 }
 
+/// The inputs every stack command reads.
+#[derive(Args, Debug, Clone)]
+pub struct StackArgs {
+    /// The stack config file (registry, repository, storage, passwords, add-ons)
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "NVCF_STACK_CONFIG",
+        help_heading = "Stack"
+    )]
+    pub stack_config: Option<PathBuf>,
+    /// Values overlay: a YAML file mapping release names to values (repeatable)
+    #[arg(
+        short = 'f',
+        long = "values",
+        value_name = "FILE",
+        help_heading = "Stack"
+    )]
+    pub values: Vec<PathBuf>,
+    /// Override one value: RELEASE:PATH=VALUE, e.g. api:api.replicaCount=2 (repeatable)
+    #[arg(
+        long = "set",
+        value_name = "RELEASE:PATH=VALUE",
+        help_heading = "Stack"
+    )]
+    pub set: Vec<String>,
+}
+
+impl StackArgs {
+    fn load(&self, ctx: &Ctx) -> Result<Inputs> {
+        Inputs::load(
+            self.stack_config.as_deref(),
+            &self.values,
+            &self.set,
+            &ctx.env,
+            &mut std::io::stderr(),
+        )
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ValuesArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Only this release's values
+    #[arg(long, value_name = "RELEASE")]
+    pub release: Option<String>,
+    /// A dot path into the values (leading dot optional); scalars print as plain text
+    #[arg(long, value_name = "PATH")]
+    pub query: Option<String>,
+}
+
+#[derive(Args, Debug, Clone, Copy)]
+#[group(multiple = false)]
+pub struct PlaneArgs {
+    /// Only the control plane
+    #[arg(long)]
+    pub control_plane: bool,
+    /// Only the compute plane
+    #[arg(long)]
+    pub compute_plane: bool,
+    /// Both planes (the default)
+    #[arg(long)]
+    pub all: bool,
+}
+
+impl PlaneArgs {
+    fn planes(self) -> Planes {
+        if self.control_plane {
+            Planes::Control
+        } else if self.compute_plane {
+            Planes::Compute
+        } else {
+            Planes::All
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub planes: PlaneArgs,
+    /// Where charts come from: oci://REGISTRY/REPOSITORY or dir:PATH (default: the stack
+    /// config's chartSource, else oci://<registry>/<repository>)
+    #[arg(long, value_name = "SOURCE")]
+    pub chart_source: Option<String>,
+}
+
+fn kube_context(ctx: &Ctx) -> Option<String> {
+    KubeSelection::from_helm_env(&ctx.env).context
+}
+
 pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
-    let sel = KubeSelection::from_helm_env(&ctx.env);
-    let helm_bin = ctx
-        .env
-        .get("HELM_BIN")
-        .filter(|b| !b.is_empty())
-        .map(PathBuf::from);
     match cli.command {
+        Command::Values(args) => {
+            let inputs = args.stack.load(&ctx)?;
+            let values = effective_values(&inputs, args.release.as_deref())?;
+            let text = match &args.query {
+                Some(q) => query(&values, q)?,
+                None => to_yaml(&values)?,
+            };
+            // Passwords are registered secrets: write_out masks them.
+            write_out(&mut ctx.stdout(), &text)
+        }
+        Command::Render(args) => {
+            let inputs = args.stack.load(&ctx)?;
+            let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
+            let stream = render_stream(
+                &inputs,
+                args.planes.planes(),
+                args.chart_source.as_deref(),
+                &helm,
+            )
+            .await?;
+            // The stream is for kubectl: Secrets must carry their real values, so it is
+            // written as is rather than through the redacting writer.
+            let mut out = ctx.stdout();
+            out.write_all(stream.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| {
+                    nvcf_shared::Error::io(format!("cannot write output: {e}")).with_source(e)
+                })
+        }
         Command::Base(cmd) => {
+            let sel = KubeSelection::from_helm_env(&ctx.env);
+            let helm_bin = ctx
+                .env
+                .get("HELM_BIN")
+                .filter(|b| !b.is_empty())
+                .map(PathBuf::from);
             let scope = Scope {
                 plugin: PLUGIN,
                 command: Cli::command(),

@@ -1,0 +1,688 @@
+//! The stack config file a user edits (`nvcf-stack.yaml`): registry, storage, domain,
+//! password sources, node selectors, observability and add-ons.
+//!
+//! The file is checked against [`SCHEMA`] before it is typed, so every problem (unknown
+//! key, wrong type, placeholder, missing requirement) is reported at once, each naming the
+//! key and the fix, and nothing is rendered from a half-valid file.
+
+use crate::error::{Category, Error, Result};
+use crate::secret::Secret;
+use crate::settings::EnvLookup;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The shape of one config value.
+#[derive(Debug, Clone, Copy)]
+enum Ty {
+    Str,
+    Bool,
+    /// A Kubernetes quantity such as `10Gi`.
+    Quantity,
+    Enum(&'static [&'static str]),
+    StrList,
+    /// `key: value` pairs (node selectors).
+    StrMap,
+    /// `{env: VAR}`, or `{value: ...}` when `allowInlinePasswords` is true.
+    Password,
+    Map(&'static [(&'static str, Ty)]),
+}
+
+const GATEWAY_REF: Ty = Ty::Map(&[("name", Ty::Str), ("namespace", Ty::Str)]);
+
+/// Every key the file may hold. Unknown keys are errors: a typo must not silently fall back
+/// to a default.
+const SCHEMA: &[(&str, Ty)] = &[
+    ("profile", Ty::Enum(&["local", "production"])),
+    ("registry", Ty::Str),
+    ("repository", Ty::Str),
+    ("chartSource", Ty::Str),
+    ("domain", Ty::Str),
+    (
+        "storage",
+        Ty::Map(&[("class", Ty::Str), ("size", Ty::Quantity)]),
+    ),
+    ("imagePullSecrets", Ty::StrList),
+    ("allowInlinePasswords", Ty::Bool),
+    (
+        "passwords",
+        Ty::Map(&[
+            ("cassandraServiceRole", Ty::Password),
+            ("cassandraSuperuser", Ty::Password),
+            ("sidecarPullSecret", Ty::Password),
+            ("registry", Ty::Password),
+        ]),
+    ),
+    (
+        "nodeSelectors",
+        Ty::Map(&[
+            ("all", Ty::StrMap),
+            ("vault", Ty::StrMap),
+            ("cassandra", Ty::StrMap),
+            ("controlplane", Ty::StrMap),
+        ]),
+    ),
+    ("observability", Ty::Map(&[("enabled", Ty::Bool)])),
+    ("rateLimiter", Ty::Bool),
+    ("stateMetrics", Ty::Bool),
+    (
+        "addons",
+        Ty::Map(&[
+            ("llm", Ty::Bool),
+            ("llmPki", Ty::Bool),
+            ("vanityGateway", Ty::Bool),
+            ("nvcfUi", Ty::Bool),
+            ("kaiScheduler", Ty::Bool),
+            ("groveOperator", Ty::Bool),
+            ("dynamoOperator", Ty::Bool),
+            ("topologyAwareScheduling", Ty::Bool),
+        ]),
+    ),
+    (
+        "gateway",
+        Ty::Map(&[
+            ("enabled", Ty::Bool),
+            ("controllerNamespace", Ty::Str),
+            ("shared", GATEWAY_REF),
+            ("grpc", GATEWAY_REF),
+        ]),
+    ),
+    (
+        "compute",
+        Ty::Map(&[
+            ("clusterName", Ty::Str),
+            ("icmsServiceURL", Ty::Str),
+            ("revalServiceURL", Ty::Str),
+            ("natsURL", Ty::Str),
+        ]),
+    ),
+];
+
+/// Keys without which nothing can be rendered.
+const REQUIRED: &[(&str, &str)] = &[
+    (
+        "registry",
+        "set `registry:` to the container registry holding the NVCF images, e.g. nvcr.io",
+    ),
+    (
+        "repository",
+        "set `repository:` to the registry path holding the NVCF images, e.g. my-org/my-team",
+    ),
+];
+
+/// Values copied from upstream samples that mean "fill me in".
+fn placeholder(text: &str) -> bool {
+    let upper = text.to_ascii_uppercase();
+    ["YOUR_", "CHANGEME", "CHANGE_ME", "REPLACE_ME", "<", "TODO"]
+        .iter()
+        .any(|p| upper.contains(p))
+}
+
+/// One thing wrong with the file: which key, what, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+    pub fix: String,
+}
+
+impl Problem {
+    fn new(key: &str, message: impl Into<String>, fix: impl Into<String>) -> Problem {
+        Problem {
+            key: key.to_owned(),
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+
+    pub fn into_error(self, file: &str) -> Error {
+        Error::new(
+            Category::InvalidInput,
+            format!("{file}: `{}` {}", self.key, self.message),
+        )
+        .hint(self.fix)
+    }
+}
+
+/// A config file that failed validation: every problem, in file order.
+#[derive(Debug)]
+pub struct Problems {
+    pub file: String,
+    pub problems: Vec<Problem>,
+}
+
+impl Problems {
+    /// One error per problem, then a summary error for the exit code.
+    pub fn errors(&self) -> Vec<Error> {
+        self.problems
+            .iter()
+            .cloned()
+            .map(|p| p.into_error(&self.file))
+            .collect()
+    }
+
+    pub fn summary(&self) -> Error {
+        let n = self.problems.len();
+        Error::new(
+            Category::InvalidInput,
+            format!(
+                "{}: {n} problem{} in the stack config; nothing was rendered",
+                self.file,
+                if n == 1 { "" } else { "s" }
+            ),
+        )
+        .hint("fix each key named above and run the command again")
+    }
+}
+
+fn check(value: &Value, ty: Ty, key: &str, inline_ok: bool, out: &mut Vec<Problem>) {
+    let type_problem = |want: &str| {
+        Problem::new(
+            key,
+            format!("must be {want}, got {}", describe(value)),
+            format!("write `{key}` as {want}"),
+        )
+    };
+    match ty {
+        Ty::Str => match value {
+            Value::String(s) if placeholder(s) => out.push(Problem::new(
+                key,
+                format!("still holds the placeholder {s:?}"),
+                format!("replace the placeholder in `{key}` with your real value"),
+            )),
+            Value::String(_) => {}
+            _ => out.push(type_problem("a string")),
+        },
+        Ty::Bool => {
+            if !value.is_boolean() {
+                out.push(type_problem("true or false"));
+            }
+        }
+        Ty::Quantity => match value {
+            Value::String(s) if is_quantity(s) => {}
+            _ => out.push(type_problem("a Kubernetes quantity such as 10Gi")),
+        },
+        Ty::Enum(allowed) => match value.as_str() {
+            Some(s) if allowed.contains(&s) => {}
+            _ => out.push(Problem::new(
+                key,
+                format!(
+                    "must be one of {}, got {}",
+                    allowed.join(", "),
+                    describe(value)
+                ),
+                format!("set `{key}` to one of {}", allowed.join(", ")),
+            )),
+        },
+        Ty::StrList => match value {
+            Value::Array(items) if items.iter().all(Value::is_string) => {}
+            _ => out.push(type_problem("a list of names")),
+        },
+        Ty::StrMap => match value {
+            Value::Object(m) if m.values().all(Value::is_string) => {}
+            _ => out.push(type_problem("a map of label key to value")),
+        },
+        Ty::Password => check_password(value, key, inline_ok, out),
+        Ty::Map(fields) => {
+            let Value::Object(map) = value else {
+                out.push(type_problem("a map"));
+                return;
+            };
+            for (k, v) in map {
+                let path = if key.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{key}.{k}")
+                };
+                match fields.iter().find(|(name, _)| name == k) {
+                    Some((_, ty)) => check(v, *ty, &path, inline_ok, out),
+                    None => {
+                        let known: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
+                        let fix = match closest(k, &known) {
+                            Some(s) => {
+                                format!("did you mean `{s}`? (known here: {})", known.join(", "))
+                            }
+                            None => format!("remove it; known keys here: {}", known.join(", ")),
+                        };
+                        out.push(Problem::new(&path, "is not a known key", fix));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_password(value: &Value, key: &str, inline_ok: bool, out: &mut Vec<Problem>) {
+    let fix = format!("write `{key}: {{env: VARIABLE}}` and export the password in VARIABLE");
+    let Value::Object(map) = value else {
+        out.push(Problem::new(
+            key,
+            "must name where the password comes from, not hold it",
+            fix,
+        ));
+        return;
+    };
+    match (map.get("env"), map.get("value"), map.len()) {
+        (Some(Value::String(var)), None, 1) if !var.is_empty() => {}
+        (None, Some(Value::String(_)), 1) if inline_ok => {}
+        (None, Some(_), 1) => out.push(Problem::new(
+            key,
+            "holds an inline password, which would end up in files and shell history",
+            format!("{fix}, or set `allowInlinePasswords: true` to accept the risk"),
+        )),
+        _ => out.push(Problem::new(key, "must be {env: VARIABLE}", fix)),
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "nothing".into(),
+        Value::Bool(b) => format!("{b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("{s:?}"),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a map".into(),
+    }
+}
+
+fn is_quantity(s: &str) -> bool {
+    let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let suffix = &s[digits.len()..];
+    !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && ["", "Ki", "Mi", "Gi", "Ti", "Pi", "k", "M", "G", "T", "P"].contains(&suffix)
+}
+
+/// The known key nearest to a typo, if it is near enough to be what was meant.
+fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (distance(&word.to_lowercase(), &k.to_lowercase()), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// A password source. Resolved values are [`Secret`]s: masked on every output path.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum PasswordRef {
+    Env(String),
+    Value(String),
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Passwords {
+    pub cassandra_service_role: Option<PasswordRef>,
+    pub cassandra_superuser: Option<PasswordRef>,
+    pub sidecar_pull_secret: Option<PasswordRef>,
+    /// The registry key behind the image pull secrets we create (`$oauthtoken` user).
+    pub registry: Option<PasswordRef>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Storage {
+    pub class: String,
+    pub size: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Observability {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Addons {
+    pub llm: bool,
+    pub llm_pki: bool,
+    pub vanity_gateway: bool,
+    pub nvcf_ui: bool,
+    pub kai_scheduler: bool,
+    pub grove_operator: bool,
+    pub dynamo_operator: bool,
+    pub topology_aware_scheduling: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct GatewayRef {
+    pub name: String,
+    pub namespace: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Gateway {
+    pub enabled: bool,
+    pub controller_namespace: String,
+    pub shared: GatewayRef,
+    pub grpc: GatewayRef,
+}
+
+impl Default for Gateway {
+    /// The local (ncp-local) topology: stack.md §4.
+    fn default() -> Self {
+        let ns = "envoy-gateway-system".to_owned();
+        Gateway {
+            enabled: true,
+            controller_namespace: ns.clone(),
+            shared: GatewayRef {
+                name: "shared-gw".into(),
+                namespace: ns.clone(),
+            },
+            grpc: GatewayRef {
+                name: "grpc-gw".into(),
+                namespace: ns,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Compute {
+    pub cluster_name: String,
+    #[serde(rename = "icmsServiceURL")]
+    pub icms_service_url: String,
+    #[serde(rename = "revalServiceURL")]
+    pub reval_service_url: String,
+    #[serde(rename = "natsURL")]
+    pub nats_url: String,
+}
+
+impl Default for Compute {
+    /// In-cluster URLs: the single-cluster layout.
+    fn default() -> Self {
+        Compute {
+            cluster_name: "nvcf-cluster".into(),
+            icms_service_url: "http://api.sis.svc.cluster.local:8080".into(),
+            reval_service_url: "http://reval.nvcf.svc.cluster.local:8080".into(),
+            nats_url: "nats://nats.nats-system.svc.cluster.local:4222".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ProfileName {
+    #[default]
+    Local,
+    Production,
+}
+
+/// The validated, typed stack config.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StackConfig {
+    pub profile: ProfileName,
+    pub registry: String,
+    pub repository: String,
+    pub chart_source: Option<String>,
+    pub domain: String,
+    pub storage: Storage,
+    pub image_pull_secrets: Vec<String>,
+    pub allow_inline_passwords: bool,
+    pub passwords: Passwords,
+    pub node_selectors: BTreeMap<String, BTreeMap<String, String>>,
+    pub observability: Observability,
+    pub rate_limiter: bool,
+    pub state_metrics: bool,
+    pub addons: Addons,
+    pub gateway: Gateway,
+    pub compute: Compute,
+}
+
+impl Default for StackConfig {
+    fn default() -> Self {
+        StackConfig {
+            profile: ProfileName::Local,
+            registry: String::new(),
+            repository: String::new(),
+            chart_source: None,
+            domain: "localhost".into(),
+            storage: Storage::default(),
+            image_pull_secrets: Vec::new(),
+            allow_inline_passwords: false,
+            passwords: Passwords::default(),
+            node_selectors: BTreeMap::new(),
+            observability: Observability::default(),
+            rate_limiter: true,
+            state_metrics: true,
+            addons: Addons::default(),
+            gateway: Gateway::default(),
+            compute: Compute::default(),
+        }
+    }
+}
+
+/// Why loading failed: the file could not be read, or its content has problems.
+#[derive(Debug)]
+pub enum LoadError {
+    Read(Error),
+    Invalid(Problems),
+}
+
+impl StackConfig {
+    /// Parses and validates `text` (named `file` in messages).
+    pub fn parse(text: &str, file: &str) -> std::result::Result<StackConfig, LoadError> {
+        let value: Value = if text.trim().is_empty() {
+            Value::Object(Default::default())
+        } else {
+            serde_saphyr::from_str(text).map_err(|e| {
+                LoadError::Read(
+                    Error::invalid_input(format!("{file} is not valid YAML: {e}"))
+                        .hint("fix the YAML syntax at the position named"),
+                )
+            })?
+        };
+        let inline_ok = value
+            .get("allowInlinePasswords")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let mut problems = Vec::new();
+        check(&value, Ty::Map(SCHEMA), "", inline_ok, &mut problems);
+        for (key, fix) in REQUIRED {
+            let present = value
+                .get(*key)
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.trim().is_empty());
+            if !present && !problems.iter().any(|p| p.key == *key) {
+                problems.push(Problem::new(key, "is missing", *fix));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(LoadError::Invalid(Problems {
+                file: file.to_owned(),
+                problems,
+            }));
+        }
+        serde_json::from_value(value).map_err(|e| {
+            LoadError::Read(Error::internal(format!(
+                "{file} passed validation but could not be typed: {e}"
+            )))
+        })
+    }
+
+    pub fn load(path: &Path) -> std::result::Result<StackConfig, LoadError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| LoadError::Read(crate::files::io_error("read", path, e)))?;
+        StackConfig::parse(&text, &path.display().to_string())
+    }
+
+    /// The config as a JSON value, for `enabledWhen` lookups and templates.
+    pub fn as_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// Passwords read from their sources; absent ones leave the chart defaults in place.
+#[derive(Debug, Clone, Default)]
+pub struct ResolvedPasswords {
+    pub cassandra_service_role: Option<Secret>,
+    pub cassandra_superuser: Option<Secret>,
+    pub sidecar_pull_secret: Option<Secret>,
+    pub registry: Option<Secret>,
+}
+
+impl Passwords {
+    /// Reads every configured password, reporting every unset variable at once.
+    pub fn resolve(&self, env: &dyn EnvLookup) -> Result<ResolvedPasswords> {
+        let mut missing = Vec::new();
+        let mut one = |key: &str, r: &Option<PasswordRef>| -> Option<Secret> {
+            match r {
+                None => None,
+                Some(PasswordRef::Value(v)) => Some(Secret::new(v.clone())),
+                Some(PasswordRef::Env(var)) => match env.get(var).filter(|v| !v.is_empty()) {
+                    Some(v) => Some(Secret::new(v)),
+                    None => {
+                        missing.push(format!("passwords.{key} (${var})"));
+                        None
+                    }
+                },
+            }
+        };
+        let resolved = ResolvedPasswords {
+            cassandra_service_role: one("cassandraServiceRole", &self.cassandra_service_role),
+            cassandra_superuser: one("cassandraSuperuser", &self.cassandra_superuser),
+            sidecar_pull_secret: one("sidecarPullSecret", &self.sidecar_pull_secret),
+            registry: one("registry", &self.registry),
+        };
+        if missing.is_empty() {
+            Ok(resolved)
+        } else {
+            Err(Error::config(format!(
+                "password variables are not set: {}",
+                missing.join(", ")
+            ))
+            .hint(
+                "export each variable named, or remove the password entry to use the chart default",
+            ))
+        }
+    }
+
+    /// `(values path, env var)` of each env-sourced password, for bundles that must not
+    /// carry the password itself.
+    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for (key, r) in [
+            ("cassandraServiceRole", &self.cassandra_service_role),
+            ("cassandraSuperuser", &self.cassandra_superuser),
+            ("sidecarPullSecret", &self.sidecar_pull_secret),
+            ("registry", &self.registry),
+        ] {
+            if let Some(PasswordRef::Env(var)) = r {
+                out.push((key, var.clone()));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::MapEnv;
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match StackConfig::parse(text, "stack.yaml") {
+            Err(LoadError::Invalid(p)) => p.problems,
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_minimal_file_is_valid() {
+        let cfg = StackConfig::parse("registry: nvcr.io\nrepository: acme/nvcf\n", "f").unwrap();
+        assert_eq!(cfg.registry, "nvcr.io");
+        assert_eq!(cfg.profile, ProfileName::Local);
+        assert!(cfg.gateway.enabled);
+    }
+
+    #[test]
+    fn every_problem_is_reported_once_with_its_key() {
+        let found = problems(
+            "repository: YOUR_ORG/YOUR_TEAM\nstorage: {size: lots}\naddons: {llmm: true}\nobservabilty: {}\n",
+        );
+        let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "repository",
+                "storage.size",
+                "addons.llmm",
+                "observabilty",
+                "registry"
+            ]
+        );
+        assert!(found[0].message.contains("placeholder"));
+        assert!(
+            found[2].fix.contains("did you mean `llm`"),
+            "{:?}",
+            found[2]
+        );
+        assert!(found[3].fix.contains("did you mean `observability`"));
+        assert!(found[4].message.contains("missing"));
+    }
+
+    #[test]
+    fn inline_passwords_need_an_explicit_opt_in() {
+        let base = "registry: r\nrepository: o/t\npasswords: {cassandraSuperuser: {value: pw}}\n";
+        let found = problems(base);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].fix.contains("allowInlinePasswords"));
+        let ok = format!("{base}allowInlinePasswords: true\n");
+        assert!(StackConfig::parse(&ok, "f").is_ok());
+        let bare = problems("registry: r\nrepository: o/t\npasswords: {cassandraSuperuser: pw}\n");
+        assert!(bare[0].message.contains("not hold it"));
+    }
+
+    #[test]
+    fn env_passwords_resolve_to_masked_secrets() {
+        let cfg = StackConfig::parse(
+            "registry: r\nrepository: o/t\npasswords: {cassandraSuperuser: {env: PW_A}, cassandraServiceRole: {env: PW_B}}\n",
+            "f",
+        )
+        .unwrap();
+        let err = cfg.passwords.resolve(&MapEnv::new([])).unwrap_err();
+        assert!(err.message().contains("$PW_A"));
+        assert!(err.message().contains("$PW_B"));
+        let got = cfg
+            .passwords
+            .resolve(&MapEnv::new([
+                ("PW_A", "s3cret-value-a"),
+                ("PW_B", "s3cret-value-b"),
+            ]))
+            .unwrap();
+        assert_eq!(got.cassandra_superuser.unwrap().expose(), "s3cret-value-a");
+        assert_eq!(crate::secret::redact("x s3cret-value-b"), "x s3cret-v...");
+    }
+
+    #[test]
+    fn quantities() {
+        for ok in ["10Gi", "1", "0.5Ti", "500M"] {
+            assert!(is_quantity(ok), "{ok}");
+        }
+        for bad in ["", "Gi", "ten", "10GB"] {
+            assert!(!is_quantity(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! What every stack command reads before it does anything: the stack config, the password
+//! sources, `-f` overlays and `--set` overrides. All of it is checked up front, so a bad
+//! input stops the command before any helm runs.
+
+use crate::error::{Error, Result};
+use crate::settings::EnvLookup;
+use crate::stack::catalog::Catalog;
+use crate::stack::config::{LoadError, ResolvedPasswords, StackConfig};
+use crate::stack::values::{SetOverride, ValuesInput, check_release_names};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The default stack config file, in the working directory.
+pub const DEFAULT_CONFIG: &str = "nvcf-stack.yaml";
+
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub config: StackConfig,
+    pub passwords: ResolvedPasswords,
+    pub overlays: BTreeMap<String, Value>,
+    pub sets: Vec<SetOverride>,
+}
+
+impl Inputs {
+    /// Loads everything. Config problems are written to `diag` one line each, then a
+    /// summary error is returned.
+    pub fn load(
+        config_path: Option<&Path>,
+        overlay_files: &[PathBuf],
+        sets: &[String],
+        env: &dyn EnvLookup,
+        diag: &mut dyn Write,
+    ) -> Result<Inputs> {
+        let path = config_path
+            .map(Path::to_path_buf)
+            .or_else(|| {
+                env.get("NVCF_STACK_CONFIG")
+                    .filter(|p| !p.is_empty())
+                    .map(PathBuf::from)
+            })
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+        if !path.exists() {
+            return Err(Error::input_missing(format!(
+                "stack config {} does not exist",
+                path.display()
+            ))
+            .hint(
+                "write one (registry and repository are required) or pass --stack-config FILE; \
+                 see `helm nvcf values --help`",
+            ));
+        }
+        let config = match StackConfig::load(&path) {
+            Ok(c) => c,
+            Err(LoadError::Read(e)) => return Err(e),
+            Err(LoadError::Invalid(problems)) => {
+                for e in problems.errors() {
+                    let _ = writeln!(diag, "{}", e.one_line());
+                }
+                return Err(problems.summary());
+            }
+        };
+        let sets = sets
+            .iter()
+            .map(|s| SetOverride::parse(s))
+            .collect::<Result<Vec<_>>>()?;
+        let mut overlays: BTreeMap<String, Value> = BTreeMap::new();
+        for file in overlay_files {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| crate::files::io_error("read", file, e))?;
+            let value: Value = serde_saphyr::from_str(&text).map_err(|e| {
+                Error::invalid_input(format!("{} is not valid YAML: {e}", file.display()))
+                    .hint("fix the YAML syntax at the position named")
+            })?;
+            let Value::Object(map) = value else {
+                return Err(Error::invalid_input(format!(
+                    "{} must map release names to values",
+                    file.display()
+                ))
+                .hint("write e.g. `api: {api: {replicaCount: 2}}`"));
+            };
+            for (release, v) in map {
+                crate::stack::values::merge(
+                    overlays
+                        .entry(release)
+                        .or_insert(Value::Object(Default::default())),
+                    v,
+                );
+            }
+        }
+        check_release_names(Catalog::embedded(), &overlays, &sets)?;
+        let passwords = config.passwords.resolve(env)?;
+        Ok(Inputs {
+            config,
+            passwords,
+            overlays,
+            sets,
+        })
+    }
+
+    pub fn values_input(&self) -> ValuesInput<'_> {
+        ValuesInput {
+            config: &self.config,
+            passwords: &self.passwords,
+            overlays: &self.overlays,
+            sets: &self.sets,
+        }
+    }
+}

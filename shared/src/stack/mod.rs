@@ -1,0 +1,9 @@
+//! The self-hosted stack as data and the operations on it: the release catalog, the
+//! user's stack config and profiles, values, the render pipeline, bundles and teardown.
+
+pub mod catalog;
+pub mod config;
+pub mod inputs;
+pub mod manifest;
+pub mod render;
+pub mod values;

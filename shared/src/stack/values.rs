@@ -1,0 +1,426 @@
+//! The effective values of each release: our template output, then `-f` overlays, then
+//! `--set release:path=value`, with aicr's query semantics for reading them back.
+
+use crate::error::{Error, Result};
+use crate::stack::catalog::{Catalog, Release, lookup};
+use crate::stack::config::{ProfileName, ResolvedPasswords, StackConfig};
+use crate::templates;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Sizes and counts that differ between a laptop and a production cluster.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    pub name: &'static str,
+    pub replicas: u32,
+    pub nats_replicas: u32,
+    pub cassandra_replicas: u32,
+    pub injector_replicas: u32,
+    pub cassandra_preset: &'static str,
+    pub storage_size: &'static str,
+    pub metrics_storage_size: &'static str,
+}
+
+impl Profile {
+    /// `local`: one replica and small volumes; `production`: three replicas and the sizes
+    /// the docs recommend (stack.yaml inputs: cassandra 3/xlarge, 10Gi, VictoriaMetrics 16Gi).
+    pub fn of(name: ProfileName) -> Profile {
+        match name {
+            ProfileName::Local => Profile {
+                name: "local",
+                replicas: 1,
+                nats_replicas: 1,
+                cassandra_replicas: 1,
+                injector_replicas: 1,
+                cassandra_preset: "large",
+                storage_size: "1Gi",
+                metrics_storage_size: "2Gi",
+            },
+            ProfileName::Production => Profile {
+                name: "production",
+                replicas: 3,
+                nats_replicas: 3,
+                cassandra_replicas: 3,
+                injector_replicas: 2,
+                cassandra_preset: "xlarge",
+                storage_size: "10Gi",
+                metrics_storage_size: "16Gi",
+            },
+        }
+    }
+}
+
+/// `--set release:path=value`, aicr style: last one wins, `true`/`false`/numbers typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetOverride {
+    pub release: String,
+    pub path: String,
+    pub value: Value,
+}
+
+impl SetOverride {
+    pub fn parse(text: &str) -> Result<SetOverride> {
+        let bad = || {
+            Error::usage(format!("--set {text:?} is not RELEASE:PATH=VALUE"))
+                .hint("write e.g. --set api:api.replicaCount=2")
+        };
+        let (release, rest) = text.split_once(':').ok_or_else(bad)?;
+        let (path, raw) = rest.split_once('=').ok_or_else(bad)?;
+        if release.is_empty() || path.is_empty() || path.contains('[') {
+            return Err(
+                bad().hint("list elements cannot be set one by one; replace the list with -f")
+            );
+        }
+        Ok(SetOverride {
+            release: release.to_owned(),
+            path: path.trim_start_matches('.').to_owned(),
+            value: typed(raw),
+        })
+    }
+}
+
+fn typed(raw: &str) -> Value {
+    match raw {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        "null" => Value::Null,
+        _ => raw
+            .parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| {
+                raw.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+                    .ok_or(())
+            })
+            .unwrap_or_else(|()| Value::String(raw.to_owned())),
+    }
+}
+
+/// Sets `path` inside `target`, creating maps on the way.
+pub fn set_path(target: &mut Value, path: &str, value: Value) {
+    let mut cur = target;
+    let parts: Vec<&str> = path.split('.').filter(|p| !p.is_empty()).collect();
+    for (i, part) in parts.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = Value::Object(Map::new());
+        }
+        let map = cur.as_object_mut().expect("made an object above");
+        if i + 1 == parts.len() {
+            map.insert((*part).to_owned(), value);
+            return;
+        }
+        cur = map
+            .entry((*part).to_owned())
+            .or_insert(Value::Object(Map::new()));
+    }
+}
+
+/// Removes `path` from `target`, returning what was there.
+pub fn take_path(target: &mut Value, path: &str) -> Option<Value> {
+    let (parent, leaf) = match path.rsplit_once('.') {
+        Some((p, l)) => (lookup_mut(target, p)?, l),
+        None => (target, path),
+    };
+    parent.as_object_mut()?.remove(leaf)
+}
+
+fn lookup_mut<'a>(value: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+    path.split('.')
+        .filter(|p| !p.is_empty())
+        .try_fold(value, |v, key| v.get_mut(key))
+}
+
+/// Helm's merge: maps merge key by key, anything else is replaced.
+pub fn merge(base: &mut Value, overlay: Value) {
+    match (base, overlay) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+/// Everything a values template may use.
+pub struct ValuesInput<'a> {
+    pub config: &'a StackConfig,
+    pub passwords: &'a ResolvedPasswords,
+    /// `release -> overlay` from `-f` files, applied before `--set`.
+    pub overlays: &'a BTreeMap<String, Value>,
+    pub sets: &'a [SetOverride],
+}
+
+/// A password as templates see it: the real value, or a marker for bundles.
+pub enum PasswordView<'a> {
+    Real(&'a ResolvedPasswords),
+    /// Bundles must not carry passwords: env-sourced ones render as [`env_marker`].
+    Markers,
+}
+
+/// The placeholder a bundle's values hold where `install.sh` passes `$VAR` at deploy time.
+pub fn env_marker(var: &str) -> String {
+    format!("__NVCF_FROM_ENV_{var}__")
+}
+
+impl ValuesInput<'_> {
+    fn template_context(&self, view: &PasswordView<'_>) -> Value {
+        let cfg = self.config;
+        let profile = Profile::of(cfg.profile);
+        let cfg_value = cfg.as_value();
+        let selectors: Map<String, Value> = ["vault", "cassandra", "controlplane"]
+            .iter()
+            .map(|kind| {
+                let sel = cfg
+                    .node_selectors
+                    .get(*kind)
+                    .or_else(|| cfg.node_selectors.get("all"))
+                    .cloned()
+                    .unwrap_or_default();
+                (
+                    (*kind).to_owned(),
+                    serde_json::to_value(sel).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let pull_secrets: Vec<Value> = cfg
+            .image_pull_secrets
+            .iter()
+            .map(|n| serde_json::json!({ "name": n }))
+            .collect();
+        let password = |secret: &Option<crate::secret::Secret>, key: &str| -> Value {
+            match view {
+                PasswordView::Real(_) => secret
+                    .as_ref()
+                    .map(|s| Value::String(s.expose().to_owned()))
+                    .unwrap_or(Value::Null),
+                PasswordView::Markers => cfg
+                    .passwords
+                    .env_vars()
+                    .into_iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, var)| Value::String(env_marker(&var)))
+                    .unwrap_or(Value::Null),
+            }
+        };
+        let pw = self.passwords;
+        let storage = serde_json::json!({
+            "class": cfg.storage.class,
+            "size": cfg.storage.size.clone().unwrap_or_else(|| profile.storage_size.to_owned()),
+        });
+        let image_prefix = format!("{}/{}", cfg.registry, cfg.repository);
+        serde_json::json!({
+            "s": {
+                "profile": profile,
+                "selectors": selectors,
+                "image_prefix": image_prefix,
+                "pull_secrets": pull_secrets,
+            },
+            "cfg": cfg_value,
+            "profile": profile,
+            "storage": storage,
+            "domain": cfg.domain,
+            "registry": cfg.registry,
+            "repository": cfg.repository,
+            "pull_secrets": pull_secrets,
+            "gateway": serde_json::to_value(&cfg.gateway).unwrap_or_default(),
+            "compute": serde_json::to_value(&cfg.compute).unwrap_or_default(),
+            "passwords": {
+                "cassandraServiceRole": password(&pw.cassandra_service_role, "cassandraServiceRole"),
+                "cassandraSuperuser": password(&pw.cassandra_superuser, "cassandraSuperuser"),
+                "sidecarPullSecret": password(&pw.sidecar_pull_secret, "sidecarPullSecret"),
+            },
+        })
+    }
+
+    /// The values `release` is installed with.
+    pub fn release_values(&self, release: &Release, view: &PasswordView<'_>) -> Result<Value> {
+        let ctx = self.template_context(view);
+        let prefix = format!("{}/{}", self.config.registry, self.config.repository);
+        // `image("name:tag")` in a values template: the user's registry and repository.
+        let image = minijinja::Value::from_function(move |name: String| format!("{prefix}/{name}"));
+        let mut map: BTreeMap<String, minijinja::Value> = BTreeMap::new();
+        if let Some(obj) = ctx.as_object() {
+            for (k, v) in obj {
+                map.insert(k.clone(), minijinja::Value::from_serialize(v));
+            }
+        }
+        map.insert("image".into(), image);
+        let ctx_fn = minijinja::Value::from(map);
+        let text = templates::render(&templates::values_template(&release.name), ctx_fn)?;
+        let own: Value = serde_saphyr::from_str(&text).map_err(|e| {
+            Error::internal(format!(
+                "values template of {} produced invalid YAML: {e}",
+                release.name
+            ))
+        })?;
+        let own = if own.is_null() {
+            Value::Object(Map::new())
+        } else {
+            own
+        };
+        let mut values = match &release.values_key {
+            Some(key) => {
+                let mut v = Value::Object(Map::new());
+                v.as_object_mut().expect("object").insert(key.clone(), own);
+                v
+            }
+            None => own,
+        };
+        let global_text = templates::render("global-values.yaml.j2", &ctx)?;
+        let global: Value = serde_saphyr::from_str(&global_text)
+            .map_err(|e| Error::internal(format!("global values are invalid YAML: {e}")))?;
+        let mut out = global;
+        merge(&mut out, values.take());
+        if let Some(overlay) = self.overlays.get(&release.name) {
+            merge(&mut out, overlay.clone());
+        }
+        for s in self.sets.iter().filter(|s| s.release == release.name) {
+            set_path(&mut out, &s.path, s.value.clone());
+        }
+        Ok(out)
+    }
+}
+
+/// Checks that every `--set` and `-f` key names a catalog release.
+pub fn check_release_names(
+    catalog: &Catalog,
+    overlays: &BTreeMap<String, Value>,
+    sets: &[SetOverride],
+) -> Result<()> {
+    let unknown: Vec<&str> = overlays
+        .keys()
+        .map(String::as_str)
+        .chain(sets.iter().map(|s| s.release.as_str()))
+        .filter(|n| catalog.release(n).is_none())
+        .collect();
+    match unknown.first() {
+        None => Ok(()),
+        Some(first) => Err(catalog.require(first).unwrap_err()),
+    }
+}
+
+/// aicr's `query` output: scalars as plain text, maps and lists as YAML.
+pub fn query(values: &Value, selector: &str) -> Result<String> {
+    let found = if selector.trim_start_matches('.').is_empty() {
+        Some(values)
+    } else {
+        lookup(values, selector)
+    };
+    let found = found.ok_or_else(|| {
+        Error::not_found(format!("no value at {selector:?}"))
+            .hint("run without --query to see every path")
+    })?;
+    Ok(match found {
+        Value::String(s) => format!("{s}\n"),
+        Value::Bool(_) | Value::Number(_) | Value::Null => format!("{found}\n"),
+        _ => to_yaml(found)?,
+    })
+}
+
+pub fn to_yaml(value: &Value) -> Result<String> {
+    serde_saphyr::to_string(value).map_err(|e| Error::internal(format!("cannot write YAML: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input_values(cfg_text: &str, release: &str, sets: &[&str]) -> Value {
+        let cfg = StackConfig::parse(cfg_text, "f").unwrap();
+        let pw = ResolvedPasswords::default();
+        let sets: Vec<SetOverride> = sets
+            .iter()
+            .map(|s| SetOverride::parse(s).unwrap())
+            .collect();
+        let overlays = BTreeMap::new();
+        let input = ValuesInput {
+            config: &cfg,
+            passwords: &pw,
+            overlays: &overlays,
+            sets: &sets,
+        };
+        let r = Catalog::embedded().release(release).unwrap();
+        input.release_values(r, &PasswordView::Real(&pw)).unwrap()
+    }
+
+    const CFG: &str = "registry: reg.example\nrepository: acme/nvcf\n";
+
+    #[test]
+    fn every_release_renders_values_under_both_profiles() {
+        for profile in ["local", "production"] {
+            let text = format!("{CFG}profile: {profile}\n");
+            for r in &Catalog::embedded().releases {
+                let v = input_values(&text, &r.name, &[]);
+                assert_eq!(
+                    v["global"]["image"]["registry"], "reg.example",
+                    "{}",
+                    r.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn profiles_and_sets_shape_the_values() {
+        let local = input_values(CFG, "api", &[]);
+        assert_eq!(local["api"]["replicaCount"], 1);
+        assert_eq!(
+            local["api"]["image"],
+            "reg.example/acme/nvcf/nvcf-service-oss"
+        );
+        let prod = input_values(&format!("{CFG}profile: production\n"), "cassandra", &[]);
+        assert_eq!(prod["cassandra"]["replicaCount"], 3);
+        assert_eq!(prod["cassandra"]["persistence"]["size"], "10Gi");
+        let set = input_values(
+            CFG,
+            "api",
+            &["api:api.replicaCount=5", "api:api.debug=true"],
+        );
+        assert_eq!(set["api"]["replicaCount"], 5);
+        assert_eq!(set["api"]["debug"], true);
+    }
+
+    #[test]
+    fn node_selectors_fall_back_to_all() {
+        let v = input_values(
+            &format!("{CFG}nodeSelectors: {{all: {{pool: system}}, vault: {{pool: vault}}}}\n"),
+            "openbao-server",
+            &[],
+        );
+        assert_eq!(v["openbao"]["server"]["nodeSelector"]["pool"], "vault");
+        let api = input_values(
+            &format!("{CFG}nodeSelectors: {{all: {{pool: system}}}}\n"),
+            "api",
+            &[],
+        );
+        assert_eq!(api["api"]["nodeSelector"]["pool"], "system");
+    }
+
+    #[test]
+    fn query_prints_scalars_plain_and_maps_as_yaml() {
+        let v = serde_json::json!({"a": {"b": {"c": 3, "s": "x"}}});
+        assert_eq!(query(&v, "a.b.c").unwrap(), "3\n");
+        assert_eq!(query(&v, ".a.b.s").unwrap(), "x\n");
+        assert_eq!(query(&v, "a.b").unwrap(), "c: 3\ns: x\n");
+        assert!(query(&v, "a.z").is_err());
+    }
+
+    #[test]
+    fn set_parsing() {
+        assert!(SetOverride::parse("noколон").is_err());
+        assert!(SetOverride::parse("api:a[0]=1").is_err());
+        let s = SetOverride::parse("api:.x.y=1.5").unwrap();
+        assert_eq!((s.path.as_str(), s.value), ("x.y", serde_json::json!(1.5)));
+    }
+}
