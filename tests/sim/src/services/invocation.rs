@@ -49,7 +49,11 @@ pub struct Pending {
     function_id: Uuid,
     version_id: Uuid,
     slot: Arc<Slot>,
+    accepted: std::time::Instant,
 }
+
+/// A 202 result nobody polls for within the longest poll window is dropped.
+const PENDING_TTL: Duration = Duration::from_secs(3600 + 60);
 
 #[derive(Default)]
 pub struct Store {
@@ -230,14 +234,18 @@ async fn serve(state: Arc<SimState>, meta: ReqMeta, req: Request) -> ApiResult {
 
     let request_id = Uuid::new_v4();
     let slot = Arc::new(Slot::default());
-    state.lock().invocations.pending.insert(
-        request_id,
-        Pending {
+    {
+        let mut inner = state.lock();
+        let pending = &mut inner.invocations.pending;
+        pending.retain(|_, p| p.accepted.elapsed() < PENDING_TTL);
+        let entry = Pending {
             function_id: fid,
             version_id: version.version_id,
             slot: slot.clone(),
-        },
-    );
+            accepted: std::time::Instant::now(),
+        };
+        pending.insert(request_id, entry);
+    }
     let job = run_worker(
         state.clone(),
         worker,
