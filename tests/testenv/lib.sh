@@ -22,10 +22,10 @@ parse_common_args() {
 }
 
 # Starts a component detached in its own session so a test runner's signals do not
-# reach it; stop.sh finds it again through the pid file.
+# reach it; stop.sh finds it again through the pid file. Lock descriptors stay behind.
 spawn() {
   local name="$1"; shift
-  setsid "$@" </dev/null >>"$DIR/logs/$name.log" 2>&1 &
+  setsid "$@" </dev/null >>"$DIR/logs/$name.log" 2>&1 8>&- 9>&- &
   echo $! >"$DIR/pids/$name.pid"
 }
 
@@ -97,6 +97,9 @@ start_apiserver() {
     --audit-policy-file="$testenv_here/config/audit-policy.yaml" \
     --audit-log-path="$DIR/audit.log" --audit-log-format=json \
     --profiling=false --v=1
+  # Listening first: start.sh holds the port lock only until the port is taken.
+  wait_for "kube-apiserver to listen" 60 apiserver bash -c "exec 3<>/dev/tcp/127.0.0.1/$API_PORT"
+  if [[ -n "${PORT_LOCK_FD:-}" ]]; then flock -u "$PORT_LOCK_FD"; fi
   wait_for "kube-apiserver /readyz" 60 apiserver kctl get --raw /readyz
 }
 

@@ -77,6 +77,7 @@ pick_port() {
 # the listeners are up.
 exec 8>"${TMPDIR:-/tmp}/nvcf-testenv.ports.lock"
 flock 8
+PORT_LOCK_FD=8
 ETCD_PORT="$(pick_port)"; picked+="$ETCD_PORT "
 ETCD_PEER_PORT="$(pick_port)"; picked+="$ETCD_PEER_PORT "
 API_PORT="$(pick_port)"
@@ -100,7 +101,6 @@ spawn etcd "$BIN/etcd" --data-dir="$DIR/etcd" \
   --listen-client-url="http://127.0.0.1:$ETCD_PORT" --listen-peer-url="http://127.0.0.1:$ETCD_PEER_PORT"
 wait_for "etcd" 30 etcd bash -c "exec 3<>/dev/tcp/127.0.0.1/$ETCD_PORT"
 start_apiserver
-flock -u 8
 
 kctl apply -f "$testenv_here/config/bootstrap.yaml" >/dev/null
 start_controller_manager
