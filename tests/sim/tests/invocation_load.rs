@@ -177,6 +177,35 @@ async fn slow_workers_answer_202_then_the_poll_returns_the_result() {
         .await;
     assert_eq!(again.status, 404);
 
+    // The legacy exec wrapper around the same worker.
+    let exec = format!("/v2/nvcf/exec/functions/{fid}/versions/{vid}");
+    c.send(
+        "PUT",
+        "sim",
+        &format!("/_sim/functions/{fid}/worker"),
+        None,
+        Some(&json!({"delayMs": 0})),
+        &[],
+    )
+    .await;
+    let r = c
+        .send(
+            "POST",
+            "invocation",
+            &exec,
+            Some(&key),
+            Some(&json!({"requestHeader": {}, "requestBody": body})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = r.json();
+    assert_eq!(
+        (v["status"].as_str(), &v["response"]),
+        (Some("fulfilled"), &body)
+    );
+    assert_eq!(v["reqId"].as_str(), r.header("nvcf-reqid").as_deref());
+
     let r = c
         .send(
             "POST",

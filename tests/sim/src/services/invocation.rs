@@ -138,19 +138,38 @@ async fn serve(state: Arc<SimState>, meta: ReqMeta, req: Request) -> ApiResult {
         .unwrap_or_else(|| path.clone());
     let method = req.method().clone();
 
+    let mut legacy = false;
     let (fid, vid, worker_path, path_based) = match tlb {
         Some((f, v)) => (f, v, path_and_query, false),
         None => {
             let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
             match (method.as_str(), segs.as_slice()) {
                 ("GET", ["health"]) => return Ok((StatusCode::OK, "OK").into_response()),
-                ("GET", ["v2", "nvcf", "pexec" | "exec", "status", id]) => {
-                    return poll(&state, meta, &headers, id).await;
+                ("GET", ["v2", "nvcf", kind @ ("pexec" | "exec"), "status", id]) => {
+                    let r = poll(&state, meta, &headers, id).await?;
+                    return if *kind == "exec" {
+                        Ok(exec_wrap(r).await)
+                    } else {
+                        Ok(r)
+                    };
                 }
-                ("POST", ["v2", "nvcf", "pexec", "functions", f]) => {
+                ("POST", ["v2", "nvcf", kind @ ("pexec" | "exec"), "functions", f]) => {
+                    legacy = *kind == "exec";
                     (parse_id(f)?, None, String::new(), true)
                 }
-                ("POST", ["v2", "nvcf", "pexec", "functions", f, "versions", v]) => {
+                (
+                    "POST",
+                    [
+                        "v2",
+                        "nvcf",
+                        kind @ ("pexec" | "exec"),
+                        "functions",
+                        f,
+                        "versions",
+                        v,
+                    ],
+                ) => {
+                    legacy = *kind == "exec";
                     (parse_id(f)?, Some(parse_id(v)?), String::new(), true)
                 }
                 _ => {
@@ -231,6 +250,20 @@ async fn serve(state: Arc<SimState>, meta: ReqMeta, req: Request) -> ApiResult {
     let body = axum::body::to_bytes(req.into_body(), 64 * 1024 * 1024)
         .await
         .map_err(|_| ApiError::invocation(400, "Failed to read request body"))?;
+    // The legacy exec wrapper carries the real body in `requestBody`.
+    let body = if legacy {
+        let wrapper: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|_| ApiError::invocation(400, "Failed to parse request body"))?;
+        Bytes::from(
+            wrapper
+                .get("requestBody")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null)
+                .to_string(),
+        )
+    } else {
+        body
+    };
 
     let request_id = Uuid::new_v4();
     let slot = Arc::new(Slot::default());
@@ -257,7 +290,41 @@ async fn serve(state: Arc<SimState>, meta: ReqMeta, req: Request) -> ApiResult {
         version.version_id,
     );
     tokio::spawn(job);
-    wait_for(&state, request_id, &slot, poll_secs).await
+    let r = wait_for(&state, request_id, &slot, poll_secs).await?;
+    Ok(if legacy { exec_wrap(r).await } else { r })
+}
+
+/// The legacy `exec` JSON wrapper around a pexec-style answer.
+async fn exec_wrap(r: Response) -> Response {
+    let status = r.status();
+    let (parts, body) = r.into_parts();
+    let id = parts
+        .headers
+        .get("nvcf-reqid")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    let mut v = serde_json::json!({"reqId": id});
+    if status == StatusCode::ACCEPTED {
+        v["status"] = "in-progress".into();
+    } else if status.is_success() {
+        v["status"] = "fulfilled".into();
+        v["response"] = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned().into());
+    } else {
+        v["status"] = "errored".into();
+        v["errorCode"] = status.as_u16().into();
+    }
+    let mut out = (status, axum::Json(v)).into_response();
+    for name in ["nvcf-reqid", "nvcf-status", "access-control-expose-headers"] {
+        if let Some(h) = parts.headers.get(name) {
+            out.headers_mut().insert(name, h.clone());
+        }
+    }
+    out
 }
 
 fn parse_id(s: &str) -> ApiResult<Uuid> {
