@@ -1,0 +1,358 @@
+//! `helm nvcf render` and `values` on real helm 3 and real helm 4, with the stand-in charts:
+//! golden snapshots, `kubectl apply --server-side` on the test cluster, and bad configs.
+
+use nvcf_e2e::{Home, Run, bin};
+use nvcf_testenv::{Env, tools};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/helm_nvcf_data")
+        .join(name)
+}
+
+fn charts() -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/charts");
+    format!("dir:{}", dir.canonicalize().unwrap().display())
+}
+
+/// `helm-nvcf` as helm starts it: `$HELM_BIN` names the helm that ran us.
+fn nvcf(home: &Home, helm: &Path) -> Command {
+    let mut cmd = home.command(bin("helm-nvcf"));
+    cmd.env("HELM_BIN", helm).current_dir(home.path());
+    cmd
+}
+
+fn render(home: &Home, helm: &Path, config: &Path, extra: &[&str]) -> Run {
+    Run::of(
+        nvcf(home, helm)
+            .args(["render", "--chart-source", &charts(), "--stack-config"])
+            .arg(config)
+            .args(extra)
+            .env("NVCF_TEST_REGISTRY_KEY", "registry-key-for-tests"),
+    )
+}
+
+/// Chart paths differ between checkouts; nothing else in the stream may.
+fn stable(stream: &str) -> String {
+    stream.replace(&charts(), "dir:CHARTS")
+}
+
+#[test]
+fn full_stack_render_matches_the_golden_stream_on_helm3_and_helm4() {
+    let home = Home::new();
+    let mut streams = Vec::new();
+    for helm in [tools::helm3(), tools::helm4()] {
+        let run = render(&home, &helm, &data("full-stack.yaml"), &[]);
+        run.expect_success();
+        let again = render(&home, &helm, &data("full-stack.yaml"), &[]);
+        assert_eq!(run.stdout, again.stdout, "byte-identical across runs");
+        streams.push(run.stdout);
+    }
+    assert_eq!(
+        streams[0], streams[1],
+        "helm 3 and helm 4 render the same stream"
+    );
+    insta::assert_snapshot!("full_stack_stream", stable(&streams[0]));
+}
+
+#[test]
+fn stream_order_puts_namespaces_crds_hooks_and_releases_where_kubectl_needs_them() {
+    let home = Home::new();
+    let run = render(&home, &tools::helm4(), &data("full-stack.yaml"), &[]);
+    run.expect_success();
+    let origins: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("# "))
+        .collect();
+    let first = |p: &str| origins.iter().position(|o| o.starts_with(p)).unwrap();
+    let last = |p: &str| origins.iter().rposition(|o| o.starts_with(p)).unwrap();
+    assert!(last("helm-nvcf: namespace") < first("prometheus-operator-crds: crd"));
+    assert!(last("nvca-operator: crd") < first("opentelemetry-operator ("));
+    assert!(
+        last("openbao-server (helm-nvcf-openbao-server 0.30.25): pre-install")
+            < first("openbao-server (helm-nvcf-openbao-server 0.30.25): body")
+    );
+    assert!(
+        last("openbao-server (helm-nvcf-openbao-server 0.30.25): body")
+            < first("openbao-server (helm-nvcf-openbao-server 0.30.25): post-install")
+    );
+    assert!(
+        last("nats (") < first("openbao-server ("),
+        "openbao-server needs nats"
+    );
+    assert!(last("ess-api (") < first("api ("), "api needs ess-api");
+    assert!(
+        last("ingress (") < first("kai-scheduler ("),
+        "compute plane after control plane"
+    );
+    assert!(last("grove-operator (") < first("dynamo-operator ("));
+    // Delete hooks never reach an install stream.
+    assert!(!run.stdout.contains("nvca-operator-pre-delete-cleanup"));
+    assert!(!run.stdout.contains("post-delete-cleanup"));
+    assert!(run.stdout.contains("name: kai-config-deployer"));
+    // The stand-ins leave metadata.namespace out; the stream never does for namespaced kinds.
+    let docs: Vec<&str> = run.stdout.split("\n---\n").collect();
+    let nvca = docs
+        .iter()
+        .find(|d| d.contains("kind: Deployment") && d.contains("name: nvca-operator\n"))
+        .unwrap();
+    assert!(nvca.contains("namespace: nvca-operator"), "{nvca}");
+}
+
+#[test]
+fn planes_select_their_releases() {
+    let home = Home::new();
+    let control = render(
+        &home,
+        &tools::helm3(),
+        &data("full-stack.yaml"),
+        &["--control-plane"],
+    );
+    control.expect_success();
+    assert!(control.stdout.contains("# api (helm-nvcf-api"));
+    assert!(!control.stdout.contains("# nvca-operator ("));
+    let compute = render(
+        &home,
+        &tools::helm3(),
+        &data("full-stack.yaml"),
+        &["--compute-plane"],
+    );
+    compute.expect_success();
+    assert!(compute.stdout.contains("# nvca-operator ("));
+    assert!(!compute.stdout.contains("# api (helm-nvcf-api"));
+    let both = Run::of(
+        nvcf(&home, &tools::helm3())
+            .args(["render", "--control-plane", "--compute-plane"])
+            .arg("--stack-config")
+            .arg(data("full-stack.yaml")),
+    );
+    assert_eq!(both.code, Some(64), "{both:#?}");
+}
+
+#[test]
+fn set_and_values_files_reach_the_rendered_objects() {
+    let home = Home::new();
+    let overlay = home.path().join("overlay.yaml");
+    std::fs::write(&overlay, "reval: {reval: {replicaCount: 4}}\n").unwrap();
+    let run = render(
+        &home,
+        &tools::helm4(),
+        &data("local.yaml"),
+        &[
+            "--set",
+            "api:api.replicaCount=7",
+            "-f",
+            overlay.to_str().unwrap(),
+        ],
+    );
+    run.expect_success();
+    let doc = |name: &str| {
+        run.stdout
+            .split("\n---\n")
+            .find(|d| d.contains("kind: Deployment") && d.contains(&format!("name: {name}\n")))
+            .unwrap()
+            .to_owned()
+    };
+    assert!(doc("nvcf-api").contains("replicas: 7"));
+    assert!(doc("reval").contains("replicas: 4"));
+    let bad = render(
+        &home,
+        &tools::helm4(),
+        &data("local.yaml"),
+        &["--set", "no-such:a=1"],
+    );
+    assert_eq!(bad.code, Some(4), "{bad:#?}");
+    assert!(
+        bad.stderr
+            .contains("\"no-such\" is not in the stack catalog")
+    );
+}
+
+#[test]
+fn values_prints_effective_values_with_query_semantics_and_masks_passwords() {
+    let home = Home::new();
+    let cfg = home.path().join("stack.yaml");
+    std::fs::write(
+        &cfg,
+        "registry: r.example\nrepository: o/t\nprofile: production\n\
+         passwords: {cassandraSuperuser: {env: CASS_PW}}\n",
+    )
+    .unwrap();
+    let values = |args: &[&str]| {
+        Run::of(
+            nvcf(&home, &tools::helm3())
+                .arg("values")
+                .arg("--stack-config")
+                .arg(&cfg)
+                .args(args)
+                .env("CASS_PW", "cassandra-secret-pw"),
+        )
+    };
+    let scalar = values(&[
+        "--release",
+        "cassandra",
+        "--query",
+        ".cassandra.replicaCount",
+    ]);
+    scalar.expect_success();
+    assert_eq!(scalar.stdout, "3\n");
+    let map = values(&["--release", "cassandra", "--query", "cassandra.dbUser"]);
+    map.expect_success();
+    assert_eq!(map.stdout, "user: cassandra\npassword: cassandr...\n");
+    let all = values(&["--query", "api.api.image"]);
+    all.expect_success();
+    assert_eq!(all.stdout, "r.example/o/t/nvcf-service-oss\n");
+    assert!(!values(&[]).stdout.contains("cassandra-secret-pw"));
+    let missing = values(&["--query", "api.nope"]);
+    assert_eq!(missing.code, Some(4), "{missing:#?}");
+}
+
+#[test]
+fn bad_config_gives_one_error_per_problem_and_renders_nothing() {
+    let home = Home::new();
+    let cfg = home.path().join("bad.yaml");
+    std::fs::write(
+        &cfg,
+        "repository: YOUR_ORG/YOUR_TEAM\naddons: {llmm: true}\nstorage: {size: big}\n",
+    )
+    .unwrap();
+    // A helm that cannot run: nothing may reach helm before the config is valid.
+    let run = Run::of(
+        nvcf(&home, Path::new("/nonexistent/helm"))
+            .args(["render", "--stack-config"])
+            .arg(&cfg),
+    );
+    assert_eq!(run.code, Some(65), "{run:#?}");
+    assert_eq!(run.stdout, "", "nothing rendered");
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", run.stderr);
+    assert!(lines[0].contains("`repository` still holds the placeholder \"YOUR_ORG/YOUR_TEAM\""));
+    assert!(
+        lines[1].contains("`addons.llmm` is not a known key")
+            && lines[1].contains("did you mean `llm`")
+    );
+    assert!(lines[2].contains("`storage.size` must be a Kubernetes quantity"));
+    assert!(
+        lines[3].contains("`registry` is missing") && lines[3].contains("fix: set `registry:`")
+    );
+    assert!(lines[4].contains("4 problems in the stack config; nothing was rendered"));
+}
+
+fn kubectl_apply(env: &Env, stream: &str, extra: &[&str]) -> Run {
+    let mut cmd = env.kubectl();
+    cmd.args([
+        "apply",
+        "--server-side",
+        "--field-manager",
+        "helm-nvcf-e2e",
+        "-f",
+        "-",
+    ])
+    .args(extra)
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn rendered_stream_applies_server_side_and_its_jobs_and_deployments_complete() {
+    let env = Env::shared();
+    env.install_fixture("gateway-api").unwrap();
+    env.kubectl_run(&[
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "-f",
+        data("gateway-experimental-crds.yaml").to_str().unwrap(),
+    ])
+    .unwrap();
+    env.kubectl_run(&[
+        "wait",
+        "--for=condition=Established",
+        "crd",
+        "--all",
+        "--timeout=60s",
+    ])
+    .unwrap();
+    let home = Home::new();
+    for helm in [tools::helm3(), tools::helm4()] {
+        let run = render(&home, &helm, &data("local.yaml"), &[]);
+        run.expect_success();
+        let applied = kubectl_apply(env, &run.stdout, &[]);
+        assert_eq!(applied.code, Some(0), "{applied:#?}");
+        // A server-side dry run validates against the live API: it needs the namespaces
+        // the first apply created, so it runs after it.
+        let dry = kubectl_apply(env, &run.stdout, &["--dry-run=server"]);
+        assert_eq!(dry.code, Some(0), "{dry:#?}");
+        let stream = home.path().join("stream.yaml");
+        std::fs::write(&stream, &run.stdout).unwrap();
+        // Every object of the stream exists.
+        let got = env
+            .kubectl_run(&["get", "-f", stream.to_str().unwrap(), "-o", "name"])
+            .unwrap();
+        let objects = run.stdout.matches("\n---\n").count() + 1;
+        assert_eq!(got.lines().count(), objects, "{got}");
+        // The pull secret we generate carries the registry key.
+        let secret = env
+            .kubectl_run(&[
+                "get",
+                "secret",
+                "nvcr-pull-secret",
+                "-n",
+                "nvcf",
+                "-o",
+                "jsonpath={.type}",
+            ])
+            .unwrap();
+        assert_eq!(secret, "kubernetes.io/dockerconfigjson");
+    }
+    for ns in [
+        "nvcf",
+        "api-keys",
+        "sis",
+        "ess",
+        "nats-system",
+        "cert-manager",
+        "nvca-operator",
+    ] {
+        env.kubectl_run(&[
+            "wait",
+            "--for=condition=Available",
+            "deployment",
+            "--all",
+            "-n",
+            ns,
+            "--timeout=120s",
+        ])
+        .unwrap_or_else(|e| panic!("deployments in {ns}: {e:#}"));
+    }
+    for ns in ["vault-system", "cassandra-system", "nvcf", "cert-manager"] {
+        env.kubectl_run(&[
+            "wait",
+            "--for=condition=Complete",
+            "job",
+            "--all",
+            "-n",
+            ns,
+            "--timeout=120s",
+        ])
+        .unwrap_or_else(|e| panic!("jobs in {ns}: {e:#}"));
+    }
+}
