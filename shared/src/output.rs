@@ -2,7 +2,7 @@
 //! names for programs, so every human view has a machine twin.
 
 use crate::error::{Error, Result};
-use crate::secret::redact;
+use crate::secret::{Secret, redact};
 use serde::Serialize;
 use std::io::Write;
 use tabled::builder::Builder;
@@ -41,7 +41,39 @@ pub trait Report: Serialize {
 
 /// Renders `report` to `out`. Secrets are masked on every path, even in JSON.
 pub fn render<R: Report>(report: &R, format: OutputFormat, out: &mut dyn Write) -> Result<()> {
-    let text = match format {
+    write_out(out, &format_report(report, format)?)
+}
+
+/// As [`render`], but prints the `revealed` secrets in full: only for the commands whose
+/// job is to print a secret (`api-key generate`, `api-key show`). Every other secret in the
+/// output is still masked.
+pub fn render_revealing<R: Report>(
+    report: &R,
+    format: OutputFormat,
+    out: &mut dyn Write,
+    revealed: &[&Secret],
+) -> Result<()> {
+    let mut text = format_report(report, format)?;
+    // Swap each revealed value for a marker no redaction pattern matches, redact the rest,
+    // then put the values back.
+    let marker = |i: usize| format!("\u{1}revealed-{i}\u{1}");
+    for (i, s) in revealed.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
+        text = text.replace(s.expose(), &marker(i));
+    }
+    let mut text = redact(&text).into_owned();
+    for (i, s) in revealed.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
+        text = text.replace(&marker(i), s.expose());
+    }
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io(format!("cannot write output: {e}")).with_source(e))
+}
+
+fn format_report<R: Report>(report: &R, format: OutputFormat) -> Result<String> {
+    Ok(match format {
         OutputFormat::Table => report.table(false),
         OutputFormat::Wide => report.table(true),
         OutputFormat::Json => {
@@ -53,8 +85,7 @@ pub fn render<R: Report>(report: &R, format: OutputFormat, out: &mut dyn Write) 
         OutputFormat::Yaml => serde_saphyr::to_string(report)
             .map_err(|e| Error::internal(format!("cannot render YAML: {e}")))?,
         OutputFormat::Name => report.names().iter().map(|n| format!("{n}\n")).collect(),
-    };
-    write_out(out, &text)
+    })
 }
 
 /// Writes to stdout-like sinks; a closed pipe surfaces as an error `is_broken_pipe` spots.
@@ -150,6 +181,20 @@ mod tests {
             assert!(!out.contains("supersecret"), "{f:?}: {out}");
             assert!(out.contains("nvapi-su..."), "{f:?}: {out}");
         }
+    }
+
+    #[test]
+    fn revealing_prints_only_the_named_secret() {
+        let shown = Secret::new("nvapi-revealed-on-purpose-1");
+        let demo = Demo {
+            name: "nvapi-other-key-stays-masked".into(),
+            token: shown.expose().into(),
+        };
+        let mut out = Vec::new();
+        render_revealing(&demo, OutputFormat::Json, &mut out, &[&shown]).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("nvapi-revealed-on-purpose-1"), "{out}");
+        assert!(!out.contains("other-key"), "{out}");
     }
 
     #[test]

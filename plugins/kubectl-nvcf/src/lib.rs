@@ -10,6 +10,13 @@ use nvcf_shared::settings::lookup_key;
 use nvcf_shared::target::{KubeArgs, KubeSelection, PlaneArgs};
 use nvcf_shared::{Error, Result};
 
+mod api;
+mod api_key;
+mod auth;
+mod function;
+mod function_deploy;
+mod function_invoke;
+
 pub const PLUGIN: Plugin = Plugin {
     display: "kubectl nvcf",
     binary: "kubectl-nvcf",
@@ -30,6 +37,8 @@ pub struct Cli {
     pub kube: KubeArgs,
     #[command(flatten)]
     pub planes: PlaneArgs,
+    #[command(flatten)]
+    pub nvcf: nvcf_shared::nvcf::ConnectArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -45,6 +54,18 @@ pub enum Command {
     /// Per-cluster profiles: settings and saved state
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Mint the admin token for this profile and start a clean session (clears saved API keys)
+    Init(auth::InitArgs),
+    /// Mint a new admin token, keeping API keys and the current function
+    Refresh(OutputArgs),
+    /// Show endpoints, credentials (masked) and the current function and task
+    Status(OutputArgs),
+    /// Function and task API keys
+    #[command(subcommand)]
+    ApiKey(api_key::ApiKeyCommand),
+    /// Functions: create, update, list, get, versions, delete, deploy, invoke, queue
+    #[command(subcommand)]
+    Function(Box<function::FunctionCommand>),
     #[command(flatten)]
     Base(BaseCommand),
 }
@@ -78,7 +99,18 @@ pub enum ProfileCommand {
 
 pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
     let sel = KubeSelection::from_args(&cli.kube)?;
+    let api = api::Api {
+        ctx: &ctx,
+        common: &cli.common,
+        sel: &sel,
+        connect: &cli.nvcf,
+    };
     match cli.command {
+        Command::Init(args) => auth::init(&api, args).await,
+        Command::Refresh(o) => auth::refresh(&api, o).await,
+        Command::Status(o) => auth::status(&api, o).await,
+        Command::ApiKey(cmd) => api_key::run(&api, cmd).await,
+        Command::Function(cmd) => function::run(&api, *cmd).await,
         Command::Profile(cmd) => profile(cmd, &cli.common, &sel, &ctx, &mut ctx.stdout()),
         Command::Base(cmd) => {
             let scope = Scope {

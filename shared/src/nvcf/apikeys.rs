@@ -225,3 +225,69 @@ pub fn seg(value: &str) -> String {
         .collect::<String>()
         .replace('+', "%20")
 }
+
+/// Parses `--expires-in`: Go-style durations (`24h`, `90m`, `1h30m`) plus `<n>d` and `<n>w`.
+pub fn parse_expires_in(raw: &str) -> Result<std::time::Duration> {
+    let bad = || {
+        Error::usage(format!("--expires-in {raw:?} is not a duration"))
+            .hint("write it like 24h, 90m, 1h30m, 7d or 2w")
+    };
+    let mut total = 0u64;
+    let mut digits = String::new();
+    for c in raw.trim().chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        digits.clear();
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            _ => return Err(bad()),
+        };
+        total = total.saturating_add(n.saturating_mul(unit));
+    }
+    if !digits.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs(total))
+}
+
+/// `now + d` as api-keys wants it: UTC, millisecond precision, `Z`.
+pub fn expires_at(d: std::time::Duration) -> Result<String> {
+    let at = time::OffsetDateTime::now_utc() + d;
+    at.format(time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    ))
+    .map_err(|e| Error::internal(format!("cannot format a timestamp: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expires_in_accepts_go_durations_days_and_weeks() {
+        assert_eq!(parse_expires_in("24h").unwrap().as_secs(), 86_400);
+        assert_eq!(parse_expires_in("1h30m").unwrap().as_secs(), 5_400);
+        assert_eq!(parse_expires_in("7d").unwrap().as_secs(), 604_800);
+        assert_eq!(parse_expires_in("2w").unwrap().as_secs(), 1_209_600);
+        for bad in ["", "24", "h", "3y", "0h"] {
+            assert!(parse_expires_in(bad).is_err(), "{bad}");
+        }
+        assert!(
+            expires_at(std::time::Duration::from_secs(60))
+                .unwrap()
+                .ends_with('Z')
+        );
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(seg("a/b c"), "a%2Fb%20c");
+    }
+}

@@ -262,11 +262,21 @@ impl Client {
 
     /// Mints a fresh admin token, keeps it for this run and persists it.
     pub async fn remint(&self) -> Result<Minted> {
-        let minted = super::apikeys::mint_admin_token(self).await?;
-        self.set_credentials(|c| c.token = Some(minted.token.clone()));
+        let minted = self.remint_without_saving().await?;
         if let Some(save) = &self.on_mint {
             save(&minted)?;
         }
+        Ok(minted)
+    }
+
+    /// Mints a fresh admin token for this run only (`init` saves it with the rest of its
+    /// state change).
+    pub async fn remint_without_saving(&self) -> Result<Minted> {
+        let minted = super::apikeys::mint_admin_token(self).await?;
+        self.set_credentials(|c| {
+            c.token = Some(minted.token.clone());
+            c.token_source = super::credentials::TokenSource::State;
+        });
         Ok(minted)
     }
 

@@ -11,6 +11,7 @@ pub mod client;
 pub mod confirm;
 pub mod credentials;
 pub mod endpoints;
+pub mod function_spec;
 pub mod functions;
 pub mod input;
 pub mod invoke;
@@ -18,7 +19,10 @@ pub mod llm_config;
 pub mod problem;
 pub mod registry;
 pub mod session;
+pub mod task_spec;
 pub mod tasks;
+pub mod view;
+pub mod wait;
 
 pub use client::Client;
 pub use session::{ConnectArgs, Session};

@@ -1,0 +1,38 @@
+//! What every NVCF API command gets: the run's context and a way to open a session.
+
+use nvcf_shared::Result;
+use nvcf_shared::cli::{CommonArgs, Ctx};
+use nvcf_shared::nvcf::view::View;
+use nvcf_shared::nvcf::{ConnectArgs, Session};
+use nvcf_shared::output::{OutputFormat, render};
+use nvcf_shared::target::KubeSelection;
+
+pub struct Api<'a> {
+    pub ctx: &'a Ctx,
+    pub common: &'a CommonArgs,
+    pub sel: &'a KubeSelection,
+    pub connect: &'a ConnectArgs,
+}
+
+impl Api<'_> {
+    pub fn session(&self) -> Result<Session> {
+        Session::open(
+            self.connect,
+            &self.common.profile,
+            self.sel,
+            &self.ctx.env,
+            self.ctx.plugin,
+        )
+    }
+
+    pub fn print(&self, view: &View, format: OutputFormat) -> Result<()> {
+        render(view, format, &mut self.ctx.stdout())
+    }
+
+    /// A line for people on stderr (plans, notes), never mixed into the report on stdout.
+    pub fn note(&self, text: &str) {
+        use std::io::Write;
+        let text = nvcf_shared::secret::redact(text);
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
+    }
+}

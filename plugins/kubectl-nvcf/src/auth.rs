@@ -1,0 +1,195 @@
+//! `init`, `refresh` and `status`: the admin token and what a profile is configured with.
+
+use crate::api::Api;
+use nvcf_shared::Result;
+use nvcf_shared::events::Ts;
+use nvcf_shared::nvcf::confirm::{can_prompt, confirm};
+use nvcf_shared::nvcf::credentials::{Minted, TokenSource};
+use nvcf_shared::nvcf::endpoints::Route;
+use nvcf_shared::nvcf::view::View;
+use nvcf_shared::output::OutputArgs;
+use nvcf_shared::profile::State;
+use nvcf_shared::secret::Secret;
+use serde_json::json;
+
+#[derive(clap::Args, Debug)]
+pub struct InitArgs {
+    /// Never prompt (implied when CI is set or stdin is not a terminal); with --token, save that token instead of minting one
+    #[arg(long)]
+    pub non_interactive: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `init`: mint (or take `--token`) the admin token and start a clean session: saved API
+/// keys and the current function are cleared, as upstream does.
+pub async fn init(api: &Api<'_>, args: InitArgs) -> Result<()> {
+    let session = api.session()?;
+    let state = session.profile.read_state()?;
+    let has_keys = state.api_key.is_some() || state.nvct_api_key.is_some();
+    if has_keys && !args.non_interactive && can_prompt(&api.ctx.env) {
+        confirm(
+            &format!(
+                "re-initialise profile {} (its saved API keys are cleared)",
+                session.profile.name
+            ),
+            false,
+            &api.ctx.env,
+        )?;
+    }
+    let given = api.connect.token.as_deref().filter(|t| !t.is_empty());
+    let minted = match given {
+        Some(t) => Minted {
+            token: Secret::new(t),
+            expires_at: None,
+        },
+        None => session.client.remint_without_saving().await?,
+    };
+    session.profile.update_state(|s| {
+        *s = State {
+            token: Some(minted.token.clone()),
+            token_expiration: minted.expires_at.clone(),
+            extra: std::mem::take(&mut s.extra),
+            task_id: s.task_id.take(),
+            task_name: s.task_name.take(),
+            cluster_id: s.cluster_id.take(),
+            ..State::default()
+        };
+        Ok(())
+    })?;
+    let how = if given.is_some() { "saved" } else { "minted" };
+    let view = View::new(json!({
+        "profile": session.profile.name,
+        "token": minted.token.masked(),
+        "expiresAt": minted.expires_at,
+        "apiKeysCleared": has_keys,
+    }))
+    .text(format!(
+        "profile {}: admin token {how} ({}), expires {}{}",
+        session.profile.name,
+        minted.token.masked(),
+        minted.expires_at.as_deref().unwrap_or("(unknown)"),
+        if has_keys {
+            "; saved API keys cleared"
+        } else {
+            ""
+        }
+    ));
+    api.print(&view, args.output.output)
+}
+
+/// `refresh`: a new admin token; API keys and the current function are kept.
+pub async fn refresh(api: &Api<'_>, output: OutputArgs) -> Result<()> {
+    let session = api.session()?;
+    let minted = session.client.remint().await?;
+    let view = View::new(json!({
+        "profile": session.profile.name,
+        "token": minted.token.masked(),
+        "expiresAt": minted.expires_at,
+    }))
+    .text(format!(
+        "profile {}: new admin token ({}), expires {}",
+        session.profile.name,
+        minted.token.masked(),
+        minted.expires_at.as_deref().unwrap_or("(unknown)")
+    ));
+    api.print(&view, output.output)
+}
+
+fn secret_status(secret: Option<&Secret>, expires: Option<&str>) -> serde_json::Value {
+    let Some(s) = secret.filter(|s| !s.is_empty()) else {
+        return json!({"status": "not_set"});
+    };
+    let expired = expires
+        .and_then(Ts::parse)
+        .is_some_and(|t| t.unix() <= Ts::now().unix());
+    json!({
+        "status": if expired { "expired" } else { "valid" },
+        "value": s.masked(),
+        "expiresAt": expires,
+    })
+}
+
+fn route(r: &Route) -> serde_json::Value {
+    json!({"url": r.base.as_str(), "host": r.host})
+}
+
+/// `status`: endpoints, credentials (masked) and the current function and task.
+pub async fn status(api: &Api<'_>, output: OutputArgs) -> Result<()> {
+    let session = api.session()?;
+    let state = session.profile.read_state()?;
+    let creds = session.client.credentials();
+    let e = &session.client.endpoints;
+    let token_source = match creds.token_source {
+        TokenSource::Given => "setting or --token",
+        TokenSource::State => "profile state",
+        TokenSource::None => "none",
+    };
+    let token_expiry = match creds.token_source {
+        TokenSource::State => state.token_expiration.as_deref(),
+        _ => None,
+    };
+    let mut admin = secret_status(creds.token.as_ref(), token_expiry);
+    admin["source"] = json!(token_source);
+    let data = json!({
+        "profile": session.profile.name,
+        "gateway": session.gateway.as_ref().map(|g| json!({"url": g.url.as_str(), "domain": g.domain})),
+        "endpoints": {
+            "api": route(&e.api),
+            "apiKeys": route(&e.api_keys),
+            "adminIssuer": route(&e.admin_issuer),
+            "sis": route(&e.sis),
+            "tasks": route(&e.tasks),
+            "invocation": route(&e.invocation("<function-id>")),
+            "llm": route(&e.llm()),
+        },
+        "auth": {
+            "adminToken": admin,
+            "apiKey": secret_status(creds.api_key.as_ref(), state.api_key_expiration.as_deref()),
+            "taskApiKey": secret_status(creds.nvct_api_key.as_ref(), state.nvct_api_key_expiration.as_deref()),
+        },
+        "currentFunction": {"functionId": state.function_id, "versionId": state.version_id, "name": state.function_name},
+        "currentTask": {"taskId": state.task_id, "name": state.task_name},
+    });
+    let show = |v: &serde_json::Value| {
+        let status = v["status"].as_str().unwrap_or("");
+        match v["value"].as_str() {
+            Some(val) => format!("{status} ({val})"),
+            None => status.to_owned(),
+        }
+    };
+    let at = |r: &Route| match &r.host {
+        Some(h) => format!("{} (Host: {h})", r.base),
+        None => r.base.to_string(),
+    };
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let view = View::new(&data).pairs(&[
+        ("PROFILE", session.profile.name.clone()),
+        ("API", at(&e.api)),
+        ("API KEYS", at(&e.api_keys)),
+        ("SIS", at(&e.sis)),
+        ("TASKS", at(&e.tasks)),
+        ("INVOCATION", at(&e.invocation("<function-id>"))),
+        ("LLM", at(&e.llm())),
+        (
+            "ADMIN TOKEN",
+            format!("{} from {token_source}", show(&data["auth"]["adminToken"])),
+        ),
+        ("API KEY", show(&data["auth"]["apiKey"])),
+        ("TASK API KEY", show(&data["auth"]["taskApiKey"])),
+        (
+            "FUNCTION",
+            format!(
+                "{} {} {}",
+                opt(&state.function_name),
+                opt(&state.function_id),
+                opt(&state.version_id)
+            ),
+        ),
+        (
+            "TASK",
+            format!("{} {}", opt(&state.task_name), opt(&state.task_id)),
+        ),
+    ]);
+    api.print(&view, output.output)
+}
