@@ -9,8 +9,9 @@ use nvcf_shared::Result;
 use nvcf_shared::base_commands::{self, BaseCommand, Scope};
 use nvcf_shared::cli::{CommonArgs, Ctx, HasCommon, Plugin};
 use nvcf_shared::helm::Helm;
-use nvcf_shared::output::write_out;
+use nvcf_shared::output::{OutputArgs, OutputFormat, render, write_out};
 use nvcf_shared::settings::EnvLookup;
+use nvcf_shared::stack::bundle::{Dynamic, verify, write_bundle};
 use nvcf_shared::stack::inputs::Inputs;
 use nvcf_shared::stack::render::{Planes, effective_values, render_stream};
 use nvcf_shared::stack::values::{query, to_yaml};
@@ -52,6 +53,10 @@ pub enum Command {
     Values(ValuesArgs),
     /// Render the stack as one stream for `kubectl apply -f -`
     Render(RenderArgs),
+    /// Write a GitOps bundle: NNN-<release>/ folders, deploy.sh, undeploy.sh, checksums
+    Bundle(BundleArgs),
+    /// Check a bundle against its checksums.txt; any change fails
+    Verify(VerifyArgs),
     #[command(flatten)]
     Base(BaseCommand),
 }
@@ -146,6 +151,32 @@ pub struct RenderArgs {
     pub chart_source: Option<String>,
 }
 
+#[derive(Args, Debug)]
+pub struct BundleArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub planes: PlaneArgs,
+    /// Where install.sh fetches charts: oci://REGISTRY/REPOSITORY or dir:PATH
+    #[arg(long, value_name = "SOURCE")]
+    pub chart_source: Option<String>,
+    /// A value that differs per cluster, moved to cluster-values.yaml: RELEASE:PATH
+    #[arg(long, value_name = "RELEASE:PATH")]
+    pub dynamic: Vec<String>,
+    /// The directory to write (new or empty)
+    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
+    pub output_dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The bundle directory
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
 fn kube_context(ctx: &Ctx) -> Option<String> {
     KubeSelection::from_helm_env(&ctx.env).context
 }
@@ -181,6 +212,27 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
                     nvcf_shared::Error::io(format!("cannot write output: {e}")).with_source(e)
                 })
         }
+        Command::Bundle(args) => {
+            let inputs = args.stack.load(&ctx)?;
+            let dynamic = args
+                .dynamic
+                .iter()
+                .map(|d| Dynamic::parse(d))
+                .collect::<Result<Vec<_>>>()?;
+            let report = write_bundle(
+                &inputs,
+                args.planes.planes(),
+                args.chart_source.as_deref(),
+                &dynamic,
+                &args.output_dir,
+            )?;
+            render(&report, OutputFormat::Table, &mut ctx.stdout())
+        }
+        Command::Verify(args) => {
+            let report = verify(&args.dir)?;
+            render(&report, args.output.output, &mut ctx.stdout())?;
+            report.failure().map_or(Ok(()), Err)
+        }
         Command::Base(cmd) => {
             let sel = KubeSelection::from_helm_env(&ctx.env);
             let helm_bin = ctx
@@ -198,5 +250,15 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             };
             base_commands::run(cmd, scope, &ctx).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_model_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

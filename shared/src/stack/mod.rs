@@ -1,6 +1,7 @@
 //! The self-hosted stack as data and the operations on it: the release catalog, the
 //! user's stack config and profiles, values, the render pipeline, bundles and teardown.
 
+pub mod bundle;
 pub mod catalog;
 pub mod config;
 pub mod inputs;
