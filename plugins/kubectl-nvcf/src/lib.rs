@@ -16,6 +16,8 @@ mod auth;
 mod function;
 mod function_deploy;
 mod function_invoke;
+mod registry_credential;
+mod task;
 
 pub const PLUGIN: Plugin = Plugin {
     display: "kubectl nvcf",
@@ -66,6 +68,12 @@ pub enum Command {
     /// Functions: create, update, list, get, versions, delete, deploy, invoke, queue
     #[command(subcommand)]
     Function(Box<function::FunctionCommand>),
+    /// NVCT tasks: create, list, bulk, get, events, results, cancel, delete, update-secrets
+    #[command(subcommand)]
+    Task(Box<task::TaskCommand>),
+    /// Credentials NVCF uses to pull from private registries
+    #[command(subcommand)]
+    RegistryCredential(registry_credential::RegistryCommand),
     #[command(flatten)]
     Base(BaseCommand),
 }
@@ -111,6 +119,8 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::Status(o) => auth::status(&api, o).await,
         Command::ApiKey(cmd) => api_key::run(&api, cmd).await,
         Command::Function(cmd) => function::run(&api, *cmd).await,
+        Command::Task(cmd) => task::run(&api, *cmd).await,
+        Command::RegistryCredential(cmd) => registry_credential::run(&api, cmd).await,
         Command::Profile(cmd) => profile(cmd, &cli.common, &sel, &ctx, &mut ctx.stdout()),
         Command::Base(cmd) => {
             let scope = Scope {

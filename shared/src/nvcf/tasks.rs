@@ -170,6 +170,51 @@ impl<'a> Tasks<'a> {
     }
 }
 
+/// Statuses a task never leaves.
+pub const TERMINAL: &[&str] = &[
+    "COMPLETED",
+    "ERRORED",
+    "CANCELED",
+    "EXCEEDED_MAX_RUNTIME_DURATION",
+    "EXCEEDED_MAX_QUEUED_DURATION",
+];
+
+impl Tasks<'_> {
+    /// Hands each new event to `on_event` until the task reaches a terminal status, checking
+    /// every `every`; returns the task as it ended.
+    pub async fn follow_events(
+        &self,
+        id: &str,
+        every: std::time::Duration,
+        mut on_event: impl FnMut(&Value) -> Result<()>,
+    ) -> Result<Task> {
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            // Read the status first: events written before a terminal status are then all
+            // in the page read after it.
+            let task = self.get(id, false).await?;
+            let mut fresh = Vec::new();
+            self.pages(Listing::Events, Some(id), &PageQuery::default(), |items| {
+                for e in items {
+                    let key = e.get("eventId").map(|v| v.to_string()).unwrap_or_default();
+                    if seen.insert(key) {
+                        fresh.push(e);
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+            for e in &fresh {
+                on_event(e)?;
+            }
+            if TERMINAL.contains(&task.status.as_str()) {
+                return Ok(task);
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct PageQuery {
     pub page_size: Option<u32>,

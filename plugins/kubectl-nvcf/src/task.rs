@@ -1,0 +1,505 @@
+//! `task`: NVCT tasks. The last created task is remembered per profile and is the default
+//! for every command that takes a task id.
+
+use crate::api::Api;
+use clap::Subcommand;
+use nvcf_shared::nvcf::Session;
+use nvcf_shared::nvcf::confirm::confirm;
+use nvcf_shared::nvcf::input::{key_value, read_checked, shapes};
+use nvcf_shared::nvcf::task_spec::TaskSpecArgs;
+use nvcf_shared::nvcf::tasks::{Listing, PageQuery, Task, Tasks};
+use nvcf_shared::nvcf::view::{View, field};
+use nvcf_shared::output::{OutputArgs, OutputFormat, write_out};
+use nvcf_shared::{Error, Result};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Subcommand, Debug)]
+pub enum TaskCommand {
+    /// Create a task from an image, a Helm chart or an input file (shows the plan first)
+    Create {
+        #[command(flatten)]
+        spec: Box<TaskSpecArgs>,
+        /// Print the planned request and stop
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// List tasks; rows print as each page arrives
+    List {
+        /// Only tasks in this status (QUEUED, RUNNING, COMPLETED, …)
+        #[arg(long)]
+        status: Option<String>,
+        /// Stop after this many tasks
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Tasks per request
+        #[arg(long, default_value_t = 100)]
+        page_size: u32,
+        /// Start from this cursor
+        #[arg(long)]
+        cursor: Option<String>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Status of several tasks at once
+    Bulk {
+        /// Task ids, comma-separated
+        #[arg(long, value_delimiter = ',')]
+        task_ids: Vec<String>,
+        /// JSON file: {"taskIds": […]}
+        #[arg(long, short = 'f', value_name = "FILE")]
+        input_file: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Show a task (default: the last created)
+    Get {
+        task_id: Option<String>,
+        /// Include secret names
+        #[arg(long)]
+        include_secrets: bool,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// A task's events; --follow keeps printing until the task ends
+    Events {
+        task_id: Option<String>,
+        #[arg(long)]
+        follow: bool,
+        /// Seconds between checks with --follow
+        #[arg(long, default_value_t = 2, hide = true)]
+        poll_interval: u64,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// A task's results
+    Results {
+        task_id: Option<String>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Cancel a task (asks unless --yes)
+    Cancel {
+        task_id: Option<String>,
+        /// Confirm without asking
+        #[arg(short = 'y', long)]
+        yes: bool,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Delete a task with its events, results and secrets (asks unless --yes)
+    Delete {
+        task_id: Option<String>,
+        /// Confirm without asking
+        #[arg(short = 'y', long)]
+        yes: bool,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Replace a task's secrets
+    UpdateSecrets {
+        task_id: Option<String>,
+        /// NAME=VALUE, repeatable
+        #[arg(long = "secret", visible_alias = "secrets", value_name = "NAME=VALUE")]
+        secrets: Vec<String>,
+        /// JSON file: {"secrets": [{name, value}]}
+        #[arg(long, short = 'f', value_name = "FILE")]
+        input_file: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+fn task_id(session: &Session, given: Option<String>) -> Result<String> {
+    match given {
+        Some(id) => Ok(id),
+        None => session.profile.read_state()?.task_id.ok_or_else(|| {
+            Error::usage("no task id given and no task created from this profile yet")
+                .hint("pass the task id, or create one with `kubectl nvcf task create`")
+        }),
+    }
+}
+
+fn task_row(t: &Value) -> Vec<String> {
+    let gpu = format!(
+        "{}/{}",
+        field(&t["gpuSpecification"], "gpu"),
+        field(&t["gpuSpecification"], "instanceType")
+    );
+    vec![
+        field(t, "id"),
+        field(t, "name"),
+        field(t, "status"),
+        gpu,
+        field(t, "createdAt"),
+    ]
+}
+
+const HEADER: [&str; 5] = ["id", "name", "status", "gpu", "created"];
+
+fn task_view(t: &Task) -> View {
+    let v = json!(t);
+    View::new(&v)
+        .columns(&HEADER, vec![task_row(&v)], "")
+        .names(vec![format!("task/{}", t.id)])
+}
+
+/// Fixed-width rows, so the first page prints before later pages are known.
+fn fixed_row(cells: &[String]) -> String {
+    let widths = [36, 24, 29, 24];
+    let mut line = String::new();
+    for (i, c) in cells.iter().enumerate() {
+        match widths.get(i) {
+            Some(w) => line.push_str(&format!("{c:<w$}   ")),
+            None => line.push_str(c),
+        }
+    }
+    format!("{}\n", line.trim_end())
+}
+
+/// How a listing's rows look in a table.
+struct Columns {
+    header: &'static [&'static str],
+    row: fn(&Value) -> Vec<String>,
+}
+
+/// Streams a paged listing: rows (table), one JSON document written as it goes, or names.
+async fn stream_list(
+    api: &Api<'_>,
+    tasks: &Tasks<'_>,
+    listing: Listing,
+    task: Option<&str>,
+    query: &PageQuery,
+    format: OutputFormat,
+    cols: Columns,
+) -> Result<()> {
+    let Columns { header, row } = cols;
+    let mut out = api.ctx.stdout();
+    let key = listing.key();
+    if format == OutputFormat::Yaml {
+        let mut all = Vec::new();
+        let cursor = tasks
+            .pages(listing, task, query, |items| {
+                all.extend(items);
+                Ok(())
+            })
+            .await?;
+        let data = json!({ key: all, "cursor": cursor });
+        return api.print(&View::new(data), format);
+    }
+    let mut count = 0usize;
+    let mut opened = false;
+    let limit = query.max_items.unwrap_or(usize::MAX);
+    let open = format!("{{\n  \"{key}\": [");
+    let cursor = tasks
+        .pages(listing, task, query, |items| {
+            let mut chunk = String::new();
+            for item in items.into_iter().take(limit.saturating_sub(count)) {
+                match format {
+                    OutputFormat::Json => {
+                        if !opened {
+                            chunk.push_str(&open);
+                            opened = true;
+                        }
+                        chunk.push_str(if count == 0 { "\n    " } else { ",\n    " });
+                        let text = serde_json::to_string_pretty(&item).unwrap_or_default();
+                        chunk.push_str(&text.replace('\n', "\n    "));
+                    }
+                    OutputFormat::Name => chunk.push_str(&format!(
+                        "{}/{}\n",
+                        key.trim_end_matches('s'),
+                        field(&item, name_field(listing))
+                    )),
+                    _ => {
+                        if count == 0 {
+                            let h: Vec<String> = header.iter().map(|h| h.to_uppercase()).collect();
+                            chunk.push_str(&fixed_row(&h));
+                        }
+                        chunk.push_str(&fixed_row(&row(&item)));
+                    }
+                }
+                count += 1;
+            }
+            write_raw(&mut out, &chunk)
+        })
+        .await?;
+    match format {
+        OutputFormat::Json => {
+            let head = if opened { String::new() } else { open };
+            let close = if count == 0 { "]" } else { "\n  ]" };
+            let tail = match &cursor {
+                Some(c) => format!("{close},\n  \"cursor\": {}\n}}\n", json!(c)),
+                None => format!("{close}\n}}\n"),
+            };
+            write_raw(&mut out, &format!("{head}{tail}"))
+        }
+        OutputFormat::Table | OutputFormat::Wide if count == 0 => {
+            write_out(&mut out, &format!("No {key}."))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn name_field(listing: Listing) -> &'static str {
+    match listing {
+        Listing::Tasks => "id",
+        Listing::Events => "eventId",
+        Listing::Results => "resultId",
+    }
+}
+
+/// Writes a partial chunk (no newline added), redacted like every output path.
+fn write_raw(out: &mut dyn std::io::Write, text: &str) -> Result<()> {
+    let text = nvcf_shared::secret::redact(text);
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io(format!("cannot write output: {e}")).with_source(e))
+}
+
+fn event_row(e: &Value) -> Vec<String> {
+    vec![field(e, "createdAt"), field(e, "message")]
+}
+
+fn result_row(r: &Value) -> Vec<String> {
+    vec![
+        field(r, "resultId"),
+        field(r, "name"),
+        field(r, "createdAt"),
+        r.get("metadata").map(|m| m.to_string()).unwrap_or_default(),
+    ]
+}
+
+pub async fn run(api: &Api<'_>, cmd: TaskCommand) -> Result<()> {
+    let session = api.session()?;
+    let tasks = Tasks {
+        client: &session.client,
+    };
+    match cmd {
+        TaskCommand::Create {
+            spec,
+            dry_run,
+            output,
+        } => {
+            let body = spec.body()?;
+            let what = body["containerImage"]
+                .as_str()
+                .map(|i| format!("image {i}"))
+                .or_else(|| {
+                    body["helmChart"]
+                        .as_str()
+                        .map(|c| format!("Helm chart {c}"))
+                })
+                .unwrap_or_default();
+            api.note(&format!(
+                "Plan: create task {:?} ({what}, GPU {} x {})",
+                field(&body, "name"),
+                field(&body["gpuSpecification"], "gpu"),
+                field(&body["gpuSpecification"], "instanceType"),
+            ));
+            if dry_run {
+                let text = serde_json::to_string_pretty(&body).unwrap_or_default();
+                return api.print(&View::new(&body).text(text), output.output);
+            }
+            let t = tasks.create(&body).await?;
+            session.profile.update_state(|s| {
+                s.task_id = Some(t.id.clone());
+                s.task_name = Some(t.name.clone());
+                Ok(())
+            })?;
+            api.print(&task_view(&t), output.output)
+        }
+        TaskCommand::List {
+            status,
+            limit,
+            page_size,
+            cursor,
+            output,
+        } => {
+            let query = PageQuery {
+                page_size: Some(page_size.max(1)),
+                status: status.map(|s| s.to_ascii_uppercase()),
+                cursor,
+                max_items: limit,
+            };
+            stream_list(
+                api,
+                &tasks,
+                Listing::Tasks,
+                None,
+                &query,
+                output.output,
+                Columns {
+                    header: &HEADER,
+                    row: task_row,
+                },
+            )
+            .await
+        }
+        TaskCommand::Bulk {
+            mut task_ids,
+            input_file,
+            output,
+        } => {
+            if let Some(p) = &input_file {
+                let v = read_checked::<shapes::TaskIds>(p)?;
+                for id in v["taskIds"].as_array().into_iter().flatten() {
+                    if let Some(s) = id.as_str() {
+                        task_ids.push(s.to_owned());
+                    }
+                }
+            }
+            if task_ids.is_empty() {
+                return Err(Error::usage("no task ids").hint("pass --task-ids or --input-file"));
+            }
+            let v = tasks.bulk(&task_ids).await?;
+            let rows = v["tasks"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|t| vec![field(t, "id"), field(t, "name"), field(t, "status")])
+                        .collect()
+                })
+                .unwrap_or_default();
+            let view = View::new(&v).columns(&["id", "name", "status"], rows, "No tasks.");
+            api.print(&view, output.output)
+        }
+        TaskCommand::Get {
+            task_id: id,
+            include_secrets,
+            output,
+        } => {
+            let id = task_id(&session, id)?;
+            api.print(
+                &task_view(&tasks.get(&id, include_secrets).await?),
+                output.output,
+            )
+        }
+        TaskCommand::Events {
+            task_id: id,
+            follow,
+            poll_interval,
+            output,
+        } => {
+            let id = task_id(&session, id)?;
+            if !follow {
+                return stream_list(
+                    api,
+                    &tasks,
+                    Listing::Events,
+                    Some(&id),
+                    &PageQuery::default(),
+                    output.output,
+                    Columns {
+                        header: &["created", "message"],
+                        row: event_row,
+                    },
+                )
+                .await;
+            }
+            follow_events(api, &tasks, &id, Duration::from_secs(poll_interval.max(1))).await
+        }
+        TaskCommand::Results {
+            task_id: id,
+            output,
+        } => {
+            let id = task_id(&session, id)?;
+            stream_list(
+                api,
+                &tasks,
+                Listing::Results,
+                Some(&id),
+                &PageQuery::default(),
+                output.output,
+                Columns {
+                    header: &["id", "name", "created", "metadata"],
+                    row: result_row,
+                },
+            )
+            .await
+        }
+        TaskCommand::Cancel {
+            task_id: id,
+            yes,
+            output,
+        } => {
+            let id = task_id(&session, id)?;
+            confirm(&format!("cancel task {id}"), yes, &api.ctx.env)?;
+            api.print(&task_view(&tasks.cancel(&id).await?), output.output)
+        }
+        TaskCommand::Delete {
+            task_id: id,
+            yes,
+            output,
+        } => {
+            let id = task_id(&session, id)?;
+            confirm(
+                &format!("delete task {id} with its events, results and secrets"),
+                yes,
+                &api.ctx.env,
+            )?;
+            tasks.delete(&id).await?;
+            session.profile.update_state(|s| {
+                if s.task_id.as_deref() == Some(&id) {
+                    s.task_id = None;
+                    s.task_name = None;
+                }
+                Ok(())
+            })?;
+            let view = View::new(json!({"status": "deleted", "taskId": id}))
+                .text(format!("task {id} deleted"))
+                .names(vec![format!("task/{id}")]);
+            api.print(&view, output.output)
+        }
+        TaskCommand::UpdateSecrets {
+            task_id: id,
+            secrets,
+            input_file,
+            output,
+        } => {
+            let id = task_id(&session, id)?;
+            let mut pairs = Vec::new();
+            if let Some(p) = &input_file {
+                let v = read_checked::<shapes::Secrets>(p)?;
+                for s in v["secrets"].as_array().into_iter().flatten() {
+                    let value = match &s["value"] {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    pairs.push((field(s, "name"), value));
+                }
+            }
+            for raw in &secrets {
+                pairs.push(key_value("--secret", raw)?);
+            }
+            if pairs.is_empty() {
+                return Err(Error::usage("no secrets given")
+                    .hint("pass --secret NAME=VALUE or --input-file"));
+            }
+            for (_, v) in &pairs {
+                nvcf_shared::secret::register(v);
+            }
+            tasks.update_secrets(&id, &pairs).await?;
+            let names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
+            let view = View::new(json!({"status": "updated", "taskId": id, "secrets": names}))
+                .text(format!("task {id}: secrets {} updated", names.join(", ")));
+            api.print(&view, output.output)
+        }
+    }
+}
+
+/// Prints new events until the task reaches a terminal status, then its final status.
+async fn follow_events(api: &Api<'_>, tasks: &Tasks<'_>, id: &str, every: Duration) -> Result<()> {
+    let mut out = api.ctx.stdout();
+    let t = tasks
+        .follow_events(id, every, |e| {
+            write_out(
+                &mut out,
+                &format!("{}  {}", field(e, "createdAt"), field(e, "message")),
+            )
+        })
+        .await?;
+    write_out(&mut out, &format!("task {} {}", t.id, t.status))
+}
