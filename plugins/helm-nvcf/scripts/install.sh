@@ -7,6 +7,20 @@ bin="$dir/bin/helm-nvcf"
 if [ -x "$bin" ] && "$bin" version -o name >/dev/null 2>&1; then
   exit 0
 fi
+# A release tarball carries one binary per platform; plugin.yaml picks it by os and arch.
+os=$(uname -s | tr '[:upper:]' '[:lower:]')
+case "$(uname -m)" in
+  x86_64|amd64) arch=amd64 ;;
+  aarch64|arm64) arch=arm64 ;;
+  *) arch=$(uname -m) ;;
+esac
+if ls "$dir"/bin/helm-nvcf-* >/dev/null 2>&1; then
+  if [ -x "$dir/bin/helm-nvcf-$os-$arch" ] && "$dir/bin/helm-nvcf-$os-$arch" version -o name >/dev/null 2>&1; then
+    exit 0
+  fi
+  echo "helm nvcf: this archive has no working binary for $os/$arch (it has: $(cd "$dir/bin" && echo helm-nvcf-*))" >&2
+  exit 1
+fi
 repo=$(cd "$dir/../.." && pwd)
 if [ -f "$repo/Cargo.toml" ] && [ -d "$repo/shared" ]; then
   target="${CARGO_TARGET_DIR:-$repo/target}"

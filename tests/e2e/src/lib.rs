@@ -1,6 +1,8 @@
 //! Helpers for end-to-end tests: the built plugin binaries, isolated homes, and a runner
 //! that captures everything a command printed.
 
+pub mod http;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;

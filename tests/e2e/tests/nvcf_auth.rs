@@ -1,0 +1,228 @@
+//! `init`, `refresh`, `status` and `api-key` against nvcf-sim, with the auth error paths:
+//! a 401 re-mints once, a given token is never re-minted, expired keys and missing scopes
+//! exit 3 with the fix.
+
+mod nvcf_support;
+
+use nvcf_sim::FaultRule;
+use nvcf_support::{SimEnv, fault};
+
+#[test]
+fn init_mints_and_clears_saved_keys() {
+    let env = SimEnv::start();
+    let run = env.ok(&["init"]);
+    assert!(run.stdout.contains("admin token minted"), "{run:#?}");
+    let state = env.state();
+    let token = state["token"].as_str().expect("token saved");
+    assert!(token.starts_with("eyJ"));
+    assert!(
+        !run.all().contains(token),
+        "init printed the token: {run:#?}"
+    );
+    assert_eq!(
+        env.requests("admin-issuer", "POST", "/v1/admin/keys").len(),
+        1
+    );
+    // The issuer is called without a credential, as upstream does.
+    assert!(env.requests("admin-issuer", "POST", "/v1/admin/keys")[0]["authorization"].is_null());
+
+    env.ok(&["api-key", "generate"]);
+    let state = env.state();
+    assert!(state["apiKey"].as_str().unwrap().starts_with("nvapi-"));
+    assert!(state["nvctApiKey"].as_str().unwrap().starts_with("nvapi-"));
+
+    let again = env.json(&["init", "--non-interactive"]);
+    assert_eq!(again["apiKeysCleared"], true);
+    let state = env.state();
+    assert!(
+        state.get("apiKey").is_none() && state.get("nvctApiKey").is_none(),
+        "{state}"
+    );
+    assert_ne!(
+        state["token"].as_str().unwrap(),
+        token,
+        "a new token was minted"
+    );
+}
+
+#[test]
+fn init_with_a_given_token_saves_it_without_minting() {
+    let env = SimEnv::start();
+    let token = env.sim.admin_token();
+    env.ok(&["init", "--non-interactive", "--token", &token]);
+    assert_eq!(env.state()["token"], token.as_str());
+    assert!(env.requests("admin-issuer", "POST", "/").is_empty());
+}
+
+#[test]
+fn refresh_keeps_keys_and_status_masks_everything() {
+    let env = SimEnv::start().logged_in();
+    let before = env.state();
+    env.ok(&["refresh"]);
+    let after = env.state();
+    assert_ne!(before["token"], after["token"]);
+    assert_eq!(before["apiKey"], after["apiKey"]);
+
+    let status = env.json(&["status"]);
+    assert_eq!(status["auth"]["adminToken"]["status"], "valid");
+    assert_eq!(status["auth"]["apiKey"]["status"], "valid");
+    assert_eq!(status["endpoints"]["api"]["host"], env.sim.host("api"));
+    let table = env.ok(&["status"]);
+    for secret in [&after["token"], &after["apiKey"], &after["nvctApiKey"]] {
+        let s = secret.as_str().unwrap();
+        assert!(
+            !table.all().contains(s),
+            "status printed a secret: {table:#?}"
+        );
+        assert!(!status.to_string().contains(s));
+    }
+}
+
+#[test]
+fn api_key_generate_and_show_print_the_key_others_do_not() {
+    let env = SimEnv::start();
+    env.ok(&["init"]);
+    let gen_ = env.json(&[
+        "api-key",
+        "generate",
+        "--for",
+        "function",
+        "--description",
+        "ci key",
+    ]);
+    let key = gen_["keys"][0]["apiKey"].as_str().expect("key printed");
+    assert!(key.starts_with("nvapi-") && key.len() > 40, "{gen_}");
+    assert_eq!(gen_["keys"].as_array().unwrap().len(), 1);
+    let shown = env.json(&["api-key", "show"]);
+    assert_eq!(shown["apiKey"], key);
+    assert_eq!(shown["hasTaskKey"], false);
+    let list = env.ok(&["api-key", "list"]);
+    assert!(list.stdout.contains("ci key"), "{list:#?}");
+    assert!(!list.all().contains(key));
+
+    let id = gen_["keys"][0]["id"].as_str().unwrap().to_owned();
+    let refused = env.nvcf(&["api-key", "delete", &id]);
+    assert_eq!(refused.code, Some(64), "{refused:#?}");
+    assert!(refused.stderr.contains("--yes"), "{refused:#?}");
+    env.ok(&["api-key", "delete", &id, "-y"]);
+    let list = env.json(&["api-key", "list"]);
+    assert!(
+        list["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["id"] != id.as_str())
+    );
+
+    env.ok(&["api-key", "clear", "-y"]);
+    assert_eq!(env.json(&["api-key", "show"])["hasKey"], false);
+}
+
+#[test]
+fn api_key_flags_are_checked_before_calling() {
+    let env = SimEnv::start();
+    env.ok(&["init"]);
+    let run = env.nvcf(&["api-key", "generate", "--scopes", "list_tasks"]);
+    assert_eq!(run.code, Some(64), "{run:#?}");
+    let run = env.nvcf(&["api-key", "generate", "--expires-in", "3y"]);
+    assert_eq!(run.code, Some(64), "{run:#?}");
+    assert!(env.requests("api-keys", "POST", "/v1/keys").is_empty());
+}
+
+#[test]
+fn a_401_remints_once_and_retries() {
+    let env = SimEnv::start();
+    env.ok(&["init"]);
+    let first = env.state()["token"].clone();
+    env.fault(FaultRule {
+        token_expired: true,
+        times: Some(1),
+        ..fault("nvcf")
+    });
+    let run = env.ok(&["function", "list"]);
+    assert!(run.stdout.contains("No functions"), "{run:#?}");
+    assert_eq!(
+        env.requests("admin-issuer", "POST", "/").len(),
+        2,
+        "one re-mint"
+    );
+    assert_eq!(env.requests("nvcf", "GET", "/v2/nvcf/functions").len(), 2);
+    assert_ne!(env.state()["token"], first, "the new token was saved");
+}
+
+#[test]
+fn a_401_that_persists_is_not_reminted_twice() {
+    let env = SimEnv::start();
+    env.ok(&["init"]);
+    env.fault(FaultRule {
+        token_expired: true,
+        ..fault("nvcf")
+    });
+    let run = env.nvcf(&["function", "list"]);
+    assert_eq!(run.code, Some(3), "{run:#?}");
+    assert!(run.stderr.contains("refresh"), "{run:#?}");
+    assert_eq!(env.requests("admin-issuer", "POST", "/").len(), 2);
+    assert_eq!(env.requests("nvcf", "GET", "/v2/nvcf/functions").len(), 2);
+}
+
+#[test]
+fn a_given_token_is_never_reminted() {
+    let env = SimEnv::start();
+    let expired = env.sim.token("ncp", &["list_functions".to_string()], -60);
+    let run = env.nvcf(&["function", "list", "--token", &expired]);
+    assert_eq!(run.code, Some(3), "{run:#?}");
+    assert!(run.stderr.contains("expired"), "{run:#?}");
+    assert!(env.requests("admin-issuer", "POST", "/").is_empty());
+    assert!(!run.all().contains(&expired));
+}
+
+#[test]
+fn an_expired_api_key_is_an_auth_failure() {
+    let env = SimEnv::start();
+    env.ok(&["init"]);
+    let key = env.json(&[
+        "api-key",
+        "generate",
+        "--for",
+        "function",
+        "--expires-in",
+        "1s",
+    ]);
+    let key = key["keys"][0]["apiKey"].as_str().unwrap().to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    // The key alone, without the admin token: reads go with the API key.
+    let run = Run::of(
+        env.cmd()
+            .env("NVCF_PROFILE", "keyonly")
+            .env("NVCF_API_KEY", &key)
+            .args(["function", "list"]),
+    );
+    assert_eq!(run.code, Some(3), "{run:#?}");
+    assert!(run.stderr.contains("api-key generate"), "{run:#?}");
+    assert!(!run.all().contains(&key));
+}
+
+#[test]
+fn a_missing_scope_names_the_fix() {
+    let env = SimEnv::start();
+    env.ok(&["init"]);
+    // The admin token has no task scopes.
+    let run = env.nvcf(&["task", "list"]);
+    assert_eq!(run.code, Some(3), "{run:#?}");
+    assert!(run.stderr.contains("403"), "{run:#?}");
+    assert!(
+        run.stderr.contains("api-key generate --for task"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn without_credentials_commands_say_to_init() {
+    let env = SimEnv::start();
+    let run = env.nvcf(&["function", "list"]);
+    assert_eq!(run.code, Some(3), "{run:#?}");
+    assert!(run.stderr.contains("kubectl nvcf init"), "{run:#?}");
+    assert!(env.sim.requests().is_empty(), "nothing was sent");
+}
+
+use nvcf_e2e::Run;

@@ -1,0 +1,163 @@
+//! Retry classes under nvcf-sim's fault injection: 5xx and resets back off a bounded number
+//! of times, 429 honours Retry-After, other 4xx and non-idempotent calls are not retried,
+//! and every outcome has its documented exit code.
+
+mod nvcf_support;
+
+use nvcf_sim::FaultRule;
+use nvcf_support::{SimEnv, fault};
+use std::time::{Duration, Instant};
+
+fn list_calls(env: &SimEnv) -> usize {
+    env.requests("nvcf", "GET", "/v2/nvcf/functions").len()
+}
+
+#[test]
+fn a_persistent_500_is_retried_a_bounded_number_of_times() {
+    let env = SimEnv::start().logged_in();
+    env.fault(FaultRule {
+        status: Some(500),
+        ..fault("nvcf")
+    });
+    let run = env.nvcf(&["function", "list"]);
+    assert_eq!(run.code, Some(7), "{run:#?}");
+    assert_eq!(list_calls(&env), 4, "one attempt and three retries");
+    assert!(run.stderr.contains("500"), "{run:#?}");
+}
+
+#[test]
+fn a_transient_503_recovers() {
+    let env = SimEnv::start().logged_in();
+    env.fault(FaultRule {
+        status: Some(503),
+        times: Some(2),
+        ..fault("nvcf")
+    });
+    env.ok(&["function", "list"]);
+    assert_eq!(list_calls(&env), 3);
+}
+
+#[test]
+fn a_create_is_not_resent_after_a_500() {
+    let env = SimEnv::start().logged_in();
+    env.fault(FaultRule {
+        status: Some(500),
+        method: Some("POST".into()),
+        times: Some(1),
+        ..fault("nvcf")
+    });
+    let run = env.nvcf(&[
+        "function",
+        "create",
+        "--name",
+        "once",
+        "--image",
+        "nvcr.io/acme/echo:1",
+        "--inference-url",
+        "/echo",
+    ]);
+    assert_eq!(run.code, Some(7), "{run:#?}");
+    assert_eq!(env.requests("nvcf", "POST", "/v2/nvcf/functions").len(), 1);
+}
+
+#[test]
+fn a_429_waits_for_retry_after() {
+    let env = SimEnv::start().logged_in();
+    env.fault(FaultRule {
+        retry_after: Some(1),
+        times: Some(1),
+        ..fault("nvcf")
+    });
+    let started = Instant::now();
+    env.ok(&["function", "list"]);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited Retry-After"
+    );
+    assert_eq!(list_calls(&env), 2);
+}
+
+#[test]
+fn a_long_retry_after_is_reported_not_waited() {
+    let env = SimEnv::start().logged_in();
+    env.fault(FaultRule {
+        retry_after: Some(600),
+        ..fault("nvcf")
+    });
+    let started = Instant::now();
+    let run = env.nvcf(&["--json", "function", "list"]);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(run.code, Some(7), "{run:#?}");
+    assert_eq!(list_calls(&env), 1);
+    let err: serde_json::Value = run
+        .stderr
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .expect("a JSON error event");
+    assert_eq!(err["errCategory"], "rate_limited");
+    assert_eq!(err["retryClass"], "backoff");
+    assert_eq!(err["retryAfterSec"], 600);
+}
+
+#[test]
+fn a_connection_reset_is_retried() {
+    let env = SimEnv::start().logged_in();
+    env.fault(FaultRule {
+        reset: true,
+        times: Some(1),
+        ..fault("nvcf")
+    });
+    env.ok(&["function", "list"]);
+    assert_eq!(list_calls(&env), 2);
+}
+
+#[test]
+fn a_slow_server_times_out_with_bounded_retries() {
+    let env = SimEnv::start().logged_in();
+    env.fault(FaultRule {
+        latency_ms: Some(3000),
+        ..fault("nvcf")
+    });
+    let started = Instant::now();
+    let run = env.nvcf(&["--http-timeout", "1", "function", "list"]);
+    assert_eq!(run.code, Some(7), "{run:#?}");
+    assert!(run.stderr.contains("timed out"), "{run:#?}");
+    assert!(run.stderr.contains("--http-timeout"), "{run:#?}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn other_4xx_are_final_at_once() {
+    let env = SimEnv::start().logged_in();
+    env.fault(FaultRule {
+        status: Some(409),
+        ..fault("nvcf")
+    });
+    let run = env.nvcf(&["function", "list"]);
+    assert_eq!(run.code, Some(6), "{run:#?}");
+    assert_eq!(list_calls(&env), 1);
+}
+
+#[test]
+fn invocation_faults_keep_their_class() {
+    let env = SimEnv::start().logged_in();
+    nvcf_support::deployed_echo(&env, "echo-faults");
+    env.fault(FaultRule {
+        status: Some(503),
+        times: Some(1),
+        ..fault("invocation")
+    });
+    let inv = env.json(&["function", "invoke", "--request-body", r#"{"a":1}"#]);
+    assert_eq!(inv["response"]["a"], 1);
+    env.fault(FaultRule {
+        status: Some(500),
+        ..fault("invocation")
+    });
+    let run = env.nvcf(&["function", "invoke", "--request-body", r#"{"a":1}"#]);
+    assert_eq!(run.code, Some(7), "{run:#?}");
+    assert_eq!(
+        env.requests("invocation", "POST", "/echo").len(),
+        3,
+        "503 retried once, 500 not"
+    );
+}

@@ -1,0 +1,150 @@
+//! A simulator in the test process and the real `kubectl-nvcf` binary pointed at it.
+
+#![allow(
+    dead_code,
+    reason = "each test crate uses a different part of the support"
+)]
+
+use nvcf_e2e::{Home, Run, bin};
+use nvcf_sim::{FaultRule, Sim, SimConfig};
+use serde_json::Value;
+use std::process::Command;
+
+pub struct SimEnv {
+    // Field order matters: the simulator stops before its runtime goes away.
+    pub sim: Sim,
+    rt: tokio::runtime::Runtime,
+    pub home: Home,
+}
+
+impl SimEnv {
+    pub fn start() -> SimEnv {
+        SimEnv::with(SimConfig {
+            deploy_duration: std::time::Duration::from_millis(300),
+            ..SimConfig::default()
+        })
+    }
+
+    pub fn with(config: SimConfig) -> SimEnv {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let sim = rt.block_on(Sim::start(config)).expect("start nvcf-sim");
+        SimEnv {
+            sim,
+            rt,
+            home: Home::new(),
+        }
+    }
+
+    /// `kubectl-nvcf` with the simulator's settings, a fixed profile and no terminal.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = self.home.command(bin("kubectl-nvcf"));
+        for (k, v) in self.sim.env() {
+            cmd.env(k, v);
+        }
+        cmd.env("NVCF_PROFILE", "e2e").env("CI", "true");
+        cmd
+    }
+
+    pub fn nvcf(&self, args: &[&str]) -> Run {
+        Run::of(self.cmd().args(args))
+    }
+
+    /// Runs and asserts success.
+    #[track_caller]
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let run = self.nvcf(args);
+        assert_eq!(run.code, Some(0), "kubectl nvcf {args:?} failed: {run:#?}");
+        run
+    }
+
+    /// Runs with `-o json` and parses stdout.
+    #[track_caller]
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        let run = self.ok(&all);
+        serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON ({e}): {}", run.stdout))
+    }
+
+    pub fn fault(&self, rule: FaultRule) {
+        self.sim.add_fault(rule);
+    }
+
+    /// Requests the simulator saw for `service` (its fault-rule name) and method.
+    pub fn requests(&self, service: &str, method: &str, path_prefix: &str) -> Vec<Value> {
+        self.sim
+            .requests()
+            .into_iter()
+            .filter(|r| {
+                r["service"] == service
+                    && r["method"] == method
+                    && r["path"]
+                        .as_str()
+                        .is_some_and(|p| p.starts_with(path_prefix))
+            })
+            .collect()
+    }
+
+    /// The profile's saved state.
+    pub fn state(&self) -> Value {
+        let path = self
+            .home
+            .path()
+            .join(".config/nvcf/profiles/e2e/state.json");
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|_| "{}".into()))
+            .expect("state.json is JSON")
+    }
+
+    /// `init` plus both API keys.
+    pub fn logged_in(self) -> SimEnv {
+        self.ok(&["init"]);
+        self.ok(&["api-key", "generate"]);
+        self
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+}
+
+pub fn fault(service: &str) -> FaultRule {
+    FaultRule {
+        service: Some(service.into()),
+        ..FaultRule::default()
+    }
+}
+
+/// Creates and deploys the echo function; returns (function id, version id).
+pub fn deployed_echo(env: &SimEnv, name: &str) -> (String, String) {
+    let f = env.json(&[
+        "function",
+        "create",
+        "--name",
+        name,
+        "--container-image",
+        "nvcr.io/acme/echo:1",
+        "--inference-url",
+        "/echo",
+        "--inference-port",
+        "8000",
+    ]);
+    let fid = f["id"].as_str().expect("id").to_owned();
+    let vid = f["versionId"].as_str().expect("versionId").to_owned();
+    env.ok(&[
+        "function",
+        "deploy",
+        "create",
+        "--gpu",
+        "A10G",
+        "--instance-type",
+        "NCP.GPU.A10G_1x",
+        "--poll-interval",
+        "1",
+    ]);
+    (fid, vid)
+}
