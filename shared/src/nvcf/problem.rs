@@ -83,7 +83,7 @@ pub fn from_response(
             (Category::TokenExpiry, Some(refresh_hint(what.credential)))
         }
         401 => (Category::Auth, Some(refresh_hint(what.credential))),
-        402 | 403 => (Category::Forbidden, Some(scope_hint(what))),
+        402 | 403 => (Category::Forbidden, Some(scope_hint(what, &lower))),
         404 => (Category::NotFound, None),
         409 | 412 => (Category::Conflict, None),
         429 => (
@@ -122,7 +122,12 @@ fn refresh_hint(credential: &str) -> String {
     }
 }
 
-fn scope_hint(what: &Attempted) -> String {
+fn scope_hint(what: &Attempted, server: &str) -> String {
+    let key = matches!(what.credential, "api key" | "task api key");
+    if key && server.contains("authorization failed") {
+        // api-keys rejected the key itself: expired, revoked or unknown.
+        return "the API key was rejected (expired, revoked or unknown): generate a new one with `kubectl nvcf api-key generate`".into();
+    }
     match (what.service, what.credential) {
         (Service::Tasks, "admin token") => {
             "task calls need a task API key (the admin token has no task scopes): run `kubectl nvcf api-key generate --for task`".into()

@@ -168,12 +168,17 @@ fn a_401_that_persists_is_not_reminted_twice() {
 #[test]
 fn a_given_token_is_never_reminted() {
     let env = SimEnv::start();
-    let expired = env.sim.token("ncp", &["list_functions".to_string()], -60);
-    let run = env.nvcf(&["function", "list", "--token", &expired]);
+    let token = env.sim.admin_token();
+    env.fault(FaultRule {
+        token_expired: true,
+        ..fault("nvcf")
+    });
+    let run = env.nvcf(&["function", "list", "--token", &token]);
     assert_eq!(run.code, Some(3), "{run:#?}");
     assert!(run.stderr.contains("expired"), "{run:#?}");
     assert!(env.requests("admin-issuer", "POST", "/").is_empty());
-    assert!(!run.all().contains(&expired));
+    assert_eq!(env.requests("nvcf", "GET", "/v2/nvcf/functions").len(), 1);
+    assert!(!run.all().contains(&token));
 }
 
 #[test]
