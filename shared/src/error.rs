@@ -103,6 +103,40 @@ pub enum Category {
 }
 
 impl Category {
+    pub const ALL: [Category; 28] = {
+        use Category::*;
+        [
+            Auth,
+            Network,
+            Dns,
+            TokenExpiry,
+            ClusterState,
+            HelmRender,
+            HelmApply,
+            HelmPendingUpgrade,
+            Register,
+            PartialSisWrite,
+            ComputePlane,
+            CacheCorruption,
+            CassandraMigrationLock,
+            Internal,
+            Unknown,
+            Usage,
+            InvalidInput,
+            InputMissing,
+            Config,
+            NotFound,
+            Conflict,
+            Forbidden,
+            RateLimited,
+            Timeout,
+            ChecksFailed,
+            Subprocess,
+            Io,
+            Cancelled,
+        ]
+    };
+
     pub fn exit_code(self) -> ExitCode {
         use Category::*;
         match self {
@@ -463,37 +497,7 @@ mod tests {
 
     #[test]
     fn category_wire_names_match_serde() {
-        use Category::*;
-        for c in [
-            Auth,
-            Network,
-            Dns,
-            TokenExpiry,
-            ClusterState,
-            HelmRender,
-            HelmApply,
-            HelmPendingUpgrade,
-            Register,
-            PartialSisWrite,
-            ComputePlane,
-            CacheCorruption,
-            CassandraMigrationLock,
-            Internal,
-            Unknown,
-            Usage,
-            InvalidInput,
-            InputMissing,
-            Config,
-            NotFound,
-            Conflict,
-            Forbidden,
-            RateLimited,
-            Timeout,
-            ChecksFailed,
-            Subprocess,
-            Io,
-            Cancelled,
-        ] {
+        for c in Category::ALL {
             assert_eq!(
                 serde_json::to_value(c).unwrap(),
                 serde_json::Value::String(c.as_str().into())
