@@ -209,7 +209,7 @@ fn a_tampered_archive_is_refused_by_krew() {
     let home = Home::new();
     let out = &release().out;
     let tampered = home.path().join("tampered.tar.gz");
-    let mut bytes = std::fs::read(archive(&out, "nvcf")).unwrap();
+    let mut bytes = std::fs::read(archive(out, "nvcf")).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     std::fs::write(&tampered, bytes).unwrap();
