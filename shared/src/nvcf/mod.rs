@@ -3,7 +3,7 @@
 //! [`session::Session`] builds a [`client::Client`] from the profile, settings and
 //! connection flags; each service module wraps it: [`apikeys`] (admin token issuer and API
 //! keys), [`functions`] (functions, versions, deployments, queues), [`invoke`] (HTTP and LLM
-//! invocation), [`tasks`] (NVCT), [`registry`] (registry credentials). These types are our
+//! invocation), [`tasks`] (NVCT), [`registry`] (registry credentials), [`sis`] (cluster registration). These types are our
 //! own reading of `contracts/`, independent of the simulator's.
 
 pub mod apikeys;
@@ -19,6 +19,7 @@ pub mod llm_config;
 pub mod problem;
 pub mod registry;
 pub mod session;
+pub mod sis;
 pub mod task_spec;
 pub mod tasks;
 pub mod view;

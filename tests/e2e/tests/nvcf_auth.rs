@@ -231,3 +231,34 @@ fn without_credentials_commands_say_to_init() {
 }
 
 use nvcf_e2e::Run;
+
+#[test]
+fn one_gateway_address_routes_every_service_by_host() {
+    let env = SimEnv::start();
+    let gw = |args: &[&str]| {
+        // Only the gateway and its domain: no per-service URLs or Host settings.
+        let mut cmd = env.home.command(nvcf_e2e::bin("kubectl-nvcf"));
+        cmd.env("NVCF_PROFILE", "gw").env("CI", "true");
+        cmd.args(["--gateway", &env.sim.url(), "--domain", env.sim.domain()]);
+        Run::of(cmd.args(args))
+    };
+    assert_eq!(gw(&["init"]).code, Some(0));
+    assert_eq!(gw(&["api-key", "generate"]).code, Some(0));
+    let run = gw(&["task", "list"]);
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let status = gw(&["status", "-o", "json"]);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["gateway"]["domain"], env.sim.domain());
+    assert_eq!(status["endpoints"]["tasks"]["host"], env.sim.host("tasks"));
+    let hosts: Vec<String> = env
+        .sim
+        .requests()
+        .iter()
+        .filter_map(|r| r["host"].as_str().map(str::to_owned))
+        .collect();
+    for prefix in ["api-keys", "tasks"] {
+        assert!(hosts.contains(&env.sim.host(prefix)), "{prefix}: {hosts:?}");
+    }
+    let run = gw(&["--domain", "", "status"]);
+    assert_eq!(run.code, Some(64), "a gateway needs a domain: {run:#?}");
+}
