@@ -105,6 +105,7 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/readyz", get(|| async { StatusCode::OK }))
         .route("/info", axum::routing::any(info))
         .fallback(|| async { ApiError::llm(404, "Not Found") })
+        .layer(axum::middleware::from_fn(with_request_id))
         .with_state(state)
 }
 
@@ -227,18 +228,27 @@ fn resolve(
     })
 }
 
-/// What every endpoint does first: the request id, the JSON body, routing and auth.
+/// What every endpoint does first: the JSON body, routing and auth.
 fn prelude(
     state: &SimState,
     meta: &ReqMeta,
     headers: &HeaderMap,
     uri: &Uri,
     body: &Bytes,
-) -> ApiResult<(String, Value, Target)> {
-    let rid = request_id(headers);
+) -> ApiResult<(Value, Target)> {
     let body = parse_body(body)?;
     let target = resolve(state, meta, headers, &body, uri.path())?;
-    Ok((rid, body, target))
+    Ok((body, target))
+}
+
+/// `X-Request-ID` is on every gateway answer, errors included: echoed or generated.
+async fn with_request_id(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let rid = request_id(req.headers());
+    let mut resp = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&rid) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
 }
 
 /// `x-multi-turn-session-id`: at most 256 bytes, no control characters.
@@ -358,16 +368,8 @@ fn rate_limit(
     }
 }
 
-fn finish(
-    mut resp: Response,
-    request_id: &str,
-    session: Option<&str>,
-    extra: Vec<(HeaderName, String)>,
-) -> Response {
+fn finish(mut resp: Response, session: Option<&str>, extra: Vec<(HeaderName, String)>) -> Response {
     let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert("x-request-id", v);
-    }
     if let Some(s) = session.and_then(|s| HeaderValue::from_str(s).ok()) {
         h.insert("x-multi-turn-session-id", s);
     }
@@ -491,7 +493,7 @@ async fn chat(
     uri: Uri,
     body: Bytes,
 ) -> ApiResult {
-    let (rid, body, target) = prelude(&state, &meta, &headers, &uri, &body)?;
+    let (body, target) = prelude(&state, &meta, &headers, &uri, &body)?;
     let header_session = session_header(&headers)?;
     if body.get("messages").is_none_or(Value::is_null) {
         return Err(ApiError::llm(400, "messages is required"));
@@ -536,7 +538,7 @@ async fn chat(
             }
             (status, axum::Json(v)).into_response()
         };
-        return Ok(finish(resp, &rid, Some(&session), limits));
+        return Ok(finish(resp, Some(&session), limits));
     }
 
     let id = format!("chatcmpl-{}", Uuid::new_v4().simple());
@@ -585,7 +587,7 @@ async fn chat(
         )?;
         axum::Json(v).into_response()
     };
-    Ok(finish(resp, &rid, Some(&session), limits))
+    Ok(finish(resp, Some(&session), limits))
 }
 
 fn response_input_text(input: &Value) -> String {
@@ -678,7 +680,7 @@ async fn responses(
     uri: Uri,
     body: Bytes,
 ) -> ApiResult {
-    let (rid, body, target) = prelude(&state, &meta, &headers, &uri, &body)?;
+    let (body, target) = prelude(&state, &meta, &headers, &uri, &body)?;
     let header_session = session_header(&headers)?;
     let session = session_id(&body, header_session, "input", true);
     let input_tokens = words(body.get("input").unwrap_or(&Value::Null)).max(1);
@@ -704,7 +706,6 @@ async fn responses(
                 let text = r.text().await.unwrap_or_default();
                 return Ok(finish(
                     (status, text).into_response(),
-                    &rid,
                     Some(&session),
                     limits,
                 ));
@@ -743,7 +744,7 @@ async fn responses(
     } else {
         axum::Json(final_response).into_response()
     };
-    Ok(finish(resp, &rid, Some(&session), limits))
+    Ok(finish(resp, Some(&session), limits))
 }
 
 /// A deterministic unit-ish vector per input, so tests can compare embeddings.
@@ -762,7 +763,7 @@ async fn embeddings(
     uri: Uri,
     body: Bytes,
 ) -> ApiResult {
-    let (rid, body, target) = prelude(&state, &meta, &headers, &uri, &body)?;
+    let (body, target) = prelude(&state, &meta, &headers, &uri, &body)?;
     let inputs: Vec<String> = match body.get("input") {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(a)) => {
@@ -823,7 +824,6 @@ async fn embeddings(
         }
         return Ok(finish(
             (status, axum::Json(v)).into_response(),
-            &rid,
             None,
             limits,
         ));
@@ -840,5 +840,5 @@ async fn embeddings(
         Shape::Component("CreateEmbeddingResponse"),
         &v,
     )?;
-    Ok(finish(axum::Json(v).into_response(), &rid, None, limits))
+    Ok(finish(axum::Json(v).into_response(), None, limits))
 }
