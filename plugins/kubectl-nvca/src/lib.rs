@@ -6,6 +6,8 @@ use nvcf_shared::base_commands::{self, BaseCommand, Scope};
 use nvcf_shared::cli::{CommonArgs, Ctx, HasCommon, Plugin};
 use nvcf_shared::target::{KubeArgs, KubeSelection};
 
+mod cleanup;
+
 pub const PLUGIN: Plugin = Plugin {
     display: "kubectl nvca",
     binary: "kubectl-nvca",
@@ -36,6 +38,7 @@ impl HasCommon for Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    Cleanup(cleanup::CleanupArgs),
     #[command(flatten)]
     Base(BaseCommand),
 }
@@ -43,6 +46,7 @@ pub enum Command {
 pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
     let sel = KubeSelection::from_args(&cli.kube)?;
     match cli.command {
+        Command::Cleanup(args) => cleanup::run(args, &sel, &ctx).await,
         Command::Base(cmd) => {
             let scope = Scope {
                 plugin: PLUGIN,

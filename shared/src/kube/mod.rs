@@ -1,0 +1,12 @@
+//! Every read and write the product makes to Kubernetes goes through here.
+
+mod error;
+mod finalizers;
+
+pub use error::from_kube;
+pub use finalizers::{
+    FinalizedObject, ObjectRef, finalize_namespace, list_with_finalizers, strip_finalizers,
+};
+
+/// The field manager every server-side apply and patch of ours uses.
+pub const FIELD_MANAGER: &str = "nvcf-plugins";

@@ -1,0 +1,19 @@
+//! The NVCA agent side of a compute plane.
+
+pub mod cleanup;
+
+/// Namespaces the NVCA operator and agent own (seed 001's ordered uninstall).
+pub const NAMESPACES: [&str; 4] = [
+    "nvca-operator",
+    "nvca-system",
+    "nvcf-backend",
+    "nvca-modelcache-init",
+];
+
+/// Finalizers the operator and agent put on their objects (stack.md, "Finalizers").
+pub const FINALIZERS: [&str; 4] = [
+    "nvca-operator.finalizers.nvidia.io",
+    "nvca.nvcf.nvidia.io/storage-request-finalizer",
+    "nvca.finalizers.nvidia.io",
+    "nvca.nvcf.nvidia.io/operator-cleanup",
+];
