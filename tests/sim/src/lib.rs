@@ -19,6 +19,7 @@ pub mod config;
 pub mod contract;
 pub mod errors;
 pub mod faults;
+pub mod ratelimit;
 pub mod reqlog;
 pub mod routing;
 pub mod server;

@@ -14,7 +14,7 @@ use crate::errors::{ApiError, ApiResult};
 use crate::faults::Faults;
 use crate::reqlog::RequestLog;
 use crate::routing::Service;
-use crate::services::{accounts, api_keys, functions, invocation, llm, registry, sis, tasks};
+use crate::services::{accounts, api_keys, functions, invocation, registry, sis, tasks};
 
 #[derive(Default)]
 pub struct Inner {
@@ -25,7 +25,7 @@ pub struct Inner {
     pub clusters: sis::Store,
     pub tasks: tasks::Store,
     pub invocations: invocation::Store,
-    pub llm: llm::Store,
+    pub limits: crate::ratelimit::Windows,
 }
 
 impl Inner {

@@ -355,6 +355,33 @@ async fn invocation_rules_for_status_credentials_and_upstreams() {
         .await;
     assert_eq!(r.status, 403);
 
+    // A function `rateLimit` answers 429 with http-invocation's bare problem body.
+    let (rfid, rvid) = c
+        .create_function(&admin, json!({"name": "limited", "inferenceUrl": "/echo", "containerImage": "nvcr.io/x/echo:1", "rateLimit": {"rateLimit": "2-M"}}))
+        .await;
+    let r = c.deploy(&admin, &rfid, &rvid, json!({"gpu": "A10G", "instanceType": "NCP.GPU.A10G_1x", "minInstances": 0, "maxInstances": 1})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for expected in [200, 200, 429] {
+        let r = c
+            .send(
+                "POST",
+                &format!("{rfid}.invocation"),
+                "/echo",
+                Some(&key),
+                Some(&json!({})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, expected, "{}", r.text);
+        if expected == 429 {
+            assert_eq!(
+                r.json(),
+                json!({"status": 429, "title": "Too Many Requests"})
+            );
+            assert!(r.header("retry-after").is_none());
+        }
+    }
+
     // Pass-through to a real upstream: the worker sees the client path, not the Authorization.
     let upstream = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

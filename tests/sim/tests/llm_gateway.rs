@@ -222,7 +222,10 @@ async fn routing_errors_auth_and_rate_limits() {
         (r.status, r.json()),
         (401, json!({"message": "bearer authorization is required"}))
     );
-    assert!(r.header("x-request-id").is_some(), "errors carry X-Request-ID too");
+    assert!(
+        r.header("x-request-id").is_some(),
+        "errors carry X-Request-ID too"
+    );
     let r = call(
         model.clone(),
         vec![("x-priority", "1".into())],

@@ -225,6 +225,13 @@ async fn serve(state: Arc<SimState>, meta: ReqMeta, req: Request) -> ApiResult {
                 format!("Function '{fid}':  Missing resource entry in ApiKey for the function"),
             ));
         }
+        if let Some(spec) = function_rate(&v, &caller.nca_id) {
+            let subject = format!("function:{fid}:{}", caller.nca_id);
+            if inner.limits.take(&subject, &spec, "SMHD", 1).is_err() {
+                // http-invocation's 429: no detail, no Retry-After.
+                return Err(ApiError::invocation_bare(429));
+            }
+        }
         let mut worker = inner
             .invocations
             .workers
@@ -325,6 +332,25 @@ async fn exec_wrap(r: Response) -> Response {
         }
     }
     out
+}
+
+/// The function's `rateLimit` for this account: its `perNcaIdRate` entry, else the
+/// default rate, unless the account is exempted.
+fn function_rate(v: &super::functions::Version, nca: &str) -> Option<String> {
+    let rl = v.fields.get("rateLimit")?;
+    let exempt = rl
+        .get("exemptedNcaIds")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|a| a.iter().any(|x| x == nca));
+    if exempt {
+        return None;
+    }
+    let per = rl
+        .get("perNcaIdRate")
+        .and_then(|m| m.get(nca))
+        .and_then(serde_json::Value::as_str);
+    per.or_else(|| rl.get("rateLimit").and_then(serde_json::Value::as_str))
+        .map(str::to_string)
 }
 
 fn parse_id(s: &str) -> ApiResult<Uuid> {

@@ -2,9 +2,7 @@
 //! `<function-id>/<model>` routing, session stickiness, token rate limits, chat and
 //! Responses SSE, embeddings. Answers come from a built-in echo model or a real upstream.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -20,81 +18,11 @@ use super::functions::Status;
 use crate::auth::{Denied, Namespace, authenticate, denial};
 use crate::contract::{Shape, Spec};
 use crate::errors::{ApiError, ApiResult};
+use crate::ratelimit::Budget;
 use crate::state::{ReqMeta, SimState};
-use crate::util::{go_duration, now, parse_rate};
+use crate::util::{go_duration, now};
 
 const MAX_EMBEDDING_INPUTS: usize = 2048;
-
-#[derive(Debug, Clone)]
-struct Window {
-    limit: u64,
-    length: Duration,
-    start: Instant,
-    used: u64,
-}
-
-#[derive(Default)]
-pub struct Store {
-    /// Keyed by `nvcf:<ncaId>:routing_key:<fid>` and the limit string.
-    windows: HashMap<String, Vec<Window>>,
-}
-
-struct Budget {
-    limit: u64,
-    remaining: u64,
-    reset: Duration,
-}
-
-impl Store {
-    /// Takes `tokens` from every window, or says how long until they fit.
-    fn take(&mut self, subject: &str, spec: &str, tokens: u64) -> Result<Budget, Budget> {
-        let limits = parse_rate(spec, "SMHDW").unwrap_or_default();
-        let windows = self
-            .windows
-            .entry(format!("{subject}|{spec}"))
-            .or_insert_with(|| {
-                limits
-                    .iter()
-                    .map(|(n, d)| Window {
-                        limit: *n,
-                        length: *d,
-                        start: Instant::now(),
-                        used: 0,
-                    })
-                    .collect()
-            });
-        let t = Instant::now();
-        for w in windows.iter_mut() {
-            if t.duration_since(w.start) >= w.length {
-                w.start = t;
-                w.used = 0;
-            }
-        }
-        let tightest = |ws: &[Window]| {
-            ws.iter()
-                .map(|w| Budget {
-                    limit: w.limit,
-                    remaining: w.limit.saturating_sub(w.used),
-                    reset: w.length.saturating_sub(t.duration_since(w.start)),
-                })
-                .min_by_key(|b| b.remaining)
-                .unwrap_or(Budget {
-                    limit: 0,
-                    remaining: 0,
-                    reset: Duration::ZERO,
-                })
-        };
-        if let Some(w) = windows.iter().find(|w| w.used + tokens > w.limit) {
-            let mut b = tightest(windows);
-            b.reset = w.length.saturating_sub(t.duration_since(w.start));
-            return Err(b);
-        }
-        for w in windows.iter_mut() {
-            w.used += tokens;
-        }
-        Ok(tightest(windows))
-    }
-}
 
 pub fn router(state: Arc<SimState>) -> Router {
     Router::new()
@@ -334,7 +262,10 @@ fn rate_limit(
     else {
         return Ok(Vec::new());
     };
-    let outcome = state.lock().llm.take(&target.subject, spec, tokens.max(1));
+    let outcome = state
+        .lock()
+        .limits
+        .take(&target.subject, spec, "SMHDW", tokens.max(1));
     let headers = |b: &Budget| {
         vec![
             (
