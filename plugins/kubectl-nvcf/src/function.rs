@@ -264,10 +264,7 @@ pub async fn run(api: &Api<'_>, cmd: FunctionCommand) -> Result<()> {
             let body = spec.body()?;
             api.note(&plan(&body, function_id.as_deref()));
             if dry_run {
-                return api.print(
-                    &View::new(&body).text(serde_json::to_string_pretty(&body).unwrap_or_default()),
-                    output.output,
-                );
+                return api.print(&View::preview(&body), output.output);
             }
             let f = fns.create(&body, function_id.as_deref()).await?;
             session.profile.update_state(|s| {

@@ -143,8 +143,7 @@ pub async fn run(api: &Api<'_>, cmd: DeployCommand) -> Result<()> {
             if dry_run {
                 let body =
                     json!({"functionId": fid, "versionId": vid, "deploymentSpecifications": specs});
-                let text = serde_json::to_string_pretty(&body).unwrap_or_default();
-                return api.print(&View::new(body).text(text), output.output);
+                return api.print(&View::preview(&body), output.output);
             }
             let d = fns.deploy(&fid, &vid, &specs).await?;
             if no_wait || d.function_status == "ACTIVE" {

@@ -300,8 +300,7 @@ pub async fn run(api: &Api<'_>, cmd: TaskCommand) -> Result<()> {
                 field(&body["gpuSpecification"], "instanceType"),
             ));
             if dry_run {
-                let text = serde_json::to_string_pretty(&body).unwrap_or_default();
-                return api.print(&View::new(&body).text(text), output.output);
+                return api.print(&View::preview(&body), output.output);
             }
             let t = tasks.create(&body).await?;
             session.profile.update_state(|s| {

@@ -2,7 +2,7 @@
 //! override it (upstream's order), then checks that name the bad field before anything is
 //! sent.
 
-use super::input::{check, key_value, read_checked, refuse_placeholders, shapes};
+use super::input::{add_env_and_secrets, check, read_checked, refuse_placeholders, shapes};
 use super::llm_config::{
     parse_llm_model, parse_llm_model_update, routing_method, token_rate_limit,
 };
@@ -108,28 +108,7 @@ impl FunctionSpecArgs {
         if !self.tags.is_empty() {
             map.insert("tags".into(), json!(self.tags));
         }
-        if !self.container_env.is_empty() {
-            let env = self
-                .container_env
-                .iter()
-                .map(|e| {
-                    key_value("--container-env", e).map(|(k, v)| json!({"key": k, "value": v}))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            map.insert("containerEnvironment".into(), json!(env));
-        }
-        if !self.secrets.is_empty() {
-            let mut list = match map.remove("secrets") {
-                Some(Value::Array(a)) => a,
-                _ => Vec::new(),
-            };
-            for raw in &self.secrets {
-                let (k, v) = key_value("--secret", raw)?;
-                crate::secret::register(&v);
-                list.push(json!({"name": k, "value": v}));
-            }
-            map.insert("secrets".into(), json!(list));
-        }
+        add_env_and_secrets(map, &self.container_env, &self.secrets)?;
         if !self.llm_models.is_empty() {
             let mut models = match map.remove("models") {
                 Some(Value::Array(a)) => a,

@@ -99,6 +99,38 @@ pub fn key_value(flag: &str, raw: &str) -> Result<(String, String)> {
     }
 }
 
+/// Applies `--container-env NAME=VALUE` (replacing the file's list) and `--secret
+/// NAME=VALUE` (added to the file's list; each value registered for masking).
+pub fn add_env_and_secrets(
+    map: &mut serde_json::Map<String, Value>,
+    env: &[String],
+    secrets: &[String],
+) -> Result<()> {
+    if !env.is_empty() {
+        let list = env
+            .iter()
+            .map(|e| {
+                key_value("--container-env", e)
+                    .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        map.insert("containerEnvironment".into(), Value::Array(list));
+    }
+    if !secrets.is_empty() {
+        let mut list = match map.remove("secrets") {
+            Some(Value::Array(a)) => a,
+            _ => Vec::new(),
+        };
+        for raw in secrets {
+            let (k, v) = key_value("--secret", raw)?;
+            crate::secret::register(&v);
+            list.push(serde_json::json!({"name": k, "value": v}));
+        }
+        map.insert("secrets".into(), Value::Array(list));
+    }
+    Ok(())
+}
+
 /// The request shapes input files are checked against (contracts/endpoints.md §3.1, §3.2,
 /// §7). Only types are checked here; the fields are read from the JSON value itself.
 #[allow(

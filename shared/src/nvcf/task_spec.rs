@@ -1,6 +1,6 @@
 //! The body of `task create`: an input file, then flags, then the checks NVCT would make.
 
-use super::input::{check, key_value, read_checked, refuse_placeholders, shapes};
+use super::input::{add_env_and_secrets, check, read_checked, refuse_placeholders, shapes};
 use crate::error::{Error, Result};
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
@@ -104,28 +104,7 @@ impl TaskSpecArgs {
                 g.insert("clusters".into(), json!(self.clusters));
             }
         }
-        if !self.container_env.is_empty() {
-            let env = self
-                .container_env
-                .iter()
-                .map(|e| {
-                    key_value("--container-env", e).map(|(k, v)| json!({"key": k, "value": v}))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            map.insert("containerEnvironment".into(), json!(env));
-        }
-        if !self.secrets.is_empty() {
-            let mut list = match map.remove("secrets") {
-                Some(Value::Array(a)) => a,
-                _ => Vec::new(),
-            };
-            for raw in &self.secrets {
-                let (k, v) = key_value("--secret", raw)?;
-                crate::secret::register(&v);
-                list.push(json!({"name": k, "value": v}));
-            }
-            map.insert("secrets".into(), json!(list));
-        }
+        add_env_and_secrets(map, &self.container_env, &self.secrets)?;
         check::<shapes::Task>(&body, "request")?;
         validate(&body)?;
         Ok(body)

@@ -58,6 +58,11 @@ impl View {
         self
     }
 
+    /// A request shown instead of sent (`--dry-run`): the same JSON for people and programs.
+    pub fn preview(request: &Value) -> View {
+        View::new(request).text(serde_json::to_string_pretty(request).unwrap_or_default())
+    }
+
     pub fn pairs(mut self, rows: &[(&str, String)]) -> View {
         self.table = key_value_table(rows);
         self

@@ -405,3 +405,44 @@ async fn reqwest_free_put(env: &SimEnv, fid: &str, body: &str) -> bool {
     s.read_to_string(&mut resp).await.unwrap();
     resp.starts_with("HTTP/1.1 2")
 }
+
+#[test]
+fn dry_runs_show_the_request_and_send_nothing() {
+    let env = SimEnv::start().logged_in();
+    let run = env.ok(&[
+        "function",
+        "create",
+        "--name",
+        "dry",
+        "--image",
+        "nvcr.io/acme/echo:1",
+        "--inference-url",
+        "/echo",
+        "--secret",
+        "K=dry-run-secret-value",
+        "--dry-run",
+        "-o",
+        "json",
+    ]);
+    let body: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(body["name"], "dry");
+    assert_eq!(body["secrets"][0]["name"], "K");
+    assert!(!run.all().contains("dry-run-secret-value"), "{run:#?}");
+    assert!(run.stderr.contains("Plan: create function \"dry\""));
+    let run = env.ok(&[
+        "task",
+        "create",
+        "--name",
+        "dry",
+        "--image",
+        "nvcr.io/acme/job:1",
+        "--gpu",
+        "A10G",
+        "--instance-type",
+        "NCP.GPU.A10G_1x",
+        "--dry-run",
+    ]);
+    assert!(run.stdout.contains("\"gpuSpecification\""), "{run:#?}");
+    assert!(env.requests("nvcf", "POST", "/").is_empty());
+    assert!(env.requests("tasks", "POST", "/").is_empty());
+}
