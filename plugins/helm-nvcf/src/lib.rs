@@ -12,10 +12,12 @@ use nvcf_shared::helm::Helm;
 use nvcf_shared::output::{OutputArgs, OutputFormat, render, write_out};
 use nvcf_shared::settings::EnvLookup;
 use nvcf_shared::stack::bundle::{Dynamic, verify, write_bundle};
+use nvcf_shared::stack::catalog::Catalog;
 use nvcf_shared::stack::inputs::Inputs;
 use nvcf_shared::stack::render::{Planes, effective_values, render_stream};
+use nvcf_shared::stack::teardown;
 use nvcf_shared::stack::values::{query, to_yaml};
-use nvcf_shared::target::KubeSelection;
+use nvcf_shared::target::{KubeSelection, Target};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -57,6 +59,9 @@ pub enum Command {
     Bundle(BundleArgs),
     /// Check a bundle against its checksums.txt; any change fails
     Verify(VerifyArgs),
+    /// Uninstall the stack: compute plane first, reverse dependency order; keeps
+    /// persistent state unless --remove-persistent
+    Teardown(TeardownArgs),
     #[command(flatten)]
     Base(BaseCommand),
 }
@@ -90,13 +95,14 @@ pub struct StackArgs {
 }
 
 impl StackArgs {
-    fn load(&self, ctx: &Ctx) -> Result<Inputs> {
+    fn load(&self, ctx: &Ctx, with_passwords: bool) -> Result<Inputs> {
         Inputs::load(
             self.stack_config.as_deref(),
             &self.values,
             &self.set,
             &ctx.env,
             &mut std::io::stderr(),
+            with_passwords,
         )
     }
 }
@@ -177,6 +183,24 @@ pub struct VerifyArgs {
     pub output: OutputArgs,
 }
 
+#[derive(Args, Debug)]
+pub struct TeardownArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub planes: PlaneArgs,
+    /// Print the delete YAML (from `helm get manifest`) for `kubectl delete -f -` instead
+    #[arg(long)]
+    pub no_apply: bool,
+    /// Also delete persistent state: PVCs, OpenBao's unseal/root-token/cluster-jwt
+    /// Secrets, Cassandra data, and their namespaces (lists them first)
+    #[arg(long)]
+    pub remove_persistent: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
 fn kube_context(ctx: &Ctx) -> Option<String> {
     KubeSelection::from_helm_env(&ctx.env).context
 }
@@ -184,7 +208,7 @@ fn kube_context(ctx: &Ctx) -> Option<String> {
 pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
     match cli.command {
         Command::Values(args) => {
-            let inputs = args.stack.load(&ctx)?;
+            let inputs = args.stack.load(&ctx, true)?;
             let values = effective_values(&inputs, args.release.as_deref())?;
             let text = match &args.query {
                 Some(q) => query(&values, q)?,
@@ -194,7 +218,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             write_out(&mut ctx.stdout(), &text)
         }
         Command::Render(args) => {
-            let inputs = args.stack.load(&ctx)?;
+            let inputs = args.stack.load(&ctx, true)?;
             let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
             let stream = render_stream(
                 &inputs,
@@ -213,7 +237,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
                 })
         }
         Command::Bundle(args) => {
-            let inputs = args.stack.load(&ctx)?;
+            let inputs = args.stack.load(&ctx, false)?;
             let dynamic = args
                 .dynamic
                 .iter()
@@ -232,6 +256,48 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             let report = verify(&args.dir)?;
             render(&report, args.output.output, &mut ctx.stdout())?;
             report.failure().map_or(Ok(()), Err)
+        }
+        Command::Teardown(args) => {
+            let inputs = args.stack.load(&ctx, false)?;
+            let catalog = Catalog::embedded();
+            let plan = teardown::plan(catalog, &inputs, args.planes.planes())?;
+            let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
+            let sel = KubeSelection::from_helm_env(&ctx.env);
+            teardown::select_crypto_provider();
+            let client = Target::resolve(&sel, &ctx.env)?
+                .client(&PLUGIN.user_agent())
+                .await?;
+            let inventory = teardown::persistent_inventory(&client, &plan).await?;
+            if args.no_apply {
+                let yaml =
+                    teardown::delete_yaml(&helm, &plan, &inventory, args.remove_persistent).await?;
+                return write_out(&mut ctx.stdout(), &yaml);
+            }
+            let mut what: Vec<String> = plan
+                .releases
+                .iter()
+                .map(|(r, ns)| format!("uninstall release {r} -n {ns}"))
+                .collect();
+            if args.remove_persistent {
+                what.push("and DESTROY this persistent state:".into());
+                what.extend(inventory.iter().map(|o| format!("  {}", o.display())));
+                what.extend(
+                    plan.persistent_namespaces
+                        .iter()
+                        .map(|ns| format!("  Namespace/{ns}")),
+                );
+            }
+            teardown::confirm(&what, args.yes)?;
+            let report = teardown::execute(
+                &helm,
+                &client,
+                &plan,
+                &inventory,
+                args.remove_persistent,
+                &catalog.helm.timeout,
+            )
+            .await?;
+            render(&report, OutputFormat::Table, &mut ctx.stdout())
         }
         Command::Base(cmd) => {
             let sel = KubeSelection::from_helm_env(&ctx.env);

@@ -502,6 +502,7 @@ mod tests {
             &[],
             &MapEnv::new([("PW", "bundle-secret-value")]),
             &mut Vec::new(),
+            true,
         )
         .unwrap()
     }

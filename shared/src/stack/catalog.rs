@@ -108,7 +108,7 @@ pub struct Release {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values_key: Option<String>,
     #[serde(default)]
-    pub shared_with_topology: bool,
+    pub keep_on_teardown: bool,
     #[serde(default)]
     pub workloads: Vec<Workload>,
     #[serde(default)]
@@ -154,6 +154,8 @@ pub struct Namespaces {
     pub persistent: Vec<String>,
     pub platform_label: String,
     pub platform: Vec<String>,
+    pub topology: Vec<String>,
+    pub compute_runtime: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -25,13 +25,15 @@ pub struct Inputs {
 
 impl Inputs {
     /// Loads everything. Config problems are written to `diag` one line each, then a
-    /// summary error is returned.
+    /// summary error is returned. Passwords are read only when `with_passwords`: bundles
+    /// and teardown never need them.
     pub fn load(
         config_path: Option<&Path>,
         overlay_files: &[PathBuf],
         sets: &[String],
         env: &dyn EnvLookup,
         diag: &mut dyn Write,
+        with_passwords: bool,
     ) -> Result<Inputs> {
         let path = config_path
             .map(Path::to_path_buf)
@@ -90,7 +92,11 @@ impl Inputs {
             }
         }
         check_release_names(Catalog::embedded(), &overlays, &sets)?;
-        let passwords = config.passwords.resolve(env)?;
+        let passwords = if with_passwords {
+            config.passwords.resolve(env)?
+        } else {
+            ResolvedPasswords::default()
+        };
         Ok(Inputs {
             config,
             passwords,

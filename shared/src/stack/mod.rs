@@ -7,4 +7,5 @@ pub mod config;
 pub mod inputs;
 pub mod manifest;
 pub mod render;
+pub mod teardown;
 pub mod values;

@@ -67,8 +67,7 @@ fn teardown_leaves_only_the_declared_persistent_state_then_removes_it_on_request
             .env("HELM_DATA_HOME", home.path().join("helm/data"))
             .env("HELM_CONFIG_HOME", home.path().join("helm/config"))
             .env("HELM_CACHE_HOME", home.path().join("helm/cache"))
-            .arg("--stack-config")
-            .arg(&cfg);
+            .env("NVCF_STACK_CONFIG", &cfg);
         cmd
     };
     let bundle_dir = home.path().join("bundle");
@@ -100,7 +99,7 @@ fn teardown_leaves_only_the_declared_persistent_state_then_removes_it_on_request
     );
     deploy.expect_success();
     assert!(
-        names(&env, "pvc", "vault-system").contains("persistentvolumeclaim/data-openbao-server-0")
+        names(env, "pvc", "vault-system").contains("persistentvolumeclaim/data-openbao-server-0")
     );
 
     // --no-apply prints delete YAML from the installed manifests, and touches nothing.
@@ -132,7 +131,7 @@ fn teardown_leaves_only_the_declared_persistent_state_then_removes_it_on_request
         "topology kept"
     );
     assert!(
-        names(&env, "deployment", "nvcf").len() > 3,
+        names(env, "deployment", "nvcf").len() > 3,
         "--no-apply changed nothing"
     );
 
@@ -159,7 +158,7 @@ fn teardown_leaves_only_the_declared_persistent_state_then_removes_it_on_request
         BTreeSet::from(["cert-manager"]),
         "only topology releases remain"
     );
-    let namespaces = names(&env, "namespaces", "default");
+    let namespaces = names(env, "namespaces", "default");
     for gone in ["nvcf", "api-keys", "sis", "ess", "nvca-operator"] {
         assert!(
             !namespaces.contains(&format!("namespace/{gone}")),
@@ -192,7 +191,7 @@ fn teardown_leaves_only_the_declared_persistent_state_then_removes_it_on_request
     }
     let state = |ns: &str| -> BTreeSet<String> {
         names(
-            &env,
+            env,
             "all,configmaps,secrets,serviceaccounts,roles,rolebindings,pvc",
             ns,
         )
@@ -236,7 +235,7 @@ fn teardown_leaves_only_the_declared_persistent_state_then_removes_it_on_request
             .stderr
             .contains("Secret/openbao-server-unseal -n vault-system")
     );
-    let namespaces = names(&env, "namespaces", "default");
+    let namespaces = names(env, "namespaces", "default");
     for gone in ["vault-system", "cassandra-system", "nats-system"] {
         assert!(
             !namespaces.contains(&format!("namespace/{gone}")),
