@@ -10,6 +10,7 @@ use nvcf_shared::settings::lookup_key;
 use nvcf_shared::target::{KubeArgs, KubeSelection, PlaneArgs};
 use nvcf_shared::{Error, Result};
 
+mod admin;
 mod api;
 mod api_key;
 mod auth;
@@ -18,6 +19,8 @@ mod function_deploy;
 mod function_invoke;
 mod registry_credential;
 mod task;
+
+mod check;
 
 pub const PLUGIN: Plugin = Plugin {
     display: "kubectl nvcf",
@@ -74,6 +77,10 @@ pub enum Command {
     /// Credentials NVCF uses to pull from private registries
     #[command(subcommand)]
     RegistryCredential(registry_credential::RegistryCommand),
+    /// Super-admin account management (needs NVCF_CLI_ENABLE_ADMIN, as upstream)
+    #[command(subcommand, hide = true)]
+    Admin(admin::AdminCommand),
+    Check(check::CheckArgs),
     #[command(flatten)]
     Base(BaseCommand),
 }
@@ -121,7 +128,9 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::Function(cmd) => function::run(&api, *cmd).await,
         Command::Task(cmd) => task::run(&api, *cmd).await,
         Command::RegistryCredential(cmd) => registry_credential::run(&api, cmd).await,
+        Command::Admin(cmd) => admin::run(&api, cmd).await,
         Command::Profile(cmd) => profile(cmd, &cli.common, &sel, &ctx, &mut ctx.stdout()),
+        Command::Check(args) => check::run(args, &cli.common, &sel, &cli.planes, &ctx).await,
         Command::Base(cmd) => {
             let scope = Scope {
                 plugin: PLUGIN,

@@ -6,6 +6,7 @@
 //! invocation), [`tasks`] (NVCT), [`registry`] (registry credentials), [`sis`] (cluster registration). These types are our
 //! own reading of `contracts/`, independent of the simulator's.
 
+pub mod accounts;
 pub mod apikeys;
 pub mod client;
 pub mod confirm;

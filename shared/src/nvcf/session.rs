@@ -48,7 +48,7 @@ pub struct ConnectArgs {
     /// Do not verify the gateway's TLS certificate (lab use only)
     #[arg(long, global = true, help_heading = "NVCF connection")]
     pub insecure_skip_tls_verify: bool,
-    /// Admin token to use for this run; it is never re-minted or saved
+    /// Admin token to use for this run: never re-minted; `init --token` saves it in the profile
     #[arg(
         long,
         global = true,

@@ -262,3 +262,58 @@ fn one_gateway_address_routes_every_service_by_host() {
     let run = gw(&["--domain", "", "status"]);
     assert_eq!(run.code, Some(64), "a gateway needs a domain: {run:#?}");
 }
+
+#[test]
+fn admin_accounts_are_gated_by_the_upstream_variable() {
+    let env = SimEnv::start();
+    env.ok(&["init"]);
+    let help = env.ok(&["--help"]);
+    assert!(
+        !help
+            .stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("admin ")),
+        "hidden: {help:#?}"
+    );
+    let run = env.nvcf(&["admin", "accounts", "list"]);
+    assert_eq!(run.code, Some(64), "{run:#?}");
+    assert!(run.stderr.contains("NVCF_CLI_ENABLE_ADMIN"), "{run:#?}");
+
+    let admin = |args: &[&str]| Run::of(env.cmd().env("NVCF_CLI_ENABLE_ADMIN", "1").args(args));
+    let run = admin(&["admin", "accounts", "list"]);
+    assert_eq!(
+        run.code,
+        Some(3),
+        "the minted token has no account_setup: {run:#?}"
+    );
+    let super_admin = env.sim.token("ncp", &["account_setup".to_string()], 3600);
+    let run = admin(&["admin", "accounts", "list", "--token", &super_admin]);
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert!(run.stdout.contains("nvcf-default"), "{run:#?}");
+    let run = admin(&[
+        "admin",
+        "accounts",
+        "update",
+        "--nca-id",
+        "nvcf-default",
+        "--max-tasks",
+        "20",
+        "--token",
+        &super_admin,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let a: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(a["maxTasksAllowed"], 20);
+    let run = admin(&[
+        "admin",
+        "accounts",
+        "update",
+        "--nca-id",
+        "nvcf-default",
+        "--max-telemetries",
+        "51",
+    ]);
+    assert_eq!(run.code, Some(64), "{run:#?}");
+}
