@@ -20,8 +20,6 @@ mod function_invoke;
 mod registry_credential;
 mod task;
 
-mod check;
-
 pub const PLUGIN: Plugin = Plugin {
     display: "kubectl nvcf",
     binary: "kubectl-nvcf",
@@ -80,7 +78,6 @@ pub enum Command {
     /// Super-admin account management (needs NVCF_CLI_ENABLE_ADMIN, as upstream)
     #[command(subcommand, hide = true)]
     Admin(admin::AdminCommand),
-    Check(check::CheckArgs),
     #[command(flatten)]
     Base(BaseCommand),
 }
@@ -130,7 +127,6 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::RegistryCredential(cmd) => registry_credential::run(&api, cmd).await,
         Command::Admin(cmd) => admin::run(&api, cmd).await,
         Command::Profile(cmd) => profile(cmd, &cli.common, &sel, &ctx, &mut ctx.stdout()),
-        Command::Check(args) => check::run(args, &cli.common, &sel, &cli.planes, &ctx).await,
         Command::Base(cmd) => {
             let scope = Scope {
                 plugin: PLUGIN,
