@@ -317,3 +317,20 @@ fn admin_accounts_are_gated_by_the_upstream_variable() {
     ]);
     assert_eq!(run.code, Some(64), "{run:#?}");
 }
+
+#[test]
+fn a_ca_bundle_must_be_readable_pem() {
+    let env = SimEnv::start();
+    let run = env.nvcf(&["--ca-bundle", "/nonexistent/ca.pem", "init"]);
+    assert_eq!(run.code, Some(66), "{run:#?}");
+    assert!(run.stderr.contains("CA bundle"), "{run:#?}");
+    let bad = env.home.path().join("ca.pem");
+    std::fs::write(
+        &bad,
+        "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let run = env.nvcf(&["--ca-bundle", bad.to_str().unwrap(), "init"]);
+    assert_eq!(run.code, Some(65), "{run:#?}");
+    assert!(env.sim.requests().is_empty());
+}
