@@ -167,10 +167,16 @@ where
             exit(ExitCode::Cancelled)
         }
         Err(err) => {
-            if let Some(e) = &emitter {
-                e.finish();
-            }
-            exit(report_error(&err, Some(mode)))
+            // A stream that ended in `final` has told machines everything; only commands
+            // without one get the structured `error` event.
+            let structured = match &emitter {
+                Some(e) => {
+                    e.finish();
+                    None
+                }
+                None => Some(mode),
+            };
+            exit(report_error(&err, structured))
         }
     }
 }

@@ -4,6 +4,7 @@
 //! module named for what it holds.
 
 pub mod base_commands;
+pub mod checks;
 pub mod cli;
 pub mod completion;
 pub mod context;

@@ -20,6 +20,8 @@ mod function_invoke;
 mod registry_credential;
 mod task;
 
+mod check;
+
 pub const PLUGIN: Plugin = Plugin {
     display: "kubectl nvcf",
     binary: "kubectl-nvcf",
@@ -78,6 +80,7 @@ pub enum Command {
     /// Super-admin account management (needs NVCF_CLI_ENABLE_ADMIN, as upstream)
     #[command(subcommand, hide = true)]
     Admin(admin::AdminCommand),
+    Check(check::CheckArgs),
     #[command(flatten)]
     Base(BaseCommand),
 }
@@ -127,6 +130,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::RegistryCredential(cmd) => registry_credential::run(&api, cmd).await,
         Command::Admin(cmd) => admin::run(&api, cmd).await,
         Command::Profile(cmd) => profile(cmd, &cli.common, &sel, &ctx, &mut ctx.stdout()),
+        Command::Check(args) => check::run(args, &cli.common, &sel, &cli.planes, &ctx).await,
         Command::Base(cmd) => {
             let scope = Scope {
                 plugin: PLUGIN,

@@ -1,0 +1,91 @@
+//! `kubectl nvcf check --pre`.
+
+use nvcf_shared::checks::{CheckOutputFormat, Plane, Runner, cluster_checks, local_checks};
+use nvcf_shared::cli::{CommonArgs, Ctx};
+use nvcf_shared::target::{KubeSelection, PlaneArgs, Target};
+use nvcf_shared::{Error, Result};
+
+/// Pre-flight checks: local tools, then each cluster's prerequisites (seed 001)
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// Run the pre-flight checks (required: post-install health is `status`)
+    #[arg(long)]
+    pub pre: bool,
+    /// Check only this machine's tools
+    #[arg(long)]
+    pub local_only: bool,
+    /// Also check that this image pull secret exists on the compute plane (NAMESPACE/NAME)
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub pull_secret: Option<String>,
+    /// Report format
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_enum,
+        default_value_t,
+        value_name = "FORMAT"
+    )]
+    pub output: CheckOutputFormat,
+}
+
+pub async fn run(
+    args: CheckArgs,
+    common: &CommonArgs,
+    sel: &KubeSelection,
+    planes: &PlaneArgs,
+    ctx: &Ctx,
+) -> Result<()> {
+    if !args.pre {
+        return Err(Error::usage("check needs --pre (the pre-flight checks)")
+            .hint("run `kubectl nvcf check --pre`; for an installed stack's health use `kubectl nvcf status`"));
+    }
+    let pull_secret = args
+        .pull_secret
+        .as_deref()
+        .map(|s| {
+            s.split_once('/')
+                .filter(|(ns, name)| !ns.is_empty() && !name.is_empty())
+                .map(|(ns, name)| (ns.to_owned(), name.to_owned()))
+                .ok_or_else(|| {
+                    Error::usage(format!("invalid --pull-secret {s:?}"))
+                        .hint("write it as NAMESPACE/NAME, e.g. nvca-operator/nvcr-pull-secret")
+                })
+        })
+        .transpose()?;
+    // Events stream only when a mode was asked for; otherwise the report says it all.
+    let streaming = common.json || common.plain || common.accessible;
+    let mut runner = Runner::new(streaming.then(|| ctx.events()));
+    local_checks(&mut runner, &ctx.env, None).await;
+    if !args.local_only {
+        let split =
+            planes.control_plane_context.is_some() || planes.compute_plane_context.is_some();
+        let targets: Vec<(Option<&String>, Plane)> = if split {
+            [
+                (planes.control_plane_context.as_ref(), Plane::Control),
+                (planes.compute_plane_context.as_ref(), Plane::Compute),
+            ]
+            .into_iter()
+            .filter(|(c, _)| c.is_some())
+            .collect()
+        } else {
+            vec![(None, Plane::Both)]
+        };
+        for (context, plane) in targets {
+            let selection = sel.with_context(context.map(String::as_str));
+            let (label, client) = match Target::resolve(&selection, &ctx.env) {
+                Ok(t) => (
+                    t.context.clone().unwrap_or_else(|| t.cluster.clone()),
+                    t.client(&ctx.plugin.user_agent()).await,
+                ),
+                Err(e) => (context.cloned().unwrap_or_else(|| "current".into()), Err(e)),
+            };
+            let secret = if plane == Plane::Control {
+                None
+            } else {
+                pull_secret.clone()
+            };
+            cluster_checks(&mut runner, client, &label, plane, secret).await;
+        }
+    }
+    runner.finish().print(args.output, &mut ctx.stdout())
+}

@@ -1,0 +1,225 @@
+//! Pre-flight checks: each check judges one prerequisite, says what it saw, and carries the
+//! remediation when it fails. Results stream as upstream's `check_*` events and end in one
+//! typed [`CheckReport`], rendered like `linkerd check`, as JSON/YAML, or as CTRF.
+
+mod cluster;
+mod ctrf;
+mod local;
+mod report;
+
+pub use cluster::{Plane, cluster_checks};
+pub use local::local_checks;
+pub use report::{CheckOutputFormat, CheckReport, Status};
+
+use crate::events::{
+    CategoryCompleted, CheckCompleted, CheckStarted, CheckSummary, Emitter, Event, Final, Severity,
+    Ts,
+};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One check's result.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub category: String,
+    pub id: String,
+    /// What the check establishes, as a passing line reads ("default StorageClass exists").
+    pub title: String,
+    pub status: Status,
+    pub severity: Severity,
+    /// What was seen: a version, a name, a count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    #[serde(rename = "hintURL", skip_serializing_if = "Option::is_none")]
+    pub hint_url: Option<String>,
+    #[serde(skip)]
+    pub duration: Duration,
+}
+
+/// The verdict of one check, before it is placed in a category.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub status: Status,
+    pub detail: Option<String>,
+    pub message: Option<String>,
+}
+
+impl Verdict {
+    pub fn pass(detail: impl Into<String>) -> Self {
+        Verdict {
+            status: Status::Passed,
+            detail: Some(detail.into()).filter(|d: &String| !d.is_empty()),
+            message: None,
+        }
+    }
+    pub fn fail(message: impl Into<String>) -> Self {
+        Verdict {
+            status: Status::Failed,
+            detail: None,
+            message: Some(message.into()),
+        }
+    }
+    pub fn skip(reason: impl Into<String>) -> Self {
+        Verdict {
+            status: Status::Skipped,
+            detail: None,
+            message: Some(reason.into()),
+        }
+    }
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+/// A check's identity and its fix, independent of how it turns out.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    pub hint: &'static str,
+    pub hint_url: Option<&'static str>,
+}
+
+/// Runs checks category by category, streaming events when asked to.
+pub struct Runner {
+    events: Option<Arc<Emitter>>,
+    outcomes: Vec<Outcome>,
+    category: Option<(String, Instant)>,
+    started: Instant,
+}
+
+impl Runner {
+    pub fn new(events: Option<Arc<Emitter>>) -> Self {
+        Runner {
+            events,
+            outcomes: Vec::new(),
+            category: None,
+            started: Instant::now(),
+        }
+    }
+
+    fn emit(&self, event: Event) {
+        if let Some(e) = &self.events {
+            e.emit(event);
+        }
+    }
+
+    pub fn begin_category(&mut self, name: &str) {
+        self.end_category();
+        self.category = Some((name.to_owned(), Instant::now()));
+    }
+
+    fn end_category(&mut self) {
+        if let Some((name, started)) = self.category.take() {
+            let ours = self
+                .outcomes
+                .iter()
+                .filter(|o| o.category == name && o.status != Status::Skipped);
+            let (passed, failed) = ours.fold((0, 0), |(p, f), o| match o.status {
+                Status::Passed => (p + 1, f),
+                _ => (p, f + 1),
+            });
+            self.emit(Event::CategoryCompleted(CategoryCompleted {
+                ts: Ts::now(),
+                category: name,
+                passed_count: passed,
+                failed_count: failed,
+                duration_sec: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+            }));
+        }
+    }
+
+    /// Runs one check: `judge` gives the verdict; the spec gives the rest.
+    pub async fn check<F>(&mut self, spec: Spec, judge: F) -> Status
+    where
+        F: std::future::Future<Output = Verdict>,
+    {
+        let category = self
+            .category
+            .as_ref()
+            .map(|(c, _)| c.clone())
+            .unwrap_or_default();
+        self.emit(Event::CheckStarted(CheckStarted {
+            ts: Ts::now(),
+            category: category.clone(),
+            id: spec.id.into(),
+            message: Some(spec.title.into()),
+        }));
+        let started = Instant::now();
+        let verdict = judge.await;
+        let failed = verdict.status == Status::Failed;
+        let outcome = Outcome {
+            category,
+            id: spec.id.into(),
+            title: spec.title.into(),
+            status: verdict.status,
+            severity: spec.severity,
+            detail: verdict.detail,
+            message: verdict.message,
+            hint: failed.then(|| spec.hint.to_owned()),
+            hint_url: if failed {
+                spec.hint_url.map(str::to_owned)
+            } else {
+                None
+            },
+            duration: started.elapsed(),
+        };
+        if outcome.status != Status::Skipped {
+            self.emit(Event::CheckCompleted(CheckCompleted {
+                ts: Ts::now(),
+                category: outcome.category.clone(),
+                id: outcome.id.clone(),
+                passed: !failed,
+                severity: if failed {
+                    spec.severity
+                } else {
+                    Severity::Info
+                },
+                message: Some(
+                    outcome
+                        .message
+                        .clone()
+                        .unwrap_or_else(|| outcome.title.clone()),
+                ),
+                detail: outcome.detail.clone(),
+                hint_url: outcome.hint_url.clone(),
+            }));
+        }
+        let status = outcome.status;
+        self.outcomes.push(outcome);
+        status
+    }
+
+    /// Ends the run: the last category, the `final` event, and the report.
+    pub fn finish(mut self) -> CheckReport {
+        self.end_category();
+        let report = CheckReport::new(std::mem::take(&mut self.outcomes), self.started.elapsed());
+        let counted = report
+            .outcomes
+            .iter()
+            .filter(|o| o.status != Status::Skipped);
+        let (passed, failed) = counted.fold((0u32, 0u32), |(p, f), o| match o.status {
+            Status::Passed => (p + 1, f),
+            _ => (p, f + 1),
+        });
+        let mut done = Final::new(Ts::now(), !report.failed(), self.started.elapsed());
+        done.checks = Some(CheckSummary {
+            verdict: report.verdict.clone(),
+            total_checks: passed + failed,
+            passed_count: passed,
+            failed_count: failed,
+        });
+        self.emit(Event::Final(done));
+        report
+    }
+}

@@ -1,0 +1,292 @@
+//! `kubectl nvcf check --pre` on real clusters: every check passes on a prepared cluster,
+//! and fails with its hint when its prerequisite is missing or not ready.
+
+use nvcf_e2e::{Home, Run, bin};
+use nvcf_testenv::{Env, tools};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const ALL_CLUSTER_CHECKS: [&str; 10] = [
+    "api-server-reachable",
+    "install-permissions",
+    "default-storage-class",
+    "gateway-api-crds",
+    "gateway-programmed",
+    "gpu-operator-ready",
+    "kai-scheduler",
+    "smb-csi-driver",
+    "gpu-nodes",
+    "registry-pull-secret",
+];
+
+/// PATH with the real kubectl and helm (as `helm`), and nothing else of ours.
+fn tools_path(home: &Home) -> PathBuf {
+    let dir = home.path().join("tools");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(tools::kubectl(), dir.join("kubectl")).unwrap();
+    std::os::unix::fs::symlink(tools::helm4(), dir.join("helm")).unwrap();
+    dir
+}
+
+fn check(home: &Home, kubeconfig: &Path, path: &Path, extra: &[&str]) -> Run {
+    Run::of(
+        home.command(bin("kubectl-nvcf"))
+            .env("PATH", path)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args([
+                "check",
+                "--pre",
+                "--pull-secret",
+                "nvca-operator/nvcr-pull-secret",
+            ])
+            .args(extra),
+    )
+}
+
+/// Outcomes by check id.
+fn outcomes(run: &Run) -> BTreeMap<String, Value> {
+    let report: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:#?}"));
+    report["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["id"].as_str().unwrap().to_owned(), o.clone()))
+        .collect()
+}
+
+fn pull_secret(env: &Env) {
+    env.kubectl_run(&["create", "namespace", "nvca-operator"])
+        .unwrap();
+    env.kubectl_run(&[
+        "create",
+        "secret",
+        "docker-registry",
+        "nvcr-pull-secret",
+        "-n",
+        "nvca-operator",
+        "--docker-server=registry.example.com",
+        "--docker-username=u",
+        "--docker-password=p",
+    ])
+    .unwrap();
+}
+
+#[test]
+fn a_prepared_cluster_passes_every_check_without_writing() {
+    let env = Env::start_named("check-ready").unwrap();
+    for fixture in ["storage", "gateway-api", "gpu-operator", "kai-scheduler"] {
+        env.install_fixture(fixture).unwrap();
+    }
+    pull_secret(&env);
+    let home = Home::new();
+    let path = tools_path(&home);
+    let mark = env.audit().mark().unwrap();
+    let run = check(&home, env.kubeconfig(), &path, &["-o", "json"]);
+    run.expect_success();
+    let got = outcomes(&run);
+    for id in ALL_CLUSTER_CHECKS
+        .iter()
+        .chain(["kubectl-on-path", "helm-on-path"].iter())
+    {
+        assert_eq!(got[*id]["status"], "passed", "{id}: {}", got[*id]);
+    }
+    assert!(
+        got["gpu-nodes"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("nvidia.com")
+            || got["gpu-nodes"]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("H100")
+    );
+    let writes: Vec<_> = env
+        .audit()
+        .requests_matching(
+            mark,
+            &["create", "update", "patch", "delete"],
+            "kubectl-nvcf",
+        )
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.resource() != Some("selfsubjectaccessreviews"))
+        .collect();
+    assert!(writes.is_empty(), "check --pre wrote: {writes:#?}");
+
+    // The human view and CTRF render the same result.
+    let run = check(&home, env.kubeconfig(), &path, &[]);
+    run.expect_success();
+    assert!(
+        run.stdout
+            .contains("√ a default StorageClass exists (standard)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .ends_with("Status check results are √ (0 error(s), 0 warning(s))\n"),
+        "{}",
+        run.stdout
+    );
+    let run = check(&home, env.kubeconfig(), &path, &["-o", "ctrf"]);
+    run.expect_success();
+    let ctrf: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(ctrf["reportFormat"], "CTRF");
+    assert_eq!(ctrf["results"]["summary"]["tests"], 12);
+    assert_eq!(ctrf["results"]["summary"]["failed"], 0);
+}
+
+#[test]
+fn a_bare_cluster_fails_each_prerequisite_with_its_hint() {
+    let env = Env::start_named("check-bare").unwrap();
+    let home = Home::new();
+    let path = tools_path(&home);
+    let run = check(&home, env.kubeconfig(), &path, &["-o", "json"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr.starts_with("error: pre-flight checks failed"),
+        "{run:#?}"
+    );
+    let got = outcomes(&run);
+    for id in [
+        "default-storage-class",
+        "gateway-api-crds",
+        "gpu-operator-ready",
+        "kai-scheduler",
+        "smb-csi-driver",
+        "registry-pull-secret",
+    ] {
+        assert_eq!(got[id]["status"], "failed", "{id}: {}", got[id]);
+        assert!(
+            got[id]["hint"].as_str().is_some_and(|h| !h.is_empty()),
+            "{id} has no hint"
+        );
+        assert!(got[id]["message"].as_str().is_some(), "{id} says nothing");
+    }
+    assert_eq!(
+        got["gateway-programmed"]["status"], "skipped",
+        "depends on the CRDs"
+    );
+    // KWOK's GPU nodes exist in every testenv, so this one passes even here.
+    assert_eq!(got["gpu-nodes"]["status"], "passed");
+    assert_eq!(got["registry-pull-secret"]["severity"], "warning");
+
+    // Installed but not ready: the controllers never reported status.
+    env.install_fixture_without_status("gateway-api").unwrap();
+    env.install_fixture_without_status("gpu-operator").unwrap();
+    let got = outcomes(&check(&home, env.kubeconfig(), &path, &["-o", "json"]));
+    assert_eq!(got["gateway-api-crds"]["status"], "passed");
+    assert_eq!(got["gateway-programmed"]["status"], "failed");
+    assert!(
+        got["gateway-programmed"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nvcf-gateway/nvcf-gateway")
+    );
+    assert_eq!(got["gpu-operator-ready"]["status"], "failed");
+    assert!(
+        got["gpu-operator-ready"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not ready")
+    );
+
+    // The JSONL stream carries upstream's check events and a verdict.
+    let run = check(&home, env.kubeconfig(), &path, &["--json"]);
+    assert_eq!(run.code, Some(2));
+    let events: Vec<Value> = run
+        .stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(
+        events[0],
+        serde_json::json!({"event": "schemaVersion", "version": 1})
+    );
+    assert!(events.iter().any(|e| e["event"] == "check_completed"
+        && e["id"] == "smb-csi-driver"
+        && e["passed"] == false
+        && e["severity"] == "error"));
+    assert!(
+        events.iter().any(|e| e["event"] == "category_completed"
+            && e["category"] == "compute-plane-prerequisites")
+    );
+    let last = events.last().unwrap();
+    assert_eq!(last["event"], "final");
+    assert_eq!(last["verdict"], "failed");
+}
+
+#[test]
+fn an_identity_without_rights_and_an_unreachable_server_fail_their_checks() {
+    let env = Env::shared();
+    let home = Home::new();
+    let path = tools_path(&home);
+    // A service account with no role bindings, through a token of its own.
+    let ns = env.fresh_namespace("norights").unwrap();
+    env.kubectl_run(&["create", "serviceaccount", "nobody", "-n", &ns])
+        .unwrap();
+    let token = env
+        .kubectl_run(&["create", "token", "nobody", "-n", &ns])
+        .unwrap();
+    let kubeconfig = home.path().join("nobody.kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: nobody\nclusters:\n- name: c\n  cluster: {{server: \"{}\", certificate-authority: \"{}\"}}\nusers:\n- name: nobody\n  user: {{token: \"{}\"}}\ncontexts:\n- name: nobody\n  context: {{cluster: c, user: nobody}}\n",
+            env.server(),
+            env.ca_cert().display(),
+            token.trim()
+        ),
+    )
+    .unwrap();
+    let got = outcomes(&check(&home, &kubeconfig, &path, &["-o", "json"]));
+    assert_eq!(got["api-server-reachable"]["status"], "passed");
+    assert_eq!(got["install-permissions"]["status"], "failed");
+    assert!(
+        got["install-permissions"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("create customresourcedefinitions.apiextensions.k8s.io")
+    );
+    assert!(
+        !check(&home, &kubeconfig, &path, &[])
+            .all()
+            .contains(token.trim()),
+        "the token leaked"
+    );
+
+    // Nothing listens on the server's port: everything after reachability is skipped.
+    let dead = home.kubeconfig(&["gone"]);
+    let run = check(&home, &dead, &path, &["-o", "json"]);
+    assert_eq!(run.code, Some(2));
+    let got = outcomes(&run);
+    assert_eq!(got["api-server-reachable"]["status"], "failed");
+    for id in &ALL_CLUSTER_CHECKS[1..] {
+        assert_eq!(got[*id]["status"], "skipped", "{id}");
+    }
+}
+
+#[test]
+fn a_missing_helm_fails_the_local_checks() {
+    let home = Home::new();
+    let dir = home.path().join("only-kubectl");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(tools::kubectl(), dir.join("kubectl")).unwrap();
+    let run = Run::of(home.command(bin("kubectl-nvcf")).env("PATH", &dir).args([
+        "check",
+        "--pre",
+        "--local-only",
+    ]));
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stdout
+            .contains("× helm on PATH\n    not found on PATH\n    hint: install helm"),
+        "{}",
+        run.stdout
+    );
+    let run = Run::of(home.command(bin("kubectl-nvcf")).args(["check"]));
+    assert_eq!(run.code, Some(64), "{run:#?}");
+}
