@@ -15,8 +15,8 @@ use nvcf_shared::stack::bundle::{Dynamic, verify, write_bundle};
 use nvcf_shared::stack::catalog::Catalog;
 use nvcf_shared::stack::inputs::Inputs;
 use nvcf_shared::stack::render::{Planes, effective_values, render_stream};
-use nvcf_shared::stack::teardown;
 use nvcf_shared::stack::values::{query, to_yaml};
+use nvcf_shared::stack::{teardown, upgrade};
 use nvcf_shared::target::{KubeSelection, Target};
 use std::io::Write;
 use std::path::PathBuf;
@@ -62,6 +62,14 @@ pub enum Command {
     /// Uninstall the stack: compute plane first, reverse dependency order; keeps
     /// persistent state unless --remove-persistent
     Teardown(TeardownArgs),
+    /// Spot-upgrade one release: back up its values, upgrade with the stack's values,
+    /// wait for the rollout, check its workloads and migrations
+    #[command(disable_version_flag = true)]
+    Upgrade(UpgradeArgs),
+    /// Roll one release back (to the previous revision by default) and check it
+    Rollback(RollbackArgs),
+    /// Show one release's revisions
+    History(HistoryArgs),
     #[command(flatten)]
     Base(BaseCommand),
 }
@@ -201,6 +209,51 @@ pub struct TeardownArgs {
     pub yes: bool,
 }
 
+#[derive(Args, Debug)]
+pub struct UpgradeArgs {
+    /// The release, as the catalog names it (e.g. api, cassandra)
+    pub release: String,
+    /// The chart version to upgrade to
+    #[arg(long)]
+    pub version: String,
+    /// Where the chart comes from: oci://REGISTRY/REPOSITORY or dir:PATH
+    #[arg(long, value_name = "SOURCE")]
+    pub chart_source: Option<String>,
+    /// Where the backup of the current values is written
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub backup_dir: PathBuf,
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RollbackArgs {
+    /// The release, as the catalog names it
+    pub release: String,
+    /// The revision to return to (default: the previous one)
+    pub revision: Option<u32>,
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// The release, as the catalog names it
+    pub release: String,
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+fn target(ctx: &Ctx) -> Result<Target> {
+    Target::resolve(&KubeSelection::from_helm_env(&ctx.env), &ctx.env)
+}
+
 fn kube_context(ctx: &Ctx) -> Option<String> {
     KubeSelection::from_helm_env(&ctx.env).context
 }
@@ -262,11 +315,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             let catalog = Catalog::embedded();
             let plan = teardown::plan(catalog, &inputs, args.planes.planes())?;
             let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
-            let sel = KubeSelection::from_helm_env(&ctx.env);
-            teardown::select_crypto_provider();
-            let client = Target::resolve(&sel, &ctx.env)?
-                .client(&PLUGIN.user_agent())
-                .await?;
+            let client = target(&ctx)?.client(&PLUGIN.user_agent()).await?;
             let inventory = teardown::persistent_inventory(&client, &plan).await?;
             if args.no_apply {
                 let yaml =
@@ -298,6 +347,39 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             )
             .await?;
             render(&report, OutputFormat::Table, &mut ctx.stdout())
+        }
+        Command::Upgrade(args) => {
+            let inputs = args.stack.load(&ctx, true)?;
+            let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
+            let client = target(&ctx)?.client(&PLUGIN.user_agent()).await?;
+            let report = upgrade::upgrade(
+                &helm,
+                &client,
+                &inputs,
+                &args.release,
+                &args.version,
+                args.chart_source.as_deref(),
+                &args.backup_dir,
+            )
+            .await?;
+            render(&report, args.output.output, &mut ctx.stdout())?;
+            report.failure().map_or(Ok(()), Err)
+        }
+        Command::Rollback(args) => {
+            let inputs = args.stack.load(&ctx, false)?;
+            let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
+            let client = target(&ctx)?.client(&PLUGIN.user_agent()).await?;
+            let report =
+                upgrade::rollback(&helm, &client, &inputs, &args.release, args.revision).await?;
+            render(&report, args.output.output, &mut ctx.stdout())?;
+            report.failure().map_or(Ok(()), Err)
+        }
+        Command::History(args) => {
+            let inputs = args.stack.load(&ctx, false)?;
+            let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
+            let (_, namespace) = upgrade::locate(Catalog::embedded(), &inputs, &args.release)?;
+            let report = upgrade::history(&helm, &args.release, &namespace).await?;
+            render(&report, args.output.output, &mut ctx.stdout())
         }
         Command::Base(cmd) => {
             let sel = KubeSelection::from_helm_env(&ctx.env);

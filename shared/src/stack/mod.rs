@@ -1,5 +1,5 @@
 //! The self-hosted stack as data and the operations on it: the release catalog, the
-//! user's stack config and profiles, values, the render pipeline, bundles and teardown.
+//! user's stack config and profiles, values, the render pipeline, bundles, teardown, and spot upgrades.
 
 pub mod bundle;
 pub mod catalog;
@@ -8,4 +8,5 @@ pub mod inputs;
 pub mod manifest;
 pub mod render;
 pub mod teardown;
+pub mod upgrade;
 pub mod values;

@@ -172,12 +172,6 @@ pub fn plan(catalog: &Catalog, inputs: &Inputs, planes: Planes) -> Result<Teardo
 
 /// What --remove-persistent destroys, read from the cluster: every PVC in the persistent
 /// namespaces plus the catalog's named Secrets and ConfigMaps that exist.
-/// kube (ring) and reqwest (aws-lc-rs) both link a rustls crypto provider, so rustls
-/// cannot pick one by itself; choose kube's before the first TLS connection.
-pub fn select_crypto_provider() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-}
-
 pub async fn persistent_inventory(
     client: &kube::Client,
     plan: &TeardownPlan,
@@ -188,7 +182,7 @@ pub async fn persistent_inventory(
         let list = pvcs
             .list(&ListParams::default())
             .await
-            .map_err(|e| kube_error(e, &format!("list PVCs in {ns}")))?;
+            .map_err(|e| crate::kube::from_kube(e, &format!("list PVCs in {ns}")))?;
         for pvc in list {
             if let Some(name) = pvc.metadata.name {
                 out.push(ObjectRef::new("PersistentVolumeClaim", Some(ns), &name));
@@ -224,7 +218,7 @@ async fn get(client: &kube::Client, obj: &ObjectRef) -> Result<bool> {
     api.get_opt(&obj.name)
         .await
         .map(|o| o.is_some())
-        .map_err(|e| kube_error(e, &format!("read {}", obj.display())))
+        .map_err(|e| crate::kube::from_kube(e, &format!("read {}", obj.display())))
 }
 
 async fn delete(client: &kube::Client, obj: &ObjectRef) -> Result<bool> {
@@ -234,19 +228,11 @@ async fn delete(client: &kube::Client, obj: &ObjectRef) -> Result<bool> {
     match api.delete(&obj.name, &DeleteParams::background()).await {
         Ok(_) => Ok(true),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
-        Err(e) => Err(kube_error(e, &format!("delete {}", obj.display()))),
+        Err(e) => Err(crate::kube::from_kube(
+            e,
+            &format!("delete {}", obj.display()),
+        )),
     }
-}
-
-fn kube_error(e: kube::Error, what: &str) -> Error {
-    let category = match &e {
-        kube::Error::Api(s) if s.code == 401 => Category::Auth,
-        kube::Error::Api(s) if s.code == 403 => Category::Forbidden,
-        kube::Error::Api(_) => Category::ClusterState,
-        _ => Category::Network,
-    };
-    Error::new(category, format!("cannot {what}: {e}"))
-        .hint("check the cluster is reachable and your user may delete these objects")
 }
 
 /// `--no-apply`: the delete YAML for `kubectl delete -f -`, from `helm get manifest` of each
@@ -391,7 +377,7 @@ pub async fn execute(
         match api.delete(ns, &DeleteParams::background()).await {
             Ok(_) => deleting.push(ns.clone()),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => return Err(kube_error(e, &format!("delete namespace {ns}"))),
+            Err(e) => return Err(crate::kube::from_kube(e, &format!("delete namespace {ns}"))),
         }
     }
     let deadline = tokio::time::Instant::now() + NAMESPACE_DEADLINE;
@@ -411,7 +397,7 @@ pub async fn execute(
                         "look for finalizers: kubectl get all,pvc -n {ns}; then run teardown again"
                     )));
                 }
-                Err(e) => return Err(kube_error(e, &format!("read namespace {ns}"))),
+                Err(e) => return Err(crate::kube::from_kube(e, &format!("read namespace {ns}"))),
             }
         }
         steps.push(Step {

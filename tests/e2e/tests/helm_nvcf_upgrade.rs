@@ -1,0 +1,140 @@
+//! Seed 002's spot upgrade, rollback and history through `helm nvcf`, on real helm 3 and
+//! helm 4 against the test cluster.
+
+use nvcf_e2e::{Home, Run, bin};
+use nvcf_testenv::{Env, tools};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixture_charts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/charts")
+        .canonicalize()
+        .unwrap()
+}
+
+/// A copy of the stand-in charts with helm-nvcf-api-keys at `version`.
+fn charts_with_api_keys_at(home: &Home, version: &str) -> PathBuf {
+    let dir = home.path().join(format!("charts-{version}"));
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(fixture_charts())
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let chart = dir.join("helm-nvcf-api-keys/Chart.yaml");
+    let text = std::fs::read_to_string(&chart)
+        .unwrap()
+        .replace("version: 1.6.0", &format!("version: {version}"));
+    std::fs::write(&chart, text).unwrap();
+    dir
+}
+
+#[test]
+fn upgrade_backs_up_values_then_rollback_and_history_follow_the_runbook() {
+    let env = Env::shared();
+    let home = Home::new();
+    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helm_nvcf_data/local.yaml");
+    let nvcf = |helm: &Path| {
+        let mut cmd = home.command(bin("helm-nvcf"));
+        cmd.current_dir(home.path())
+            .env("HELM_BIN", helm)
+            .env("KUBECONFIG", env.kubeconfig())
+            .env("HELM_DATA_HOME", home.path().join("helm/data"))
+            .env("HELM_CONFIG_HOME", home.path().join("helm/config"))
+            .env("HELM_CACHE_HOME", home.path().join("helm/cache"))
+            .env("NVCF_STACK_CONFIG", &cfg)
+            .env("NVCF_TEST_REGISTRY_KEY", "registry-key-for-tests");
+        cmd
+    };
+    // Install api-keys 1.6.0 the way a bundle does.
+    let bundle = home.path().join("bundle");
+    Run::of(
+        nvcf(&tools::helm3())
+            .args(["bundle", "-o"])
+            .arg(&bundle)
+            .arg("--chart-source")
+            .arg(format!("dir:{}", fixture_charts().display())),
+    )
+    .expect_success();
+    Run::of(
+        Command::new(bundle.join("005-api-keys/install.sh"))
+            .env("HELM_BIN", tools::helm3())
+            .env("KUBECONFIG", env.kubeconfig())
+            .args(["--timeout", "120s"]),
+    )
+    .expect_success();
+
+    let newer = charts_with_api_keys_at(&home, "1.6.1");
+    let source = format!("dir:{}", newer.display());
+    let wrong = Run::of(nvcf(&tools::helm4()).args([
+        "upgrade",
+        "api-keys",
+        "--version",
+        "9.9.9",
+        "--chart-source",
+        &source,
+    ]));
+    assert_eq!(wrong.code, Some(65), "{wrong:#?}");
+    assert!(
+        wrong
+            .stderr
+            .contains("is version 1.6.1, not the requested 9.9.9")
+    );
+
+    let up = Run::of(nvcf(&tools::helm4()).args([
+        "upgrade",
+        "api-keys",
+        "--version",
+        "1.6.1",
+        "--chart-source",
+        &source,
+        "-o",
+        "json",
+    ]));
+    up.expect_success();
+    let report: serde_json::Value = serde_json::from_str(&up.stdout).unwrap();
+    assert_eq!(report["revision"], 2, "{report}");
+    assert_eq!(report["chart"], "helm-nvcf-api-keys-1.6.1");
+    assert_eq!(report["checks"][0]["what"], "Deployment/api-keys ready");
+    assert_eq!(report["checks"][0]["ok"], true, "{report}");
+    let backup = home.path().join("api-keys-values-backup-rev1.yaml");
+    let saved = std::fs::read_to_string(&backup).unwrap();
+    assert!(
+        saved.contains("image: registry.example.com/acme/nvcf/nvcf-api-keys-service"),
+        "{saved}"
+    );
+
+    let back = Run::of(nvcf(&tools::helm3()).args(["rollback", "api-keys", "-o", "json"]));
+    back.expect_success();
+    let report: serde_json::Value = serde_json::from_str(&back.stdout).unwrap();
+    assert_eq!(report["revision"], 3, "{report}");
+    assert_eq!(report["chart"], "helm-nvcf-api-keys-1.6.0");
+
+    for helm in [tools::helm3(), tools::helm4()] {
+        let history = Run::of(nvcf(&helm).args(["history", "api-keys", "-o", "json"]));
+        history.expect_success();
+        let h: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+        let charts: Vec<&str> = h["revisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["chart"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            charts,
+            [
+                "helm-nvcf-api-keys-1.6.0",
+                "helm-nvcf-api-keys-1.6.1",
+                "helm-nvcf-api-keys-1.6.0"
+            ]
+        );
+    }
+    let table = Run::of(nvcf(&tools::helm4()).args(["history", "api-keys"]));
+    table.expect_success();
+    assert!(table.stdout.starts_with("REVISION"), "{}", table.stdout);
+
+    let missing = Run::of(nvcf(&tools::helm4()).args(["history", "no-such-release"]));
+    assert_eq!(missing.code, Some(4), "{missing:#?}");
+}
