@@ -129,6 +129,18 @@ pub struct Store {
 }
 
 impl Store {
+    /// The JWKS document held for a cluster, so tests can see what a rotation stored.
+    pub fn jwks(&self, cluster_id: &str) -> Option<String> {
+        self.clusters
+            .iter()
+            .find(|c| c.id.to_string() == cluster_id)
+            .and_then(|c| c.fields.get("jwks"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+}
+
+impl Store {
     /// One backend per cluster group, with the GPUs its clusters registered.
     pub fn backends(&self) -> Vec<Backend> {
         let mut out: Vec<Backend> = Vec::new();
