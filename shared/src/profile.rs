@@ -64,9 +64,25 @@ pub struct State {
     pub task_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_id: Option<String>,
+    /// This cluster's SIS registration, as `kubectl nvca register` last left it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<Registration>,
     /// Fields written by newer versions, kept intact by older ones.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Registration {
+    pub cluster_id: String,
+    pub cluster_group_id: String,
+    pub cluster_name: String,
+    pub nca_id: String,
+    pub oidc_issuer: String,
+    /// The fingerprint of the signing keys SIS holds for this cluster.
+    pub jwks_fingerprint: String,
+    pub key_ids: Vec<String>,
 }
 
 /// One profile's files.

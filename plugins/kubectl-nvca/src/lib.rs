@@ -7,6 +7,7 @@ use nvcf_shared::cli::{CommonArgs, Ctx, HasCommon, Plugin};
 use nvcf_shared::target::{KubeArgs, KubeSelection};
 
 mod cleanup;
+mod registration;
 
 pub const PLUGIN: Plugin = Plugin {
     display: "kubectl nvca",
@@ -26,6 +27,8 @@ pub struct Cli {
     pub common: CommonArgs,
     #[command(flatten)]
     pub kube: KubeArgs,
+    #[command(flatten)]
+    pub nvcf: nvcf_shared::nvcf::ConnectArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -38,6 +41,8 @@ impl HasCommon for Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    #[command(flatten)]
+    Registration(registration::RegistrationCommand),
     Cleanup(cleanup::CleanupArgs),
     #[command(flatten)]
     Base(BaseCommand),
@@ -46,6 +51,9 @@ pub enum Command {
 pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
     let sel = KubeSelection::from_args(&cli.kube)?;
     match cli.command {
+        Command::Registration(cmd) => {
+            registration::run(cmd, &cli.common, &cli.nvcf, &sel, &ctx).await
+        }
         Command::Cleanup(args) => cleanup::run(args, &sel, &ctx).await,
         Command::Base(cmd) => {
             let scope = Scope {

@@ -2,6 +2,7 @@
 
 mod error;
 mod finalizers;
+pub mod identity;
 pub mod probes;
 
 pub use error::from_kube;

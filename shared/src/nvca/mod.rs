@@ -1,6 +1,7 @@
 //! The NVCA agent side of a compute plane.
 
 pub mod cleanup;
+pub mod registration;
 
 /// Namespaces the NVCA operator and agent own (seed 001's ordered uninstall).
 pub const NAMESPACES: [&str; 4] = [

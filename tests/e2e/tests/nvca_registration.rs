@@ -1,0 +1,170 @@
+//! `kubectl nvca register / rotate / list / deregister` against nvcf-sim as SIS, with the
+//! signing keys read from a real API server, and a real key rotation in between.
+
+mod nvcf_support;
+
+use nvcf_e2e::{Run, bin};
+use nvcf_support::SimEnv;
+use nvcf_testenv::Env;
+use serde_json::Value;
+
+struct Fixture {
+    sim: SimEnv,
+    cluster: Env,
+}
+
+impl Fixture {
+    fn new(name: &str) -> Fixture {
+        let sim = SimEnv::start();
+        sim.ok(&["init"]);
+        Fixture {
+            sim,
+            cluster: Env::start_named(name).unwrap(),
+        }
+    }
+
+    fn nvca(&self, args: &[&str]) -> Run {
+        let mut cmd = self.sim.home.command(bin("kubectl-nvca"));
+        for (k, v) in self.sim.sim.env() {
+            cmd.env(k, v);
+        }
+        cmd.env("NVCF_PROFILE", "e2e")
+            .env("CI", "true")
+            .env("KUBECONFIG", self.cluster.kubeconfig());
+        Run::of(cmd.args(args))
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        let run = self.nvca(&all);
+        run.expect_success();
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:#?}"))
+    }
+
+    fn served_kids(&self) -> Vec<String> {
+        let jwks: Value = serde_json::from_str(
+            &self
+                .cluster
+                .kubectl_run(&["get", "--raw", "/openid/v1/jwks"])
+                .unwrap(),
+        )
+        .unwrap();
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    fn sim_kids(&self, cluster_id: &str) -> Vec<String> {
+        let held = self
+            .sim
+            .sim
+            .state()
+            .lock()
+            .clusters
+            .jwks(cluster_id)
+            .expect("SIS holds a JWKS");
+        let jwks: Value = serde_json::from_str(&held).unwrap();
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+#[test]
+fn register_then_rotate_after_a_signing_key_change() {
+    let f = Fixture::new("nvca-rotate");
+    let report = f.json(&["register", "--cluster-name", "gpu-a"]);
+    assert_eq!(report["outcome"], "registered");
+    assert_eq!(report["identity"]["source"], "api-server");
+    assert_eq!(report["oidcIssuer"], f.cluster.issuer());
+    let cluster_id = report["clusterId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        f.sim_kids(&cluster_id),
+        f.served_kids(),
+        "SIS holds the cluster's own keys"
+    );
+    let state = f.sim.state();
+    assert_eq!(state["registration"]["clusterId"], cluster_id.as_str());
+    assert_eq!(state["clusterId"], cluster_id.as_str());
+
+    let check = f.json(&["rotate", "--check"]);
+    assert_eq!(check["outcome"], "in-sync");
+
+    let old_kids = f.served_kids();
+    f.cluster.rotate_signing_key().unwrap();
+    assert_ne!(
+        f.served_kids(),
+        old_kids,
+        "the test cluster rotated its key"
+    );
+
+    let run = f.nvca(&["rotate", "--check"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr.contains("signing keys changed") && run.stderr.contains("kubectl nvca rotate"),
+        "{run:#?}"
+    );
+    assert_eq!(f.sim_kids(&cluster_id), old_kids, "--check uploads nothing");
+
+    let rotated = f.json(&["rotate"]);
+    assert_eq!(rotated["outcome"], "rotated");
+    assert_eq!(
+        f.sim_kids(&cluster_id),
+        f.served_kids(),
+        "SIS holds the new keys"
+    );
+    assert_eq!(f.json(&["rotate", "--check"])["outcome"], "in-sync");
+
+    let listed = f.json(&["list"]);
+    assert!(
+        listed["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["clusterId"] == cluster_id.as_str())
+    );
+}
+
+#[test]
+fn registering_twice_and_deregistering_are_guarded() {
+    let f = Fixture::new("nvca-register");
+    f.json(&["register", "--cluster-name", "gpu-b"]);
+    let again = f.nvca(&["register", "--cluster-name", "gpu-b"]);
+    assert_eq!(again.code, Some(6), "a duplicate is a conflict: {again:#?}");
+    assert!(again.stderr.contains("--ignore-existing"), "{again:#?}");
+    let adopted = f.json(&["register", "--cluster-name", "gpu-b", "--ignore-existing"]);
+    assert_eq!(adopted["outcome"], "already-registered");
+
+    let refused = f.nvca(&["deregister"]);
+    assert_eq!(refused.code, Some(64), "{refused:#?}");
+    assert!(
+        refused.stderr.contains("--yes --confirm gpu-b"),
+        "{refused:#?}"
+    );
+    let wrong = f.nvca(&["deregister", "--yes", "--confirm", "gpu-x"]);
+    assert_eq!(wrong.code, Some(64), "{wrong:#?}");
+    f.nvca(&["deregister", "--yes", "--confirm", "gpu-b"])
+        .expect_success();
+    let listed = f.json(&["list"]);
+    assert!(
+        listed["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["clusterName"] != "gpu-b"),
+        "{listed}"
+    );
+    let after = f.nvca(&["rotate", "--check"]);
+    assert_eq!(
+        after.code,
+        Some(4),
+        "no registration is remembered any more: {after:#?}"
+    );
+}
