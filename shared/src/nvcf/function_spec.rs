@@ -349,6 +349,8 @@ impl DeploySpecArgs {
         let (mut specs, fid, vid) = match &self.input_file {
             Some(p) => {
                 let v = read_checked::<shapes::Deploy>(p)?;
+                // Upstream's deploy example carries "your-function-id": refuse, do not send.
+                refuse_placeholders(&v, &[])?;
                 let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
                 let specs = v["deploymentSpecifications"]
                     .as_array()

@@ -44,7 +44,7 @@ pub fn check<T: DeserializeOwned>(value: &Value, origin: &str) -> Result<()> {
 fn placeholder() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"<[A-Za-z][A-Za-z0-9_. -]*>|\bYOUR_[A-Z0-9_]+\b|\byour[-_](registry|org|team|image|model|api[-_]key)\b")
+        Regex::new(r"<[A-Za-z][A-Za-z0-9_. -]*>|\bYOUR_[A-Z0-9_]+\b|\byour[-_][a-z0-9][a-z0-9_-]*")
             .expect("static placeholder pattern")
     })
 }
@@ -407,6 +407,8 @@ mod tests {
         let v = json!({"secrets": [{"name": "k", "value": "YOUR_API_KEY"}]});
         let e = refuse_placeholders(&v, &[]).unwrap_err();
         assert!(e.message().contains("secrets[0].value"), "{}", e.message());
+        let v = json!({"functionId": "your-function-id"});
+        assert!(refuse_placeholders(&v, &[]).is_err());
         let v = json!({"name": "f", "containerImage": "nvcr.io/org/echo:1"});
         assert!(refuse_placeholders(&v, &[]).is_ok());
         let v = json!({"requestBody": {"prompt": "<html>"}});

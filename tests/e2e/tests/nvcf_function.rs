@@ -446,3 +446,19 @@ fn dry_runs_show_the_request_and_send_nothing() {
     assert!(env.requests("nvcf", "POST", "/").is_empty());
     assert!(env.requests("tasks", "POST", "/").is_empty());
 }
+
+#[test]
+fn deploy_files_with_example_ids_are_refused() {
+    let env = SimEnv::start().logged_in();
+    let file = env.home.path().join("deploy.json");
+    std::fs::write(
+        &file,
+        r#"{"functionId":"your-function-id","versionId":"your-version-id",
+            "deploymentSpecifications":[{"gpu":"A10G","instanceType":"NCP.GPU.A10G_1x","minInstances":1,"maxInstances":1}]}"#,
+    )
+    .unwrap();
+    let run = env.nvcf(&["function", "deploy", "create", "-f", file.to_str().unwrap()]);
+    assert_eq!(run.code, Some(65), "{run:#?}");
+    assert!(run.stderr.contains("functionId"), "{run:#?}");
+    assert!(env.requests("nvcf", "POST", "/").is_empty());
+}
