@@ -493,18 +493,7 @@ mod tests {
     use crate::settings::MapEnv;
 
     fn inputs(cfg: &str) -> Inputs {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("stack.yaml");
-        std::fs::write(&path, cfg).unwrap();
-        Inputs::load(
-            Some(&path),
-            &[],
-            &[],
-            &MapEnv::new([("PW", "bundle-secret-value")]),
-            &mut Vec::new(),
-            true,
-        )
-        .unwrap()
+        crate::stack::inputs::from_text(cfg, &MapEnv::new([("PW", "bundle-secret-value")]), true)
     }
 
     const CFG: &str = "registry: r.example\nrepository: o/t\nimagePullSecrets: [pull]\n\

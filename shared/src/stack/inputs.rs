@@ -114,3 +114,13 @@ impl Inputs {
         }
     }
 }
+
+/// Inputs from config text, as a file on disk would give them: for tests.
+#[cfg(test)]
+pub(crate) fn from_text(config: &str, env: &dyn EnvLookup, with_passwords: bool) -> Inputs {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("stack.yaml");
+    std::fs::write(&path, config).expect("write stack config");
+    Inputs::load(Some(&path), &[], &[], env, &mut Vec::new(), with_passwords)
+        .expect("valid stack config")
+}

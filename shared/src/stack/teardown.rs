@@ -446,18 +446,7 @@ mod tests {
     use crate::settings::MapEnv;
 
     fn inputs(cfg: &str) -> Inputs {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("stack.yaml");
-        std::fs::write(&path, cfg).unwrap();
-        Inputs::load(
-            Some(&path),
-            &[],
-            &[],
-            &MapEnv::new([]),
-            &mut Vec::new(),
-            false,
-        )
-        .unwrap()
+        crate::stack::inputs::from_text(cfg, &MapEnv::new([]), false)
     }
 
     #[test]

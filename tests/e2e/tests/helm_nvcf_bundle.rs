@@ -1,15 +1,13 @@
 //! `helm nvcf bundle` and `verify`: aicr's layout, no passwords inside, tampering caught,
 //! and a bundle's `install.sh` installing its release with real helm 3 and helm 4.
 
+mod helm_nvcf_support;
+
+use helm_nvcf_support::charts;
 use nvcf_e2e::{Home, Run, bin};
 use nvcf_testenv::{Env, tools};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn charts() -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/charts");
-    format!("dir:{}", dir.canonicalize().unwrap().display())
-}
 
 fn nvcf(home: &Home) -> Command {
     let mut cmd = home.command(bin("helm-nvcf"));

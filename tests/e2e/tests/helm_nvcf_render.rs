@@ -1,21 +1,13 @@
 //! `helm nvcf render` and `values` on real helm 3 and real helm 4, with the stand-in charts:
 //! golden snapshots, `kubectl apply --server-side` on the test cluster, and bad configs.
 
+mod helm_nvcf_support;
+
+use helm_nvcf_support::{charts, data, install_gateway_prerequisites};
 use nvcf_e2e::{Home, Run, bin};
 use nvcf_testenv::{Env, tools};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/helm_nvcf_data")
-        .join(name)
-}
-
-fn charts() -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/charts");
-    format!("dir:{}", dir.canonicalize().unwrap().display())
-}
 
 /// `helm-nvcf` as helm starts it: `$HELM_BIN` names the helm that ran us.
 fn nvcf(home: &Home, helm: &Path) -> Command {
@@ -274,23 +266,7 @@ fn kubectl_apply(env: &Env, stream: &str, extra: &[&str]) -> Run {
 #[test]
 fn rendered_stream_applies_server_side_and_its_jobs_and_deployments_complete() {
     let env = Env::shared();
-    env.install_fixture("gateway-api").unwrap();
-    env.kubectl_run(&[
-        "apply",
-        "--server-side",
-        "--force-conflicts",
-        "-f",
-        data("gateway-experimental-crds.yaml").to_str().unwrap(),
-    ])
-    .unwrap();
-    env.kubectl_run(&[
-        "wait",
-        "--for=condition=Established",
-        "crd",
-        "--all",
-        "--timeout=60s",
-    ])
-    .unwrap();
+    install_gateway_prerequisites(env);
     let home = Home::new();
     for helm in [tools::helm3(), tools::helm4()] {
         let run = render(&home, &helm, &data("local.yaml"), &[]);

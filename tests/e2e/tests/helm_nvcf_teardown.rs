@@ -2,22 +2,14 @@
 //! then removes it (compute plane first) and leaves exactly the declared persistent state,
 //! until `--remove-persistent` removes that too.
 
+mod helm_nvcf_support;
+
+use helm_nvcf_support::{charts, data, install_gateway_prerequisites};
 use nvcf_e2e::{Home, Run, bin};
 use nvcf_testenv::{Env, tools};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn charts() -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/charts");
-    format!("dir:{}", dir.canonicalize().unwrap().display())
-}
-
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/helm_nvcf_data")
-        .join(name)
-}
 
 /// Enough statically provisioned volumes for every claim the stand-ins make: the testenv
 /// has no storage provisioner, and helm --wait needs the StatefulSets Ready.
@@ -44,15 +36,7 @@ fn names(env: &Env, what: &str, ns: &str) -> BTreeSet<String> {
 #[test]
 fn teardown_leaves_only_the_declared_persistent_state_then_removes_it_on_request() {
     let env = Env::shared();
-    env.install_fixture("gateway-api").unwrap();
-    env.kubectl_run(&[
-        "apply",
-        "--server-side",
-        "--force-conflicts",
-        "-f",
-        data("gateway-experimental-crds.yaml").to_str().unwrap(),
-    ])
-    .unwrap();
+    install_gateway_prerequisites(env);
     let home = Home::new();
     let pvs = home.path().join("pvs.yaml");
     std::fs::write(&pvs, persistent_volumes()).unwrap();

@@ -1,24 +1,20 @@
 //! Seed 002's spot upgrade, rollback and history through `helm nvcf`, on real helm 3 and
 //! helm 4 against the test cluster.
 
+mod helm_nvcf_support;
+
+use helm_nvcf_support::{charts_dir, data};
 use nvcf_e2e::{Home, Run, bin};
 use nvcf_testenv::{Env, tools};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn fixture_charts() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/charts")
-        .canonicalize()
-        .unwrap()
-}
 
 /// A copy of the stand-in charts with helm-nvcf-api-keys at `version`.
 fn charts_with_api_keys_at(home: &Home, version: &str) -> PathBuf {
     let dir = home.path().join(format!("charts-{version}"));
     let status = Command::new("cp")
         .arg("-r")
-        .arg(fixture_charts())
+        .arg(charts_dir())
         .arg(&dir)
         .status()
         .unwrap();
@@ -35,7 +31,7 @@ fn charts_with_api_keys_at(home: &Home, version: &str) -> PathBuf {
 fn upgrade_backs_up_values_then_rollback_and_history_follow_the_runbook() {
     let env = Env::shared();
     let home = Home::new();
-    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helm_nvcf_data/local.yaml");
+    let cfg = data("local.yaml");
     let nvcf = |helm: &Path| {
         let mut cmd = home.command(bin("helm-nvcf"));
         cmd.current_dir(home.path())
@@ -55,7 +51,7 @@ fn upgrade_backs_up_values_then_rollback_and_history_follow_the_runbook() {
             .args(["bundle", "-o"])
             .arg(&bundle)
             .arg("--chart-source")
-            .arg(format!("dir:{}", fixture_charts().display())),
+            .arg(format!("dir:{}", charts_dir().display())),
     )
     .expect_success();
     Run::of(

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Full-stack `helm nvcf render` against `helm template` run one release after another on
+# the same charts and the same values, measured in the same run with hyperfine, on helm 3
+# and helm 4. Reports ratios; asserts nothing.
+#   tests/bench/helm-nvcf-render.sh        (builds the release binary first)
+# Goals (issue 6): render >= 1.8x faster than sequential helm on two cores, and our own
+# CPU time (render's total CPU minus the same helm work) under 10% of helm's.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
+tools="$(tests/tools/install-clients.sh)"
+cargo build --release -p helm-nvcf >&2
+bin="${CARGO_TARGET_DIR:-$root/target}/release/helm-nvcf"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+charts="$root/tests/fixtures/charts"
+config="$root/tests/e2e/tests/helm_nvcf_data/full-stack.yaml"
+export HOME="$work" XDG_CACHE_HOME="$work/.cache"
+
+# The sequential baseline runs exactly the helm commands render runs: same releases,
+# namespaces, charts, values and flags, taken from render's own plan.
+HELM_BIN="$tools/helm3" "$bin" values --stack-config "$config" >"$work/values.yaml"
+python3 - "$work" "$charts" "$root/shared/stack/catalog.yaml" "$config" <<'PY'
+import os, sys, yaml
+work, charts, catalog, config = sys.argv[1:]
+gateway = (yaml.safe_load(open(config)).get("gateway") or {}).get("controllerNamespace")
+cat = {r["name"]: r for r in yaml.safe_load(open(catalog))["releases"]}
+values = yaml.safe_load(open(os.path.join(work, "values.yaml")))
+apis = sorted({f'{c["group"]}/{c["version"]}{suffix}'
+               for name in values for c in cat[name].get("crds", [])
+               for suffix in ("", "/" + c["kind"])})
+lines = ["#!/bin/sh", "set -e"]
+for name, v in values.items():
+    r = cat[name]
+    ns = r["namespace"]
+    if r.get("namespaceFrom") == "gateway.controllerNamespace" and gateway:
+        ns = gateway
+    path = os.path.join(work, f"{name}.yaml")
+    yaml.safe_dump(v, open(path, "w"))
+    api_flags = " ".join(f"--api-versions {a}" for a in apis)
+    lines.append(f'"$HELM" template {name} {charts}/{r["chart"]} --namespace {ns} '
+                 f'--include-crds --skip-tests --values {path} {api_flags} >/dev/null')
+open(os.path.join(work, "sequential.sh"), "w").write("\n".join(lines) + "\n")
+print(f"{len(values)} releases", file=sys.stderr)
+PY
+chmod +x "$work/sequential.sh"
+
+for major in 3 4; do
+  helm="$tools/helm$major"
+  out="$work/helm$major.json"
+  HELM="$helm" hyperfine -N --warmup 2 --runs 15 --export-json "$out" \
+    -n "sequential helm$major template" "env HELM=$helm $work/sequential.sh" \
+    -n "helm nvcf render (helm$major)" \
+    "env HELM_BIN=$helm $bin render --stack-config $config --chart-source dir:$charts" >&2
+  python3 - "$out" "$major" <<'PY'
+import json, sys
+res = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+major = sys.argv[2]
+seq = res[f"sequential helm{major} template"]
+ours = res[f"helm nvcf render (helm{major})"]
+cpu = lambda r: r["user"] + r["system"]
+print(f"helm {major}: sequential helm template median {seq['median']*1000:.0f} ms, "
+      f"helm nvcf render median {ours['median']*1000:.0f} ms: "
+      f"{seq['median']/ours['median']:.2f}x faster (goal >= 1.8x)")
+own = max(cpu(ours) - cpu(seq), 0.0)
+print(f"helm {major}: CPU helm alone {cpu(seq)*1000:.0f} ms, render total {cpu(ours)*1000:.0f} ms, "
+      f"ours ~{own*1000:.0f} ms = {own/cpu(seq)*100:.1f}% of helm's (goal < 10%)")
+PY
+done
