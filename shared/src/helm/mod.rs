@@ -49,6 +49,9 @@ pub struct Helm {
     pub major: u32,
     pub version: String,
     pub kube_context: Option<String>,
+    /// An explicit kubeconfig (a kubectl plugin's `--kubeconfig`); `None` leaves helm to
+    /// `KUBECONFIG`, as helm itself does.
+    pub kubeconfig: Option<PathBuf>,
 }
 
 /// One release's `helm template` inputs.
@@ -151,11 +154,21 @@ impl Helm {
             major,
             version,
             kube_context,
+            kubeconfig: None,
         })
+    }
+
+    /// Targets the cluster a kubectl plugin resolved, not whatever `KUBECONFIG` names.
+    pub fn with_kubeconfig(mut self, kubeconfig: Option<PathBuf>) -> Helm {
+        self.kubeconfig = kubeconfig;
+        self
     }
 
     fn command(&self) -> Command {
         let mut cmd = Command::new(&self.bin);
+        if let Some(path) = &self.kubeconfig {
+            cmd.arg("--kubeconfig").arg(path);
+        }
         if let Some(ctx) = &self.kube_context {
             cmd.args(["--kube-context", ctx]);
         }
