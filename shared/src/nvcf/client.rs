@@ -24,6 +24,9 @@ pub struct TlsOptions {
     pub ca_bundle: Option<std::path::PathBuf>,
     /// Skip certificate verification (lab gateways only).
     pub insecure: bool,
+    /// Every endpoint is plain HTTP: skip loading the system's CA roots, which costs more
+    /// than a local request does.
+    pub no_tls: bool,
 }
 
 /// How hard to retry; exposed so tests and impatient users can shorten it.
@@ -159,9 +162,9 @@ impl Client {
                     path.display()
                 ))
             })?;
-            for c in certs {
-                b = b.add_root_certificate(c);
-            }
+            b = b.tls_certs_merge(certs);
+        } else if tls.no_tls {
+            b = b.tls_certs_only([]);
         }
         if tls.insecure {
             b = b.danger_accept_invalid_certs(true);

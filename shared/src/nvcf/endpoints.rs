@@ -150,6 +150,20 @@ impl Endpoints {
         })
     }
 
+    /// True when any service is reached over HTTPS.
+    pub fn uses_tls(&self) -> bool {
+        [
+            &self.api.base,
+            &self.api_keys.base,
+            &self.admin_issuer.base,
+            &self.sis.base,
+            &self.tasks.base,
+            &self.invoke,
+        ]
+        .iter()
+        .any(|u| u.scheme() != "http")
+    }
+
     pub fn route(&self, service: Service) -> &Route {
         match service {
             Service::Api => &self.api,
@@ -321,6 +335,9 @@ mod tests {
             e.api.url("/v2/nvcf/functions").unwrap().as_str(),
             "http://10.0.0.1:8080/v2/nvcf/functions"
         );
+        assert!(!e.uses_tls());
+        let defaults = Endpoints::from_settings(&settings(MapEnv::default())).unwrap();
+        assert!(defaults.uses_tls());
     }
 
     #[test]

@@ -101,6 +101,7 @@ impl Session {
         let tls = TlsOptions {
             ca_bundle: connect.ca_bundle.clone(),
             insecure: connect.insecure_skip_tls_verify,
+            no_tls: !endpoints.uses_tls(),
         };
         let saver = profile.clone();
         let client = Client::new(
