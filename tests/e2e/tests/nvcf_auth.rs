@@ -191,10 +191,10 @@ fn an_expired_api_key_is_an_auth_failure() {
         "--for",
         "function",
         "--expires-in",
-        "1s",
+        "3s",
     ]);
     let key = key["keys"][0]["apiKey"].as_str().unwrap().to_owned();
-    std::thread::sleep(std::time::Duration::from_millis(2100));
+    std::thread::sleep(std::time::Duration::from_millis(4100));
     // The key alone, without the admin token: reads go with the API key.
     let run = Run::of(
         env.cmd()

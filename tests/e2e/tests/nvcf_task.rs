@@ -88,7 +88,12 @@ fn task_lifecycle_with_the_last_task_remembered() {
 
 #[test]
 fn task_list_follows_every_cursor_and_streams() {
-    let env = SimEnv::start().logged_in();
+    // Tasks stay QUEUED, so the cancel below never races a busy machine's clock.
+    let env = SimEnv::with(nvcf_sim::SimConfig {
+        task_queue_duration: std::time::Duration::from_secs(3600),
+        ..Default::default()
+    })
+    .logged_in();
     let ids: Vec<String> = (0..5).map(|i| create(&env, &format!("job-{i}"))).collect();
     let list = env.json(&["task", "list", "--page-size", "2"]);
     let listed: Vec<&str> = list["tasks"]
