@@ -8,6 +8,7 @@ use nvcf_shared::target::{KubeArgs, KubeSelection};
 
 mod cleanup;
 mod registration;
+mod uninstall;
 
 pub const PLUGIN: Plugin = Plugin {
     display: "kubectl nvca",
@@ -43,6 +44,7 @@ impl HasCommon for Cli {
 pub enum Command {
     #[command(flatten)]
     Registration(registration::RegistrationCommand),
+    Uninstall(uninstall::UninstallArgs),
     Cleanup(cleanup::CleanupArgs),
     #[command(flatten)]
     Base(BaseCommand),
@@ -54,6 +56,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::Registration(cmd) => {
             registration::run(cmd, &cli.common, &cli.nvcf, &sel, &ctx).await
         }
+        Command::Uninstall(args) => uninstall::run(args, &sel, &ctx).await,
         Command::Cleanup(args) => cleanup::run(args, &sel, &ctx).await,
         Command::Base(cmd) => {
             let scope = Scope {

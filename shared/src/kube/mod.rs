@@ -2,6 +2,7 @@
 
 mod error;
 mod finalizers;
+pub mod delete;
 pub mod identity;
 pub mod probes;
 

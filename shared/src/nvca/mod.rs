@@ -2,6 +2,7 @@
 
 pub mod cleanup;
 pub mod registration;
+pub mod uninstall;
 
 /// Namespaces the NVCA operator and agent own (seed 001's ordered uninstall).
 pub const NAMESPACES: [&str; 4] = [

@@ -1,0 +1,59 @@
+//! `kubectl nvca uninstall`.
+
+use nvcf_shared::cli::Ctx;
+use nvcf_shared::helm::Helm;
+use nvcf_shared::nvca::uninstall::{self, Options, UninstallReport};
+use nvcf_shared::output::{OutputArgs, render};
+use nvcf_shared::target::{KubeSelection, Target, parse_duration};
+use nvcf_shared::{Error, Result};
+
+/// Remove the NVCA operator in seed 001's order (NVCFBackends, agent, release, CRDs, namespaces)
+#[derive(clap::Args, Debug)]
+pub struct UninstallArgs {
+    /// Show the steps; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Confirm the uninstall
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Also delete the nvca-cluster-registration ConfigMap and the nvca-operator namespace
+    #[arg(long)]
+    pub purge: bool,
+    /// Uninstall even while function pods still run in nvcf-backend
+    #[arg(long)]
+    pub force: bool,
+    /// How long each wait (agent gone, helm uninstall) may take
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub timeout: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub async fn run(args: UninstallArgs, sel: &KubeSelection, ctx: &Ctx) -> Result<()> {
+    let opts = Options {
+        purge: args.purge,
+        force: args.force,
+        timeout: parse_duration("--timeout", &args.timeout)?,
+    };
+    if args.dry_run {
+        let report = UninstallReport {
+            dry_run: true,
+            purge: opts.purge,
+            steps: uninstall::plan(&opts),
+        };
+        return render(&report, args.output.output, &mut ctx.stdout());
+    }
+    if !args.yes {
+        return Err(Error::usage(
+            "uninstall removes the NVCA operator, its agent and its CRDs from this cluster",
+        )
+        .hint("review the steps with --dry-run, then re-run with --yes"));
+    }
+    let target = Target::resolve(sel, &ctx.env)?;
+    let client = target.client(&ctx.plugin.user_agent()).await?;
+    let helm = Helm::from_env(&ctx.env, target.context.clone())
+        .await?
+        .with_kubeconfig(sel.kubeconfig.clone());
+    let report = uninstall::run(&client, &helm, &opts, ctx.events()).await?;
+    render(&report, args.output.output, &mut ctx.stdout())
+}
