@@ -114,8 +114,10 @@ pub struct Ids {
     /// Version id (default: the current version)
     #[arg(value_name = "VERSION_ID")]
     pub version_id_arg: Option<String>,
+    /// Function id, as a flag (upstream's spelling)
     #[arg(long = "function-id", conflicts_with = "function_id_arg")]
     pub function_id: Option<String>,
+    /// Version id, as a flag (a function with one version needs none)
     #[arg(long = "version-id", conflicts_with = "version_id_arg")]
     pub version_id: Option<String>,
 }
