@@ -163,6 +163,10 @@ pub struct RenderArgs {
     /// config's chartSource, else oci://<registry>/<repository>)
     #[arg(long, value_name = "SOURCE")]
     pub chart_source: Option<String>,
+    /// Keep the live data of Secrets charts mint on every render (NATS nkeys), read from
+    /// the cluster, so applying the stream does not rotate them
+    #[arg(long)]
+    pub reuse_live_secrets: bool,
 }
 
 #[derive(Args, Debug)]
@@ -273,11 +277,16 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::Render(args) => {
             let inputs = args.stack.load(&ctx, true)?;
             let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
+            let client = match args.reuse_live_secrets {
+                true => Some(target(&ctx)?.client(&PLUGIN.user_agent()).await?),
+                false => None,
+            };
             let stream = render_stream(
                 &inputs,
                 args.planes.planes(),
                 args.chart_source.as_deref(),
                 &helm,
+                client.as_ref(),
             )
             .await?;
             // The stream is for kubectl: Secrets must carry their real values, so it is

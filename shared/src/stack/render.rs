@@ -231,13 +231,28 @@ pub fn assemble(
     plan: &Plan<'_>,
     outputs: &[String],
     registry_password: Option<&str>,
+    live: &LiveSecrets,
 ) -> Result<String> {
     let mut crds: Vec<(String, Value)> = Vec::new();
     let mut chart_namespaces: Vec<Value> = Vec::new();
     let mut per_release: Vec<Vec<Value>> = Vec::new();
     for (p, text) in plan.releases.iter().zip(outputs) {
         let mut rest = Vec::new();
-        for doc in manifest::parse_stream(text, &format!("helm template {}", p.release.name))? {
+        for mut doc in manifest::parse_stream(text, &format!("helm template {}", p.release.name))? {
+            if manifest::kind(&doc) == "Secret"
+                && p.release
+                    .random_secrets
+                    .iter()
+                    .any(|n| n == manifest::name(&doc))
+                && let Some(data) = live.get(&(
+                    manifest::namespace(&doc).unwrap_or(&p.namespace).to_owned(),
+                    manifest::name(&doc).to_owned(),
+                ))
+                && let Some(obj) = doc.as_object_mut()
+            {
+                obj.remove("stringData");
+                obj.insert("data".into(), data.clone());
+            }
             match manifest::kind(&doc) {
                 "CustomResourceDefinition" => {
                     if !crds
@@ -308,6 +323,30 @@ pub fn assemble(
     Ok(out)
 }
 
+/// Live `data` of the Secrets charts mint on every render, by (namespace, name).
+pub type LiveSecrets = BTreeMap<(String, String), Value>;
+
+/// Reads back the random Secrets (stack.md §7) that exist on the cluster, so a render
+/// applied over a live stack keeps their keys instead of rotating them.
+pub async fn live_random_secrets(client: &kube::Client, plan: &Plan<'_>) -> Result<LiveSecrets> {
+    use k8s_openapi::api::core::v1::Secret;
+    let mut live = LiveSecrets::new();
+    for p in &plan.releases {
+        let api: kube::Api<Secret> = kube::Api::namespaced(client.clone(), &p.namespace);
+        for name in &p.release.random_secrets {
+            let found = api.get_opt(name).await.map_err(|e| {
+                crate::kube::from_kube(e, &format!("read secret {name} in {}", p.namespace))
+            })?;
+            if let Some(secret) = found {
+                let data = serde_json::to_value(secret.data.unwrap_or_default())
+                    .map_err(|e| Error::internal(format!("cannot read secret {name}: {e}")))?;
+                live.insert((p.namespace.clone(), name.clone()), data);
+            }
+        }
+    }
+    Ok(live)
+}
+
 /// The effective values: of one release, or of every enabled release keyed by name.
 pub fn effective_values(inputs: &Inputs, release: Option<&str>) -> Result<Value> {
     let catalog = Catalog::embedded();
@@ -328,12 +367,14 @@ pub fn effective_values(inputs: &Inputs, release: Option<&str>) -> Result<Value>
     }
 }
 
-/// The whole install stream for `planes`, ready for `kubectl apply -f -`.
+/// The whole install stream for `planes`, ready for `kubectl apply -f -`. With a
+/// client, chart-minted random Secrets that exist on the cluster keep their live data.
 pub async fn render_stream(
     inputs: &Inputs,
     planes: Planes,
     source: Option<&str>,
     helm: &Helm,
+    live_from: Option<&kube::Client>,
 ) -> Result<String> {
     let catalog = Catalog::embedded();
     let source = match source {
@@ -348,7 +389,18 @@ pub async fn render_stream(
         planes,
         &source,
     )?;
+    let live = match live_from {
+        Some(client) => live_random_secrets(client, &plan).await?,
+        None => LiveSecrets::new(),
+    };
     let outputs = template_all(helm, &plan).await?;
     let registry_password = inputs.passwords.registry.as_ref().map(|s| s.expose());
-    assemble(catalog, &inputs.config, &plan, &outputs, registry_password)
+    assemble(
+        catalog,
+        &inputs.config,
+        &plan,
+        &outputs,
+        registry_password,
+        &live,
+    )
 }

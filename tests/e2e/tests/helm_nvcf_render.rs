@@ -31,6 +31,29 @@ fn stable(stream: &str) -> String {
     stream.replace(&charts(), "dir:CHARTS")
 }
 
+/// The data of the Secrets the NATS chart mints on every offline render (stack.md §7):
+/// the one part of a render that `--reuse-live-secrets` exists to pin.
+fn minted(stream: &str) -> Vec<&str> {
+    stream
+        .lines()
+        .filter(|l| l.starts_with("  seed: "))
+        .collect()
+}
+
+fn without_minted(stream: &str) -> String {
+    stream
+        .lines()
+        .map(|l| {
+            if l.starts_with("  seed: ") {
+                "  seed: MINTED"
+            } else {
+                l
+            }
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 #[test]
 fn full_stack_render_matches_the_golden_stream_on_helm3_and_helm4() {
     let home = Home::new();
@@ -39,8 +62,22 @@ fn full_stack_render_matches_the_golden_stream_on_helm3_and_helm4() {
         let run = render(&home, &helm, &data("full-stack.yaml"), &[]);
         run.expect_success();
         let again = render(&home, &helm, &data("full-stack.yaml"), &[]);
-        assert_eq!(run.stdout, again.stdout, "byte-identical across runs");
-        streams.push(run.stdout);
+        assert_eq!(
+            minted(&run.stdout).len(),
+            2,
+            "nats-nkeys, nats-auth-callout-nkeys"
+        );
+        assert_ne!(
+            minted(&run.stdout),
+            minted(&again.stdout),
+            "offline renders mint anew"
+        );
+        assert_eq!(
+            without_minted(&run.stdout),
+            without_minted(&again.stdout),
+            "otherwise byte-identical across runs"
+        );
+        streams.push(without_minted(&run.stdout));
     }
     assert_eq!(
         streams[0], streams[1],
@@ -299,6 +336,46 @@ fn rendered_stream_applies_server_side_and_its_jobs_and_deployments_complete() {
             .unwrap();
         assert_eq!(secret, "kubernetes.io/dockerconfigjson");
     }
+    // Against the live stack, the minted Secrets keep their data: byte-identical renders.
+    let live = env
+        .kubectl_run(&[
+            "get",
+            "secret",
+            "nats-nkeys",
+            "-n",
+            "nats-system",
+            "-o",
+            "jsonpath={.data.seed}",
+        ])
+        .unwrap();
+    let reuse = |helm: &Path| {
+        let run = Run::of(
+            nvcf(&home, helm)
+                .args([
+                    "render",
+                    "--reuse-live-secrets",
+                    "--chart-source",
+                    &charts(),
+                ])
+                .arg("--stack-config")
+                .arg(data("local.yaml"))
+                .env("KUBECONFIG", env.kubeconfig())
+                .env("NVCF_TEST_REGISTRY_KEY", "registry-key-for-tests"),
+        );
+        run.expect_success();
+        run.stdout
+    };
+    let first = reuse(&tools::helm3());
+    assert_eq!(
+        first,
+        reuse(&tools::helm4()),
+        "byte-identical with live secrets"
+    );
+    assert!(
+        minted(&first).contains(&format!("  seed: {live}").as_str()),
+        "{live}"
+    );
+    assert_eq!(kubectl_apply(env, &first, &[]).code, Some(0));
     for ns in [
         "nvcf",
         "api-keys",
