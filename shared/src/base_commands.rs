@@ -19,6 +19,9 @@ pub enum BaseCommand {
     Context(OutputArgs),
     /// Print a shell completion script
     Completion(CompletionArgs),
+    /// Write man pages and completion scripts generated from the command model into DIR
+    #[command(name = "__docs", hide = true)]
+    Docs { dir: PathBuf },
     /// kubectl's plugin-completion protocol (what kubectl_complete-<plugin> answers)
     #[command(name = "__complete", hide = true)]
     Complete {
@@ -52,6 +55,10 @@ pub async fn run(cmd: BaseCommand, scope: Scope<'_>, ctx: &Ctx) -> Result<()> {
         }
         BaseCommand::Completion(args) => {
             write_script(args.shell, scope.command, scope.plugin.binary, &mut out)
+        }
+        BaseCommand::Docs { dir } => {
+            let written = crate::docs::write_reference(scope.command, scope.plugin.binary, &dir)?;
+            write_out(&mut out, &written.join("\n"))
         }
         BaseCommand::Complete { words } => {
             write_out(&mut out, &cobra_complete(scope.command, &words, &ctx.env))

@@ -8,6 +8,7 @@ pub mod checks;
 pub mod cli;
 pub mod completion;
 pub mod context;
+pub mod docs;
 pub mod error;
 pub mod events;
 pub mod files;

@@ -20,6 +20,7 @@ mod function_invoke;
 mod registry_credential;
 mod task;
 
+mod agent_skill;
 mod check;
 
 pub const PLUGIN: Plugin = Plugin {
@@ -80,6 +81,9 @@ pub enum Command {
     /// Super-admin account management (needs NVCF_CLI_ENABLE_ADMIN, as upstream)
     #[command(subcommand, hide = true)]
     Admin(admin::AdminCommand),
+    /// A skill file for coding agents, generated from this command model
+    #[command(subcommand)]
+    AgentSkill(agent_skill::AgentSkillCommand),
     Check(check::CheckArgs),
     #[command(flatten)]
     Base(BaseCommand),
@@ -130,6 +134,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::RegistryCredential(cmd) => registry_credential::run(&api, cmd).await,
         Command::Admin(cmd) => admin::run(&api, cmd).await,
         Command::Profile(cmd) => profile(cmd, &cli.common, &sel, &ctx, &mut ctx.stdout()),
+        Command::AgentSkill(cmd) => agent_skill::run(cmd, &ctx),
         Command::Check(args) => check::run(args, &cli.common, &sel, &cli.planes, &ctx).await,
         Command::Base(cmd) => {
             let scope = Scope {
