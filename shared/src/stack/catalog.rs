@@ -158,6 +158,23 @@ pub struct Namespaces {
     pub compute_runtime: Vec<String>,
 }
 
+/// Custom resources to delete before the compute plane's releases go.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Drain {
+    pub api_version: String,
+    pub kind: String,
+    pub plural: String,
+    pub namespace: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComputeTeardown {
+    pub drain: Drain,
+    pub crds: Vec<String>,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HelmDefaults {
@@ -172,6 +189,7 @@ pub struct Catalog {
     pub compute_stack_version: String,
     pub helm: HelmDefaults,
     pub namespaces: Namespaces,
+    pub compute_teardown: ComputeTeardown,
     pub releases: Vec<Release>,
 }
 

@@ -86,6 +86,9 @@ pub struct TeardownPlan {
     /// Namespaces deleted always, and those deleted only with --remove-persistent.
     pub namespaces: Vec<String>,
     pub persistent_namespaces: Vec<String>,
+    /// Custom resources deleted before any release (NVCFBackends), when the compute plane
+    /// is torn down.
+    pub drain: Option<crate::stack::catalog::Drain>,
 }
 
 pub fn plan(catalog: &Catalog, inputs: &Inputs, planes: Planes) -> Result<TeardownPlan> {
@@ -122,8 +125,16 @@ pub fn plan(catalog: &Catalog, inputs: &Inputs, planes: Planes) -> Result<Teardo
         }
         namespaces.insert(ns);
     }
-    if planes.includes(crate::stack::catalog::Plane::Compute) {
+    let compute = planes.includes(crate::stack::catalog::Plane::Compute);
+    if compute {
         namespaces.extend(catalog.namespaces.compute_runtime.iter().cloned());
+        leftovers.extend(
+            catalog
+                .compute_teardown
+                .crds
+                .iter()
+                .map(|c| ObjectRef::new("CustomResourceDefinition", None, c)),
+        );
     }
     let gateway = &inputs.config.gateway;
     let never: BTreeSet<&str> = catalog
@@ -167,7 +178,49 @@ pub fn plan(catalog: &Catalog, inputs: &Inputs, planes: Planes) -> Result<Teardo
         persistent,
         namespaces,
         persistent_namespaces,
+        drain: compute.then(|| catalog.compute_teardown.drain.clone()),
     })
+}
+
+/// Deletes every object of the drain kind (NVCFBackends), so the operator tears its agent
+/// down before it is uninstalled. A missing CRD means there is nothing to drain.
+async fn drain(client: &kube::Client, d: &crate::stack::catalog::Drain) -> Result<Vec<String>> {
+    let (group, version) = d
+        .api_version
+        .rsplit_once('/')
+        .unwrap_or(("", &d.api_version));
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(group, version, &d.kind),
+        &d.plural,
+    );
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &d.namespace, &ar);
+    let list = match api.list(&ListParams::default()).await {
+        Ok(list) => list,
+        Err(kube::Error::Api(s)) if s.code == 404 => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(crate::kube::from_kube(
+                e,
+                &format!("list {} in {}", d.plural, d.namespace),
+            ));
+        }
+    };
+    let mut deleted = Vec::new();
+    for obj in list {
+        let Some(name) = obj.metadata.name else {
+            continue;
+        };
+        match api.delete(&name, &DeleteParams::background()).await {
+            Ok(_) => deleted.push(format!("{}/{name} -n {}", d.kind, d.namespace)),
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => {
+                return Err(crate::kube::from_kube(
+                    e,
+                    &format!("delete {}/{name}", d.kind),
+                ));
+            }
+        }
+    }
+    Ok(deleted)
 }
 
 /// What --remove-persistent destroys, read from the cluster: every PVC in the persistent
@@ -328,6 +381,14 @@ pub async fn execute(
     timeout: &str,
 ) -> Result<TeardownReport> {
     let mut steps = Vec::new();
+    if let Some(d) = &plan.drain {
+        for object in drain(client, d).await? {
+            steps.push(Step {
+                object,
+                action: "deleted (drain)".into(),
+            });
+        }
+    }
     for (release, ns) in &plan.releases {
         let installed = helm.get_manifest(release, ns).await?.is_some();
         if installed {
