@@ -56,16 +56,29 @@ cp "$target/helm-nvcf" "$plugin/bin/"
 show helm plugin install "$plugin" --verify=false
 show helm -n nvcf nvcf context
 
-step "the NVCF simulator, and a profile pointing at it"
+step "pre-flight checks on the bare local cluster (each failure shows its fix)"
+show kubectl nvcf check --pre || true
+
+step "the NVCF simulator (a stand-in for the control-plane APIs, not NVCF)"
 sim_log="$bindir/sim.log"
 nvcf-sim --port 0 --domain nvcf.local >"$sim_log" 2>&1 &
 sim_pid=$!
-for _ in $(seq 50); do grep -q 'NVCF_BASE_HTTP_URL' "$sim_log" && break; sleep 0.1; done
-base_url="$(sed -n 's/.*NVCF_BASE_HTTP_URL=\([^ ]*\).*/\1/p' "$sim_log" | head -1 | tr -d '"')"
-api_host="$(sed -n 's/.*API_HOST=\([^ ]*\).*/\1/p' "$sim_log" | head -1 | tr -d '"')"
-show kubectl nvcf profile set base_http_url "$base_url"
-show kubectl nvcf profile set api_host "$api_host"
-show kubectl nvcf profile show
+for _ in $(seq 100); do grep -q '^export NVCF_CLIENT_ID' "$sim_log" && break; sleep 0.1; done
+eval "$(grep '^export ' "$sim_log")"
+export NVCF_PROFILE=demo
+
+step "a function end to end: admin token, API keys, create, deploy, invoke"
+show kubectl nvcf init
+show kubectl nvcf api-key generate --description demo >/dev/null
+show kubectl nvcf function create --name echo-demo --image nvcr.io/demo/echo:1 \
+  --inference-url /echo --inference-port 8000 --health-uri /health
+show kubectl nvcf function deploy create --gpu A10G --instance-type NCP.GPU.A10G_1x
+show kubectl nvcf function invoke --request-body '{"message":"hello from the demo"}'
+
+step "this cluster registered with the simulated SIS from its own signing keys"
+show kubectl nvca register --cluster-name demo-gpu
+show kubectl nvca rotate --check
+show kubectl nvca list
 
 if $keep; then
   trap - EXIT
