@@ -1,8 +1,8 @@
 //! Every read and write the product makes to Kubernetes goes through here.
 
+pub mod delete;
 mod error;
 mod finalizers;
-pub mod delete;
 pub mod identity;
 pub mod probes;
 
