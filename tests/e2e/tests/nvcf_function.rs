@@ -462,3 +462,37 @@ fn deploy_files_with_example_ids_are_refused() {
     assert!(run.stderr.contains("functionId"), "{run:#?}");
     assert!(env.requests("nvcf", "POST", "/").is_empty());
 }
+
+#[test]
+fn new_versions_and_version_resolution() {
+    let env = SimEnv::start().logged_in();
+    let args = [
+        "function",
+        "create",
+        "--name",
+        "echo-v",
+        "--image",
+        "nvcr.io/acme/echo:1",
+        "--inference-url",
+        "/echo",
+    ];
+    let v1 = env.json(&args);
+    let fid = v1["id"].as_str().unwrap().to_owned();
+    // One version: the version id can be left out.
+    assert_eq!(
+        env.json(&["function", "get", &fid])["versionId"],
+        v1["versionId"]
+    );
+    let mut again = args.to_vec();
+    again.extend(["--function-id", &fid]);
+    let run = env.ok(&again);
+    assert!(run.stderr.contains("a new version of function"), "{run:#?}");
+    let versions = env.json(&["function", "versions", &fid]);
+    assert_eq!(versions["functions"].as_array().unwrap().len(), 2);
+    // Two versions and no current one for this id: ask.
+    let other = env.json(&args);
+    assert_ne!(other["id"], fid.as_str());
+    let run = env.nvcf(&["function", "get", &fid]);
+    assert_eq!(run.code, Some(64), "{run:#?}");
+    assert!(run.stderr.contains("2 versions"), "{run:#?}");
+}
