@@ -8,7 +8,7 @@ use nvcf_shared::nvcf::Session;
 use nvcf_shared::nvcf::confirm::confirm;
 use nvcf_shared::nvcf::function_spec::{FunctionSpecArgs, FunctionUpdateArgs};
 use nvcf_shared::nvcf::functions::{Function, Functions};
-use nvcf_shared::nvcf::view::{View, field};
+use nvcf_shared::nvcf::view::{View, artifact, field};
 use nvcf_shared::output::OutputArgs;
 use nvcf_shared::{Error, Result};
 use serde_json::json;
@@ -211,15 +211,7 @@ pub fn function_view(data: serde_json::Value, list: &[Function], empty: &str) ->
 
 /// What a create will do, for people, before it is sent.
 fn plan(body: &serde_json::Value, new_version_of: Option<&str>) -> String {
-    let what = body["containerImage"]
-        .as_str()
-        .map(|i| format!("image {i}"))
-        .or_else(|| {
-            body["helmChart"]
-                .as_str()
-                .map(|c| format!("Helm chart {c}"))
-        })
-        .unwrap_or_else(|| "models only".into());
+    let what = artifact(body).unwrap_or_else(|| "models only".into());
     let models: Vec<String> = body["models"]
         .as_array()
         .map(|m| m.iter().map(|m| field(m, "name")).collect())

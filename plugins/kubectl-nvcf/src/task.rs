@@ -8,7 +8,7 @@ use nvcf_shared::nvcf::confirm::confirm;
 use nvcf_shared::nvcf::input::{key_value, read_checked, shapes};
 use nvcf_shared::nvcf::task_spec::TaskSpecArgs;
 use nvcf_shared::nvcf::tasks::{Listing, PageQuery, Task, Tasks};
-use nvcf_shared::nvcf::view::{View, field};
+use nvcf_shared::nvcf::view::{View, artifact, field};
 use nvcf_shared::output::{OutputArgs, OutputFormat, write_out};
 use nvcf_shared::{Error, Result};
 use serde_json::{Value, json};
@@ -284,15 +284,7 @@ pub async fn run(api: &Api<'_>, cmd: TaskCommand) -> Result<()> {
             output,
         } => {
             let body = spec.body()?;
-            let what = body["containerImage"]
-                .as_str()
-                .map(|i| format!("image {i}"))
-                .or_else(|| {
-                    body["helmChart"]
-                        .as_str()
-                        .map(|c| format!("Helm chart {c}"))
-                })
-                .unwrap_or_default();
+            let what = artifact(&body).unwrap_or_default();
             api.note(&format!(
                 "Plan: create task {:?} ({what}, GPU {} x {})",
                 field(&body, "name"),

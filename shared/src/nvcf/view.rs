@@ -84,6 +84,18 @@ impl View {
     }
 }
 
+/// What a create request runs, for plans: `image X` or `Helm chart Y`.
+pub fn artifact(request: &Value) -> Option<String> {
+    request["containerImage"]
+        .as_str()
+        .map(|i| format!("image {i}"))
+        .or_else(|| {
+            request["helmChart"]
+                .as_str()
+                .map(|c| format!("Helm chart {c}"))
+        })
+}
+
 /// A string field of a JSON object, empty when absent.
 pub fn field(v: &Value, key: &str) -> String {
     match v.get(key) {
