@@ -64,6 +64,18 @@ fn parse_body(raw: &str) -> Result<Value> {
     Ok(v)
 }
 
+/// The text of a Responses API result: every `output_text` part of every message.
+fn responses_text(resp: &Value) -> Option<String> {
+    let parts: Vec<&str> = resp["output"]
+        .as_array()?
+        .iter()
+        .flat_map(|o| o["content"].as_array().into_iter().flatten())
+        .filter(|c| c["type"] == "output_text")
+        .filter_map(|c| c["text"].as_str())
+        .collect();
+    (!parts.is_empty()).then(|| parts.concat())
+}
+
 pub async fn run(api: &Api<'_>, args: InvokeArgs) -> Result<()> {
     let session = api.session()?;
     let file = match &args.input_file {
@@ -153,7 +165,7 @@ pub async fn run(api: &Api<'_>, args: InvokeArgs) -> Result<()> {
         let text = resp["choices"][0]["message"]["content"]
             .as_str()
             .map(str::to_owned)
-            .or_else(|| resp["output_text"].as_str().map(str::to_owned))
+            .or_else(|| responses_text(&resp))
             .unwrap_or_else(|| serde_json::to_string_pretty(&resp).unwrap_or_default());
         return api.print(&View::new(&resp).text(text), args.output.output);
     }

@@ -328,6 +328,42 @@ fn llm_functions_invoke_chat_stream_and_embeddings() {
         "tokens, not SSE frames: {stream:#?}"
     );
 
+    let resp = env.json(&[
+        "function",
+        "invoke",
+        "--api",
+        "responses",
+        "--message",
+        "respond",
+        "--session-id",
+        "s-42",
+    ]);
+    assert_eq!(resp["object"], "response", "{resp}");
+    assert_eq!(env.requests("llm", "POST", "/v1/responses").len(), 1);
+    let table = env.ok(&[
+        "function",
+        "invoke",
+        "--api",
+        "responses",
+        "--message",
+        "plain",
+    ]);
+    assert!(
+        !table.stdout.trim_start().starts_with('{'),
+        "text, not JSON: {table:#?}"
+    );
+    let streamed = env.ok(&[
+        "function",
+        "invoke",
+        "--api",
+        "responses",
+        "--message",
+        "stream responses",
+        "--stream",
+    ]);
+    assert!(!streamed.stdout.trim().is_empty(), "{streamed:#?}");
+    assert!(!streamed.stdout.contains("event:"), "{streamed:#?}");
+
     let emb = env.json(&[
         "function",
         "invoke",
