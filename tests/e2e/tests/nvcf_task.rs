@@ -231,3 +231,37 @@ fn registry_credentials_round_trip() {
     let list = env.json(&["registry-credential", "list"]);
     assert!(list["registryCredentials"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn the_first_row_prints_before_the_last_page_arrives() {
+    use std::io::BufRead;
+    use std::time::{Duration, Instant};
+    let env = SimEnv::start().logged_in();
+    for i in 0..3 {
+        create(&env, &format!("slow-{i}"));
+    }
+    let mut slow = nvcf_support::fault("tasks");
+    slow.method = Some("GET".into());
+    slow.latency_ms = Some(700);
+    env.fault(slow);
+    let started = Instant::now();
+    let mut child = env
+        .cmd()
+        .args(["task", "list", "--page-size", "1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    lines.next().unwrap().unwrap(); // header
+    lines.next().unwrap().unwrap(); // first row
+    let first = started.elapsed();
+    let rest = lines.count();
+    assert!(child.wait().unwrap().success());
+    let end = started.elapsed();
+    assert_eq!(rest, 2);
+    // Three pages at 700 ms each: the first row must not wait for the other two.
+    assert!(
+        end - first >= Duration::from_millis(1200),
+        "first {first:?}, end {end:?}"
+    );
+}
