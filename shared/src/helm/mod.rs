@@ -186,6 +186,11 @@ impl Helm {
     /// `helm template`, with hooks and CRDs, offline.
     pub async fn template(&self, req: &TemplateRequest<'_>) -> Result<String> {
         let mut cmd = Command::new(&self.bin);
+        // Renders run one helm per release at once; a single-threaded Go runtime in each
+        // wastes less CPU on schedulers and GC than one sized for the whole machine.
+        if std::env::var_os("GOMAXPROCS").is_none() {
+            cmd.env("GOMAXPROCS", "1");
+        }
         cmd.args(["template", req.release])
             .args(req.chart.args(req.version))
             .args([
