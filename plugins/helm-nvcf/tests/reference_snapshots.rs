@@ -13,7 +13,12 @@ fn generated_reference_matches_its_snapshots() {
         .status()
         .unwrap();
     assert!(status.success());
-    for file in ["man/helm-nvcf.1", "completions/helm-nvcf.bash", "completions/helm-nvcf.zsh", "completions/helm-nvcf.fish"] {
+    for file in [
+        "man/helm-nvcf.1",
+        "completions/helm-nvcf.bash",
+        "completions/helm-nvcf.zsh",
+        "completions/helm-nvcf.fish",
+    ] {
         let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
         insta::assert_snapshot!(file.replace('/', "__"), text);
     }

@@ -13,7 +13,12 @@ fn generated_reference_matches_its_snapshots() {
         .status()
         .unwrap();
     assert!(status.success());
-    for file in ["man/kubectl-nvca.1", "completions/kubectl-nvca.bash", "completions/kubectl-nvca.zsh", "completions/kubectl-nvca.fish"] {
+    for file in [
+        "man/kubectl-nvca.1",
+        "completions/kubectl-nvca.bash",
+        "completions/kubectl-nvca.zsh",
+        "completions/kubectl-nvca.fish",
+    ] {
         let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
         insta::assert_snapshot!(file.replace('/', "__"), text);
     }

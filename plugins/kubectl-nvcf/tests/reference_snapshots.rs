@@ -13,7 +13,12 @@ fn generated_reference_matches_its_snapshots() {
         .status()
         .unwrap();
     assert!(status.success());
-    for file in ["man/kubectl-nvcf.1", "completions/kubectl-nvcf.bash", "completions/kubectl-nvcf.zsh", "completions/kubectl-nvcf.fish"] {
+    for file in [
+        "man/kubectl-nvcf.1",
+        "completions/kubectl-nvcf.bash",
+        "completions/kubectl-nvcf.zsh",
+        "completions/kubectl-nvcf.fish",
+    ] {
         let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
         insta::assert_snapshot!(file.replace('/', "__"), text);
     }
