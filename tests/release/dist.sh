@@ -7,6 +7,9 @@
 #   --manifests  where the krew manifests are written (default: krew-manifests)
 #   --base-url   where the archives will be downloadable; each uri is BASE/vVERSION/ARCHIVE
 #   --bin-dir    package binaries already built there (host platform) instead of building
+#   --sign-key   gpg key (id, fingerprint or email; default $NVCF_SIGNING_KEY) that signs the
+#                helm tarball: writes helm-nvcf-V.tgz.prov, which helm 4 verifies by default,
+#                and the armored public key nvcf-plugins-signing-key.asc. gpg uses $GNUPGHOME.
 #
 # Per platform: kubectl-nvcf_vV_OS_ARCH.tar.gz and kubectl-nvca_vV_OS_ARCH.tar.gz (binary,
 # its kubectl_complete-* helper, LICENSE). One helm-nvcf-V.tgz holds every platform's
@@ -19,12 +22,14 @@ out="$root/target/dist"
 manifests="$root/krew-manifests"
 base_url="https://github.com/nvcf-plugins/nvcf-plugins/releases/download"
 bin_dir=""
+sign_key="${NVCF_SIGNING_KEY:-}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
     --manifests) manifests="$2"; shift 2 ;;
     --base-url) base_url="${2%/}"; shift 2 ;;
     --bin-dir) bin_dir="$2"; shift 2 ;;
+    --sign-key) sign_key="$2"; shift 2 ;;
     *) echo "dist.sh: unknown option $1 (see the header of $0)" >&2; exit 64 ;;
   esac
 done
@@ -106,6 +111,23 @@ cp -a "$helm_dir" "$stage/helm-nested/helm-nvcf"
 cp -a "$stage/helm-nested/helm-nvcf" "$helm_dir/helm-nvcf"
 tar_reproducibly "$helm_archive" "$helm_dir" LICENSE bin plugin.yaml scripts helm-nvcf
 checksum "$helm_archive"
+
+# helm 4's provenance for a plugin tarball is a chart-style clearsigned message: the plugin
+# metadata, a "..." separator, then the sha256 of the tarball by file name (helm
+# internal/plugin/sign.go). helm verifies it against a legacy (non-keybox) keyring.
+if [ -n "$sign_key" ]; then
+  {
+    grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$helm_dir/plugin.yaml"
+    printf '...\nfiles:\n  %s: sha256:%s\n' "$(basename "$helm_archive")" \
+      "$(sha256sum "$helm_archive" | cut -d' ' -f1)"
+  } | gpg --batch --yes --local-user "$sign_key" --digest-algo SHA256 --clearsign \
+    -o "$helm_archive.prov"
+  gpg --batch --yes --armor --export "$sign_key" >"$out/nvcf-plugins-signing-key.asc"
+else
+  rm -f "$helm_archive.prov"
+  echo "dist.sh: no --sign-key / NVCF_SIGNING_KEY: $(basename "$helm_archive") has no .prov;" \
+    "helm 4 users need --verify=false" >&2
+fi
 
 # krew manifests, generated from the archives just written: never edit them by hand.
 for plugin in nvcf nvca; do

@@ -14,8 +14,50 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A throwaway release-signing key in its own GNUPGHOME, plus the legacy binary keyring helm
+/// verifies against (helm cannot read gpg 2's keybox).
+struct SigningKey {
+    gnupg_home: PathBuf,
+    keyring: PathBuf,
+}
+
+const SIGNER: &str = "nvcf-plugins test release <release@example.invalid>";
+
+fn signing_key(root: &Path) -> SigningKey {
+    let gnupg_home = root.join("gnupg");
+    std::fs::create_dir(&gnupg_home).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&gnupg_home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let gpg = || {
+        let mut cmd = Command::new("gpg");
+        cmd.env("GNUPGHOME", &gnupg_home).arg("--batch");
+        cmd
+    };
+    Run::of(
+        gpg()
+            .args(["--passphrase", "", "--quick-gen-key", SIGNER])
+            .args(["rsa3072", "sign", "never"]),
+    )
+    .expect_success();
+    let keyring = root.join("pubring.gpg");
+    Run::of(
+        gpg()
+            .arg("--output")
+            .arg(&keyring)
+            .args(["--export", SIGNER]),
+    )
+    .expect_success();
+    SigningKey {
+        gnupg_home,
+        keyring,
+    }
+}
+
 /// Runs the release script on the binaries this test run built, into `out`.
-fn dist_into(out: &Path, base_url: &str) {
+fn dist_into(out: &Path, base_url: &str, key: &SigningKey) {
     let bin_dir = bin("kubectl-nvcf").parent().unwrap().to_path_buf();
     for b in [
         "kubectl-nvca",
@@ -27,13 +69,15 @@ fn dist_into(out: &Path, base_url: &str) {
     }
     let run = Run::of(
         Command::new(workspace().join("tests/release/dist.sh"))
+            .env("GNUPGHOME", &key.gnupg_home)
             .arg("--out")
             .arg(out)
             .arg("--manifests")
             .arg(out)
             .arg("--bin-dir")
             .arg(&bin_dir)
-            .args(["--base-url", base_url]),
+            .args(["--base-url", base_url])
+            .args(["--sign-key", SIGNER]),
     );
     run.expect_success();
 }
@@ -43,6 +87,7 @@ fn dist_into(out: &Path, base_url: &str) {
 struct Release {
     out: PathBuf,
     server: FileServer,
+    key: SigningKey,
     _root: tempfile::TempDir,
 }
 
@@ -52,10 +97,12 @@ fn release() -> &'static Release {
         let root = tempfile::tempdir().unwrap();
         let out = root.path().join(format!("v{VERSION}"));
         let server = FileServer::start(root.path());
-        dist_into(&out, &server.url());
+        let key = signing_key(root.path());
+        dist_into(&out, &server.url(), &key);
         Release {
             out,
             server,
+            key,
             _root: root,
         }
     })
@@ -126,7 +173,7 @@ fn archives_and_manifests_agree() {
     }
     // Reproducible: a second run produces byte-identical archives.
     let again = tempfile::tempdir().unwrap();
-    dist_into(again.path(), &release().server.url());
+    dist_into(again.path(), &release().server.url(), &release().key);
     let second = std::fs::read(again.path().join(format!("helm-nvcf-{VERSION}.tgz"))).unwrap();
     assert_eq!(
         std::fs::read(out.join(format!("helm-nvcf-{VERSION}.tgz"))).unwrap(),
@@ -236,31 +283,38 @@ fn helm(home: &Home, helm: &Path) -> Command {
 
 #[test]
 fn the_helm_tarball_installs_on_helm3_and_helm4() {
-    let out = &release().out;
+    let release = release();
     let tarball = format!("helm-nvcf-{VERSION}.tgz");
-    // helm 3 installs tarballs from URLs; helm 4 also from a local file, and verifies
-    // signatures by default: there is no .prov to check yet, hence --verify=false.
-    let cases: [(PathBuf, Vec<String>); 2] = [
-        (
-            tools::helm3(),
-            vec![format!("{}/v{VERSION}/{tarball}", release().server.url())],
-        ),
+    let url = format!("{}/v{VERSION}/{tarball}", release.server.url());
+    let keyring = release.key.keyring.display().to_string();
+    // helm 3 installs tarballs from URLs; helm 4 also from a local file, and verifies the
+    // .prov next to the tarball by default (no --verify=false anywhere here).
+    let cases: [(PathBuf, Vec<String>); 3] = [
+        (tools::helm3(), vec![url.clone()]),
         (
             tools::helm4(),
             vec![
-                out.join(&tarball).display().to_string(),
-                "--verify=false".into(),
+                release.out.join(&tarball).display().to_string(),
+                "--keyring".into(),
+                keyring.clone(),
             ],
         ),
+        (tools::helm4(), vec![url, "--keyring".into(), keyring]),
     ];
     for (helm_bin, source) in cases {
         let h = Home::new();
-        Run::of(
+        let install = Run::of(
             helm(&h, &helm_bin)
                 .args(["plugin", "install"])
                 .args(&source),
-        )
-        .expect_success();
+        );
+        install.expect_success();
+        if helm_bin == tools::helm4() {
+            assert!(
+                install.all().contains("Plugin Hash Verified: sha256:"),
+                "helm 4 did not verify the provenance: {install:#?}"
+            );
+        }
         let run = Run::of(helm(&h, &helm_bin).args(["nvcf", "version", "-o", "name"]));
         run.expect_success();
         assert_eq!(run.stdout, format!("helm-nvcf/{VERSION}\n"));
@@ -268,4 +322,41 @@ fn the_helm_tarball_installs_on_helm3_and_helm4() {
         let run = Run::of(helm(&h, &helm_bin).args(["nvcf", "version"]));
         assert_ne!(run.code, Some(0), "uninstalled plugin still runs: {run:#?}");
     }
+}
+
+#[test]
+fn helm4_refuses_a_tampered_or_foreign_signed_tarball() {
+    let release = release();
+    let tarball = format!("helm-nvcf-{VERSION}.tgz");
+    let prov = format!("{tarball}.prov");
+    let tmp = tempfile::tempdir().unwrap();
+
+    let verify = |dir: &Path, keyring: &Path| {
+        let h = Home::new();
+        Run::of(
+            helm(&h, &tools::helm4())
+                .args(["plugin", "install"])
+                .arg(dir.join(&tarball))
+                .arg("--keyring")
+                .arg(keyring),
+        )
+    };
+
+    let tampered = tmp.path().join("tampered");
+    std::fs::create_dir(&tampered).unwrap();
+    let mut bytes = std::fs::read(release.out.join(&tarball)).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(tampered.join(&tarball), bytes).unwrap();
+    std::fs::copy(release.out.join(&prov), tampered.join(&prov)).unwrap();
+    let run = verify(&tampered, &release.key.keyring);
+    assert_ne!(run.code, Some(0), "{run:#?}");
+    assert!(run.all().contains("sha256 sum does not match"), "{run:#?}");
+
+    let stranger_home = tmp.path().join("stranger");
+    std::fs::create_dir(&stranger_home).unwrap();
+    let stranger = signing_key(&stranger_home);
+    let run = verify(&release.out, &stranger.keyring);
+    assert_ne!(run.code, Some(0), "{run:#?}");
+    assert!(run.all().to_lowercase().contains("signature"), "{run:#?}");
 }
