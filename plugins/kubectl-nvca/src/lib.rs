@@ -7,6 +7,7 @@ use nvcf_shared::cli::{CommonArgs, Ctx, HasCommon, Plugin};
 use nvcf_shared::target::{KubeArgs, KubeSelection};
 
 mod cleanup;
+mod operator;
 mod registration;
 mod uninstall;
 
@@ -42,6 +43,8 @@ impl HasCommon for Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    Values(operator::ValuesArgs),
+    Bootstrap(operator::BootstrapArgs),
     #[command(flatten)]
     Registration(registration::RegistrationCommand),
     Uninstall(uninstall::UninstallArgs),
@@ -53,6 +56,10 @@ pub enum Command {
 pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
     let sel = KubeSelection::from_args(&cli.kube)?;
     match cli.command {
+        Command::Values(args) => operator::values(args, &ctx),
+        Command::Bootstrap(args) => {
+            operator::bootstrap(args, &cli.common, &cli.nvcf, &sel, &ctx).await
+        }
         Command::Registration(cmd) => {
             registration::run(cmd, &cli.common, &cli.nvcf, &sel, &ctx).await
         }

@@ -104,6 +104,8 @@ pub async fn run(
                 nca_id: nca(nca_id),
                 region,
                 ignore_existing,
+                nvca_version: None,
+                capabilities: None,
             };
             let report = registration::register(
                 &sis,

@@ -5,6 +5,7 @@ mod error;
 mod finalizers;
 pub mod identity;
 pub mod probes;
+pub mod workloads;
 
 pub use error::from_kube;
 pub use finalizers::{

@@ -1,8 +1,10 @@
 //! The NVCA agent side of a compute plane.
 
+pub mod bootstrap;
 pub mod cleanup;
 pub mod registration;
 pub mod uninstall;
+pub mod values;
 
 /// Namespaces the NVCA operator and agent own (seed 001's ordered uninstall).
 pub const NAMESPACES: [&str; 4] = [

@@ -16,6 +16,9 @@ pub struct RegisterRequest {
     pub nca_id: String,
     pub region: String,
     pub ignore_existing: bool,
+    /// What the cluster's NVCA runs and enables; upstream's defaults when `None`.
+    pub nvca_version: Option<String>,
+    pub capabilities: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -75,6 +78,12 @@ pub async fn register(
 ) -> Result<RegistrationReport> {
     let identity = discover(kube, api_server, spire_oidc).await?;
     let mut body = ClusterRegistration::self_managed(&req.cluster_name, &req.nca_id, &req.region);
+    if let Some(v) = &req.nvca_version {
+        body.nvca_version = v.clone();
+    }
+    if let Some(c) = &req.capabilities {
+        body.capabilities = c.clone();
+    }
     body.jwks = Some(identity.jwks.clone());
     body.oidc_issuer = Some(identity.issuer.clone());
     let (ids, outcome) = match sis.register(&body).await {
@@ -118,7 +127,7 @@ pub async fn register(
     })
 }
 
-async fn find_by_name(sis: &Sis<'_>, nca_id: &str, name: &str) -> Result<Cluster> {
+pub async fn find_by_name(sis: &Sis<'_>, nca_id: &str, name: &str) -> Result<Cluster> {
     sis.list(nca_id)
         .await?
         .into_iter()

@@ -61,6 +61,7 @@ const SCHEMA: &[(&str, Ty)] = &[
             ("vault", Ty::StrMap),
             ("cassandra", Ty::StrMap),
             ("controlplane", Ty::StrMap),
+            ("compute", Ty::StrMap),
         ]),
     ),
     ("observability", Ty::Map(&[("enabled", Ty::Bool)])),
@@ -95,6 +96,8 @@ const SCHEMA: &[(&str, Ty)] = &[
             ("icmsServiceURL", Ty::Str),
             ("revalServiceURL", Ty::Str),
             ("natsURL", Ty::Str),
+            ("nvcaVersion", Ty::Str),
+            ("featureGates", Ty::StrList),
         ]),
     ),
 ];
@@ -407,6 +410,10 @@ pub struct Compute {
     pub reval_service_url: String,
     #[serde(rename = "natsURL")]
     pub nats_url: String,
+    /// The NVCA agent version the operator deploys.
+    pub nvca_version: String,
+    /// `selfManaged.featureGateValues`: also the capabilities SIS records.
+    pub feature_gates: Vec<String>,
 }
 
 impl Default for Compute {
@@ -417,6 +424,10 @@ impl Default for Compute {
             icms_service_url: "http://api.sis.svc.cluster.local:8080".into(),
             reval_service_url: "http://reval.nvcf.svc.cluster.local:8080".into(),
             nats_url: "nats://nats.nats-system.svc.cluster.local:4222".into(),
+            nvca_version: "3.2.7".into(),
+            feature_gates: ["DynamicGPUDiscovery", "SelfHosted", "KAIScheduler"]
+                .map(String::from)
+                .to_vec(),
         }
     }
 }
@@ -500,6 +511,17 @@ impl StackConfig {
             .unwrap_or(false);
         let mut problems = Vec::new();
         check(&value, Ty::Map(SCHEMA), "", inline_ok, &mut problems);
+        if let Some(sel) = value
+            .pointer("/nodeSelectors/compute")
+            .and_then(Value::as_object)
+            && sel.len() != 1
+        {
+            problems.push(Problem::new(
+                "nodeSelectors.compute",
+                format!("must hold exactly one label, got {}", sel.len()),
+                "the NVCA operator chart takes a single key/value node selector: keep one label",
+            ));
+        }
         for (key, fix) in REQUIRED {
             let present = value
                 .get(*key)

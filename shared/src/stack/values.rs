@@ -178,13 +178,18 @@ impl ValuesInput<'_> {
         let cfg = self.config;
         let profile = Profile::of(cfg.profile);
         let cfg_value = cfg.as_value();
-        let selectors: Map<String, Value> = ["vault", "cassandra", "controlplane"]
+        let selectors: Map<String, Value> = ["vault", "cassandra", "controlplane", "compute"]
             .iter()
             .map(|kind| {
+                // `all` is the control plane's pools; the compute plane is often another
+                // cluster, so its operator is placed only by its own selector.
+                let fallback = (*kind != "compute")
+                    .then(|| cfg.node_selectors.get("all"))
+                    .flatten();
                 let sel = cfg
                     .node_selectors
                     .get(*kind)
-                    .or_else(|| cfg.node_selectors.get("all"))
+                    .or(fallback)
                     .cloned()
                     .unwrap_or_default();
                 (

@@ -1,47 +1,18 @@
 //! `kubectl nvca register / rotate / list / deregister` against nvcf-sim as SIS, with the
 //! signing keys read from a real API server, and a real key rotation in between.
 
-mod nvcf_support;
+mod nvca_support;
 
-use nvcf_e2e::{Run, bin};
-use nvcf_support::SimEnv;
-use nvcf_testenv::Env;
+use nvca_support::Nvca;
 use serde_json::Value;
 
-struct Fixture {
-    sim: SimEnv,
-    cluster: Env,
+/// The key ids the test cluster serves and the ones SIS holds.
+trait Kids {
+    fn served_kids(&self) -> Vec<String>;
+    fn sim_kids(&self, cluster_id: &str) -> Vec<String>;
 }
 
-impl Fixture {
-    fn new(name: &str) -> Fixture {
-        let sim = SimEnv::start();
-        sim.ok(&["init"]);
-        Fixture {
-            sim,
-            cluster: Env::start_named(name).unwrap(),
-        }
-    }
-
-    fn nvca(&self, args: &[&str]) -> Run {
-        let mut cmd = self.sim.home.command(bin("kubectl-nvca"));
-        for (k, v) in self.sim.sim.env() {
-            cmd.env(k, v);
-        }
-        cmd.env("NVCF_PROFILE", "e2e")
-            .env("CI", "true")
-            .env("KUBECONFIG", self.cluster.kubeconfig());
-        Run::of(cmd.args(args))
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["-o", "json"]);
-        let run = self.nvca(&all);
-        run.expect_success();
-        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:#?}"))
-    }
-
+impl Kids for Nvca {
     fn served_kids(&self) -> Vec<String> {
         let jwks: Value = serde_json::from_str(
             &self
@@ -79,7 +50,7 @@ impl Fixture {
 
 #[test]
 fn register_then_rotate_after_a_signing_key_change() {
-    let f = Fixture::new("nvca-rotate");
+    let f = Nvca::start("nvca-rotate");
     let report = f.json(&["register", "--cluster-name", "gpu-a"]);
     assert_eq!(report["outcome"], "registered");
     assert_eq!(report["identity"]["source"], "api-server");
@@ -134,7 +105,7 @@ fn register_then_rotate_after_a_signing_key_change() {
 
 #[test]
 fn registering_twice_and_deregistering_are_guarded() {
-    let f = Fixture::new("nvca-register");
+    let f = Nvca::start("nvca-register");
     f.json(&["register", "--cluster-name", "gpu-b"]);
     let again = f.nvca(&["register", "--cluster-name", "gpu-b"]);
     assert_eq!(again.code, Some(6), "a duplicate is a conflict: {again:#?}");

@@ -1,0 +1,74 @@
+//! `kubectl nvca values | bootstrap`: installing the operator self-managed.
+
+use nvcf_shared::Result;
+use nvcf_shared::cli::{CommonArgs, Ctx};
+use nvcf_shared::nvca::{bootstrap, values};
+use nvcf_shared::nvcf::sis::Sis;
+use nvcf_shared::nvcf::{ConnectArgs, Session};
+use nvcf_shared::output::{OutputArgs, render};
+use nvcf_shared::stack::inputs::Inputs;
+use nvcf_shared::target::{KubeSelection, Target, parse_duration};
+use std::path::PathBuf;
+
+/// Print nvca-operator-values.yaml (seed 001) for the operator chart, from the stack config
+#[derive(clap::Args, Debug)]
+pub struct ValuesArgs {
+    /// The stack config file (registry, repository, imagePullSecrets, nodeSelectors.compute, compute.*)
+    #[arg(long, value_name = "FILE", env = "NVCF_STACK_CONFIG")]
+    pub stack_config: Option<PathBuf>,
+    /// Override one value: nvca-operator:PATH=VALUE (repeatable)
+    #[arg(long = "set", value_name = "nvca-operator:PATH=VALUE")]
+    pub set: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Register the cluster from its nvcfbackend-self-managed ConfigMap, write the IDs for the operator, restart it and wait for the agent
+#[derive(clap::Args, Debug)]
+pub struct BootstrapArgs {
+    /// Read the cluster's keys from this SPIRE OIDC discovery provider instead of the cluster
+    #[arg(long, value_name = "URL")]
+    pub spire_oidc_url: Option<String>,
+    /// How long the operator's rollout and the agent pod may each take
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub timeout: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub fn values(args: ValuesArgs, ctx: &Ctx) -> Result<()> {
+    let inputs = Inputs::load(
+        args.stack_config.as_deref(),
+        &[],
+        &args.set,
+        &ctx.env,
+        &mut std::io::stderr(),
+        false,
+    )?;
+    let report = values::render(&inputs)?;
+    // The default (table) view is the values file itself, with a header saying how to use it.
+    render(&report, args.output.output, &mut ctx.stdout())
+}
+
+pub async fn bootstrap(
+    args: BootstrapArgs,
+    common: &CommonArgs,
+    connect: &ConnectArgs,
+    sel: &KubeSelection,
+    ctx: &Ctx,
+) -> Result<()> {
+    let timeout = parse_duration("--timeout", &args.timeout)?;
+    let session = Session::open(connect, &common.profile, sel, &ctx.env, ctx.plugin)?;
+    let sis = Sis {
+        client: &session.client,
+    };
+    let target = Target::resolve(sel, &ctx.env)?;
+    let client = target.client(&ctx.plugin.user_agent()).await?;
+    let opts = bootstrap::Options {
+        default_nca_id: session.settings.get("client_id").to_owned(),
+        spire_oidc: args.spire_oidc_url,
+        timeout,
+    };
+    let report = bootstrap::run(&sis, &session.profile, &client, &target.server, &opts).await?;
+    render(&report, args.output.output, &mut ctx.stdout())
+}

@@ -1,0 +1,120 @@
+//! `kubectl nvca values` + `bootstrap` against the stand-in operator chart (installed by
+//! real helm with the values we print) and nvcf-sim as SIS; a second run writes nothing.
+
+mod nvca_support;
+
+use nvca_support::{CLUSTER, Nvca};
+
+#[test]
+fn bootstrap_registers_restarts_the_operator_and_is_idempotent() {
+    let mut t = Nvca::start("nvca-bootstrap");
+    t.install_operator();
+    t.start_operator(true);
+    // The operator started before any IDs existed: it created nothing.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert!(
+        t.kubectl(&[
+            "get",
+            "deploy",
+            "-A",
+            "-l",
+            "app.kubernetes.io/name=nvca",
+            "-o",
+            "name"
+        ])
+        .trim()
+        .is_empty()
+    );
+
+    let report = t.json(&["bootstrap", "--timeout", "90s"]);
+    assert_eq!(report["changed"], true, "{report:#}");
+    assert_eq!(report["clusterName"], CLUSTER);
+    let id = report["clusterId"].as_str().unwrap().to_owned();
+    let group = report["clusterGroupId"].as_str().unwrap().to_owned();
+    let step = |name: &str| {
+        report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["step"] == name)
+            .unwrap_or_else(|| panic!("no step {name}: {report:#}"))
+            .clone()
+    };
+    assert!(
+        step("sis-registration")["result"]
+            .as_str()
+            .unwrap()
+            .starts_with("registered"),
+        "{report:#}"
+    );
+    assert_eq!(step("operator-restart")["changed"], true);
+    assert!(
+        step("nvca-agent")["result"]
+            .as_str()
+            .unwrap()
+            .contains("(3/3 ready)"),
+        "{report:#}"
+    );
+    let ids = t.registration_ids();
+    assert_eq!(ids["clusterId"], id.as_str());
+    assert_eq!(ids["clusterGroupId"], group.as_str());
+    // SIS holds the cluster under the name and capabilities the chart's ConfigMap gave.
+    let listed = t.json(&["list"]);
+    let sis = listed["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["clusterId"] == id.as_str())
+        .expect("SIS lists the cluster")
+        .clone();
+    assert_eq!(sis["clusterName"], CLUSTER);
+    assert_eq!(
+        sis["capabilities"],
+        serde_json::json!(["DynamicGPUDiscovery", "SelfHosted", "KAIScheduler"])
+    );
+    assert_eq!(sis["nvcaVersion"], "3.2.7");
+
+    // Second run: finds the registration, and neither SIS nor the cluster sees a write.
+    let posts_before = t.sim.requests("sis", "POST", "/v1/accounts").len();
+    let mark = t.cluster.audit().mark().unwrap();
+    let again = t.json(&["bootstrap", "--timeout", "90s"]);
+    assert_eq!(again["changed"], false, "{again:#}");
+    assert_eq!(again["clusterId"], id.as_str());
+    let writes: Vec<_> = t
+        .cluster
+        .audit()
+        .requests_matching(mark, &[], "kubectl-nvca")
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.is_mutating())
+        .collect();
+    assert!(writes.is_empty(), "second bootstrap wrote: {writes:#?}");
+    assert_eq!(
+        t.sim.requests("sis", "POST", "/v1/accounts").len(),
+        posts_before
+    );
+    assert!(
+        t.sim.requests("sis", "PUT", "/v1/").is_empty(),
+        "no JWKS upload either"
+    );
+
+    // The table view names each step.
+    let table = t.nvca(&["bootstrap"]);
+    table.expect_success();
+    assert!(
+        table.stdout.contains("already holds these IDs") && table.stdout.contains("not needed"),
+        "{table:#?}"
+    );
+}
+
+#[test]
+fn bootstrap_without_the_operator_chart_names_the_missing_configmap() {
+    let t = Nvca::start("nvca-bootstrap-missing");
+    let run = t.nvca(&["bootstrap"]);
+    assert_ne!(run.code, Some(0));
+    assert!(
+        run.stderr.contains("nvcfbackend-self-managed")
+            && run.stderr.contains("kubectl nvca values"),
+        "{run:#?}"
+    );
+}
