@@ -10,10 +10,11 @@ use nvcf_shared::base_commands::{self, BaseCommand, Scope};
 use nvcf_shared::cli::{CommonArgs, Ctx, HasCommon, Plugin};
 use nvcf_shared::helm::Helm;
 use nvcf_shared::output::{OutputArgs, OutputFormat, render, write_out};
+use nvcf_shared::profile::ProfileArgs;
 use nvcf_shared::settings::EnvLookup;
 use nvcf_shared::stack::bundle::{Dynamic, verify, write_bundle};
 use nvcf_shared::stack::catalog::Catalog;
-use nvcf_shared::stack::inputs::Inputs;
+use nvcf_shared::stack::inputs::{Inputs, profile_registration};
 use nvcf_shared::stack::render::{Planes, effective_values, render_stream};
 use nvcf_shared::stack::values::{query, to_yaml};
 use nvcf_shared::stack::{teardown, upgrade};
@@ -112,6 +113,20 @@ impl StackArgs {
             &mut std::io::stderr(),
             with_passwords,
         )
+    }
+
+    /// As [`StackArgs::load`], with the cluster's SIS registration from its profile: the
+    /// commands whose values reach the compute plane.
+    fn load_registered(
+        &self,
+        ctx: &Ctx,
+        profile: &ProfileArgs,
+        with_passwords: bool,
+    ) -> Result<Inputs> {
+        let sel = KubeSelection::from_helm_env(&ctx.env);
+        let registration = profile_registration(profile, &sel, &ctx.env)?;
+        self.load(ctx, with_passwords)?
+            .with_registration(registration)
     }
 }
 
@@ -265,7 +280,9 @@ fn kube_context(ctx: &Ctx) -> Option<String> {
 pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
     match cli.command {
         Command::Values(args) => {
-            let inputs = args.stack.load(&ctx, true)?;
+            let inputs = args
+                .stack
+                .load_registered(&ctx, &cli.common.profile, true)?;
             let values = effective_values(&inputs, args.release.as_deref())?;
             let text = match &args.query {
                 Some(q) => query(&values, q)?,
@@ -275,7 +292,9 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             write_out(&mut ctx.stdout(), &text)
         }
         Command::Render(args) => {
-            let inputs = args.stack.load(&ctx, true)?;
+            let inputs = args
+                .stack
+                .load_registered(&ctx, &cli.common.profile, true)?;
             let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
             let client = match args.reuse_live_secrets {
                 true => Some(target(&ctx)?.client(&PLUGIN.user_agent()).await?),
@@ -299,7 +318,9 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
                 })
         }
         Command::Bundle(args) => {
-            let inputs = args.stack.load(&ctx, false)?;
+            let inputs = args
+                .stack
+                .load_registered(&ctx, &cli.common.profile, false)?;
             let dynamic = args
                 .dynamic
                 .iter()
@@ -358,7 +379,9 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             render(&report, OutputFormat::Table, &mut ctx.stdout())
         }
         Command::Upgrade(args) => {
-            let inputs = args.stack.load(&ctx, true)?;
+            let inputs = args
+                .stack
+                .load_registered(&ctx, &cli.common.profile, true)?;
             let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
             let client = target(&ctx)?.client(&PLUGIN.user_agent()).await?;
             let report = upgrade::upgrade(

@@ -3,10 +3,12 @@
 //! input stops the command before any helm runs.
 
 use crate::error::{Error, Result};
+use crate::profile::{ProfileArgs, Registration};
 use crate::settings::EnvLookup;
 use crate::stack::catalog::Catalog;
-use crate::stack::config::{LoadError, ResolvedPasswords, StackConfig};
+use crate::stack::config::{Compute, LoadError, ResolvedPasswords, StackConfig};
 use crate::stack::values::{SetOverride, ValuesInput, check_release_names};
+use crate::target::KubeSelection;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -21,6 +23,8 @@ pub struct Inputs {
     pub passwords: ResolvedPasswords,
     pub overlays: BTreeMap<String, Value>,
     pub sets: Vec<SetOverride>,
+    /// The cluster's SIS registration, fed into the compute plane's values.
+    pub registration: Option<Registration>,
 }
 
 impl Inputs {
@@ -102,7 +106,29 @@ impl Inputs {
             passwords,
             overlays,
             sets,
+            registration: None,
         })
+    }
+
+    /// Adds the cluster's SIS registration. A stack config that names a different compute
+    /// cluster than the one registered is refused: the operator would come up under one
+    /// name with another cluster's ids.
+    pub fn with_registration(mut self, registration: Option<Registration>) -> Result<Inputs> {
+        if let Some(reg) = &registration {
+            let configured = &self.config.compute.cluster_name;
+            if *configured != Compute::default().cluster_name && *configured != reg.cluster_name {
+                return Err(Error::config(format!(
+                    "`compute.clusterName` is {configured:?} but this profile's cluster is registered as {:?} ({})",
+                    reg.cluster_name, reg.cluster_id
+                ))
+                .hint(format!(
+                    "set `compute.clusterName: {}` in the stack config, or use the profile of the cluster you mean (--profile NAME)",
+                    reg.cluster_name
+                )));
+            }
+        }
+        self.registration = registration;
+        Ok(self)
     }
 
     pub fn values_input(&self) -> ValuesInput<'_> {
@@ -111,8 +137,22 @@ impl Inputs {
             passwords: &self.passwords,
             overlays: &self.overlays,
             sets: &self.sets,
+            registration: self.registration.as_ref(),
         }
     }
+}
+
+/// The SIS registration `kubectl nvca register` or `kubectl nvcf up` left in the profile of
+/// the selected cluster. Renders work offline, so no resolvable profile means none.
+pub fn profile_registration(
+    args: &ProfileArgs,
+    sel: &KubeSelection,
+    env: &dyn EnvLookup,
+) -> Result<Option<Registration>> {
+    let Ok(profile) = crate::profile::view::current(args, sel, env) else {
+        return Ok(None);
+    };
+    Ok(profile.read_state()?.registration)
 }
 
 /// Inputs from config text, as a file on disk would give them: for tests.
@@ -123,4 +163,38 @@ pub(crate) fn from_text(config: &str, env: &dyn EnvLookup, with_passwords: bool)
     std::fs::write(&path, config).expect("write stack config");
     Inputs::load(Some(&path), &[], &[], env, &mut Vec::new(), with_passwords)
         .expect("valid stack config")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::MapEnv;
+
+    fn registration(name: &str) -> Registration {
+        Registration {
+            cluster_id: "id-1".into(),
+            cluster_group_id: "group-1".into(),
+            cluster_name: name.into(),
+            ..Registration::default()
+        }
+    }
+
+    #[test]
+    fn a_registration_for_another_cluster_name_is_refused() {
+        let base = "registry: r\nrepository: o/t\n";
+        let env = MapEnv::default();
+        let ok = from_text(base, &env, false).with_registration(Some(registration("gpu-a")));
+        assert_eq!(ok.unwrap().registration.unwrap().cluster_name, "gpu-a");
+        let named = format!("{base}compute: {{clusterName: gpu-a}}\n");
+        assert!(
+            from_text(&named, &env, false)
+                .with_registration(Some(registration("gpu-a")))
+                .is_ok()
+        );
+        let err = from_text(&named, &env, false)
+            .with_registration(Some(registration("gpu-b")))
+            .unwrap_err();
+        assert!(err.message().contains("`compute.clusterName`"), "{err:?}");
+        assert!(err.message().contains("\"gpu-b\" (id-1)"), "{err:?}");
+    }
 }

@@ -2,6 +2,7 @@
 //! `--set release:path=value`, with aicr's query semantics for reading them back.
 
 use crate::error::{Error, Result};
+use crate::profile::Registration;
 use crate::stack::catalog::{Catalog, Release, lookup};
 use crate::stack::config::{ProfileName, ResolvedPasswords, StackConfig};
 use crate::templates;
@@ -159,6 +160,8 @@ pub struct ValuesInput<'a> {
     /// `release -> overlay` from `-f` files, applied before `--set`.
     pub overlays: &'a BTreeMap<String, Value>,
     pub sets: &'a [SetOverride],
+    /// This cluster's SIS registration (from the profile), for the compute plane's values.
+    pub registration: Option<&'a Registration>,
 }
 
 /// A password as templates see it: the real value, or a marker for bundles.
@@ -240,6 +243,12 @@ impl ValuesInput<'_> {
             "pull_secrets": pull_secrets,
             "gateway": serde_json::to_value(&cfg.gateway).unwrap_or_default(),
             "compute": serde_json::to_value(&cfg.compute).unwrap_or_default(),
+            "registration": self.registration.map(|r| serde_json::json!({
+                "clusterId": r.cluster_id,
+                "clusterGroupId": r.cluster_group_id,
+                "clusterName": r.cluster_name,
+                "ncaId": r.nca_id,
+            })),
             "passwords": {
                 "cassandraServiceRole": password(&pw.cassandra_service_role, "cassandraServiceRole"),
                 "cassandraSuperuser": password(&pw.cassandra_superuser, "cassandraSuperuser"),
@@ -342,6 +351,15 @@ mod tests {
     use super::*;
 
     fn input_values(cfg_text: &str, release: &str, sets: &[&str]) -> Value {
+        registered_values(cfg_text, release, sets, None)
+    }
+
+    fn registered_values(
+        cfg_text: &str,
+        release: &str,
+        sets: &[&str],
+        registration: Option<&Registration>,
+    ) -> Value {
         let cfg = StackConfig::parse(cfg_text, "f").unwrap();
         let pw = ResolvedPasswords::default();
         let sets: Vec<SetOverride> = sets
@@ -354,6 +372,7 @@ mod tests {
             passwords: &pw,
             overlays: &overlays,
             sets: &sets,
+            registration,
         };
         let r = Catalog::embedded().release(release).unwrap();
         input.release_values(r, &PasswordView::Real(&pw)).unwrap()
@@ -394,6 +413,24 @@ mod tests {
         );
         assert_eq!(set["api"]["replicaCount"], 5);
         assert_eq!(set["api"]["debug"], true);
+    }
+
+    #[test]
+    fn the_compute_plane_carries_the_clusters_registration() {
+        let reg = Registration {
+            cluster_id: "c0ffee00-0000-4000-8000-000000000001".into(),
+            cluster_group_id: "c0ffee00-0000-4000-8000-000000000002".into(),
+            cluster_name: "gpu-east".into(),
+            nca_id: "nvcf-default".into(),
+            oidc_issuer: "https://kubernetes.default.svc".into(),
+            jwks_fingerprint: "sha256:00".into(),
+            key_ids: vec!["k1".into()],
+        };
+        let registered = registered_values(CFG, "nvca-operator", &[], Some(&reg));
+        insta::assert_snapshot!("nvca_operator_registered", to_yaml(&registered).unwrap());
+        let unregistered = input_values(CFG, "nvca-operator", &[]);
+        assert_eq!(unregistered["clusterName"], "nvcf-cluster");
+        assert!(unregistered.get("clusterID").is_none(), "{unregistered}");
     }
 
     #[test]

@@ -162,6 +162,86 @@ fn planes_select_their_releases() {
 }
 
 #[test]
+fn the_profiles_cluster_registration_reaches_the_compute_plane() {
+    let home = Home::new();
+    // What `kubectl nvca register` leaves in a profile's state.
+    let profile = home.path().join("gpu-east.yaml");
+    std::fs::write(&profile, "{}\n").unwrap();
+    std::fs::write(
+        home.path().join("gpu-east.yaml.state.json"),
+        r#"{"clusterId": "3f0c", "registration": {"clusterId": "3f0c", "clusterGroupId": "9a1b",
+            "clusterName": "gpu-east", "ncaId": "nvcf-default", "oidcIssuer": "https://k8s",
+            "jwksFingerprint": "sha256:00", "keyIds": ["k1"]}}"#,
+    )
+    .unwrap();
+    let profile_arg = profile.to_str().unwrap();
+    let run = render(
+        &home,
+        &tools::helm4(),
+        &data("local.yaml"),
+        &["--compute-plane", "--config", profile_arg],
+    );
+    run.expect_success();
+    let config_map = run
+        .stdout
+        .split("\n---\n")
+        .find(|d| d.contains("name: nvcfbackend-self-managed"))
+        .unwrap();
+    for line in [
+        "clusterId: \"3f0c\"",
+        "clusterGroupId: \"9a1b\"",
+        "clusterName: \"gpu-east\"",
+        "ncaID: \"nvcf-default\"",
+    ] {
+        assert!(config_map.contains(line), "{line}: {config_map}");
+    }
+    let values = Run::of(
+        nvcf(&home, &tools::helm3())
+            .args([
+                "values",
+                "--release",
+                "nvca-operator",
+                "--query",
+                "clusterID",
+            ])
+            .args(["--config", profile_arg, "--stack-config"])
+            .arg(data("local.yaml"))
+            .env("NVCF_TEST_REGISTRY_KEY", "registry-key-for-tests"),
+    );
+    values.expect_success();
+    assert_eq!(values.stdout, "3f0c\n");
+    // A stack config naming another compute cluster is refused, naming both.
+    let other = home.path().join("other.yaml");
+    let text = std::fs::read_to_string(data("local.yaml")).unwrap();
+    std::fs::write(
+        &other,
+        format!("{text}compute: {{clusterName: gpu-west}}\n"),
+    )
+    .unwrap();
+    let refused = render(&home, &tools::helm4(), &other, &["--config", profile_arg]);
+    assert_eq!(refused.code, Some(78), "{refused:#?}");
+    assert!(
+        refused.stderr.contains("\"gpu-west\"")
+            && refused.stderr.contains("`compute.clusterName: gpu-east`"),
+        "{}",
+        refused.stderr
+    );
+    // Without a registration the operator registers itself (seed 001): no ids rendered.
+    let plain = render(
+        &home,
+        &tools::helm4(),
+        &data("local.yaml"),
+        &["--compute-plane"],
+    );
+    plain.expect_success();
+    assert!(
+        plain.stdout.contains("clusterId: \"\"\n"),
+        "{}",
+        plain.stdout
+    );
+}
+
+#[test]
 fn set_and_values_files_reach_the_rendered_objects() {
     let home = Home::new();
     let overlay = home.path().join("overlay.yaml");
