@@ -114,8 +114,9 @@ fn route(r: &Route) -> serde_json::Value {
     json!({"url": r.base.as_str(), "host": r.host})
 }
 
-/// `status`: endpoints, credentials (masked) and the current function and task.
-pub async fn status(api: &Api<'_>, output: OutputArgs) -> Result<()> {
+/// `status`'s configuration section: endpoints, credentials (masked) and the current
+/// function and task, as JSON and as `KEY value` rows.
+pub fn config_view(api: &Api<'_>) -> Result<(serde_json::Value, Vec<(String, String)>)> {
     let session = api.session()?;
     let state = session.profile.read_state()?;
     let creds = session.client.credentials();
@@ -163,7 +164,7 @@ pub async fn status(api: &Api<'_>, output: OutputArgs) -> Result<()> {
         None => r.base.to_string(),
     };
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    let view = View::new(&data).pairs(&[
+    let rows = [
         ("PROFILE", session.profile.name.clone()),
         ("API", at(&e.api)),
         ("API KEYS", at(&e.api_keys)),
@@ -190,6 +191,9 @@ pub async fn status(api: &Api<'_>, output: OutputArgs) -> Result<()> {
             "TASK",
             format!("{} {}", opt(&state.task_name), opt(&state.task_id)),
         ),
-    ]);
-    api.print(&view, output.output)
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    Ok((data, rows))
 }

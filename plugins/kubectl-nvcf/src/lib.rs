@@ -14,10 +14,12 @@ mod admin;
 mod api;
 mod api_key;
 mod auth;
+mod dashboard;
 mod function;
 mod function_deploy;
 mod function_invoke;
 mod registry_credential;
+mod status;
 mod task;
 
 mod agent_skill;
@@ -64,8 +66,7 @@ pub enum Command {
     Init(auth::InitArgs),
     /// Mint a new admin token, keeping API keys and the current function
     Refresh(OutputArgs),
-    /// Show endpoints, credentials (masked) and the current function and task
-    Status(OutputArgs),
+    Status(status::StatusArgs),
     /// Function and task API keys
     #[command(subcommand)]
     ApiKey(api_key::ApiKeyCommand),
@@ -127,7 +128,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
     match cli.command {
         Command::Init(args) => auth::init(&api, args).await,
         Command::Refresh(o) => auth::refresh(&api, o).await,
-        Command::Status(o) => auth::status(&api, o).await,
+        Command::Status(args) => status::run(&api, &cli.planes, args).await,
         Command::ApiKey(cmd) => api_key::run(&api, cmd).await,
         Command::Function(cmd) => function::run(&api, *cmd).await,
         Command::Task(cmd) => task::run(&api, *cmd).await,

@@ -7,6 +7,7 @@ pub mod config;
 pub mod inputs;
 pub mod manifest;
 pub mod render;
+pub mod status;
 pub mod teardown;
 pub mod upgrade;
 pub mod values;

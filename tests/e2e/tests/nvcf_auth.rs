@@ -64,9 +64,10 @@ fn refresh_keeps_keys_and_status_masks_everything() {
     assert_eq!(before["apiKey"], after["apiKey"]);
 
     let status = env.json(&["status"]);
-    assert_eq!(status["auth"]["adminToken"]["status"], "valid");
-    assert_eq!(status["auth"]["apiKey"]["status"], "valid");
-    assert_eq!(status["endpoints"]["api"]["host"], env.sim.host("api"));
+    let config = &status["config"];
+    assert_eq!(config["auth"]["adminToken"]["status"], "valid");
+    assert_eq!(config["auth"]["apiKey"]["status"], "valid");
+    assert_eq!(config["endpoints"]["api"]["host"], env.sim.host("api"));
     let table = env.ok(&["status"]);
     for secret in [&after["token"], &after["apiKey"], &after["nvctApiKey"]] {
         let s = secret.as_str().unwrap();
@@ -248,8 +249,11 @@ fn one_gateway_address_routes_every_service_by_host() {
     assert_eq!(run.code, Some(0), "{run:#?}");
     let status = gw(&["status", "-o", "json"]);
     let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
-    assert_eq!(status["gateway"]["domain"], env.sim.domain());
-    assert_eq!(status["endpoints"]["tasks"]["host"], env.sim.host("tasks"));
+    assert_eq!(status["config"]["gateway"]["domain"], env.sim.domain());
+    assert_eq!(
+        status["config"]["endpoints"]["tasks"]["host"],
+        env.sim.host("tasks")
+    );
     let hosts: Vec<String> = env
         .sim
         .requests()
