@@ -4,7 +4,7 @@
 use crate::api::Api;
 use crate::dashboard::Dashboard;
 use nvcf_shared::error::Category;
-use nvcf_shared::output::{OutputFormat, Report, render, write_out};
+use nvcf_shared::output::{OutputArgs, OutputFormat, Report, render, write_out};
 use nvcf_shared::profile::view::current;
 use nvcf_shared::stack::catalog::Catalog;
 use nvcf_shared::stack::status::{
@@ -24,22 +24,16 @@ pub struct StatusArgs {
     /// Keep the view current from Kubernetes watches: a dashboard on a terminal, otherwise a line per change (JSONL with -o json or --json)
     #[arg(long, short = 'w')]
     pub watch: bool,
-    /// Output format (--json is the same as -o json)
-    #[arg(
-        short = 'o',
-        long = "output",
-        value_enum,
-        default_value_t,
-        value_name = "FORMAT"
-    )]
-    pub output: OutputFormat,
+    /// `--json` (global) means `-o json`.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 pub async fn run(api: &Api<'_>, planes: &PlaneArgs, args: StatusArgs) -> Result<()> {
     let format = if api.common.json {
         OutputFormat::Json
     } else {
-        args.output
+        args.output.output
     };
     let registration = current(&api.common.profile, api.sel, &api.ctx.env)
         .ok()
