@@ -18,6 +18,7 @@ pub mod logging;
 pub mod nvca;
 pub mod nvcf;
 pub mod output;
+pub mod planes;
 pub mod profile;
 pub mod secret;
 pub mod settings;

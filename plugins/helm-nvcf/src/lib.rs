@@ -10,11 +10,10 @@ use nvcf_shared::base_commands::{self, BaseCommand, Scope};
 use nvcf_shared::cli::{CommonArgs, Ctx, HasCommon, Plugin};
 use nvcf_shared::helm::Helm;
 use nvcf_shared::output::{OutputArgs, OutputFormat, render, write_out};
-use nvcf_shared::profile::ProfileArgs;
 use nvcf_shared::settings::EnvLookup;
 use nvcf_shared::stack::bundle::{Dynamic, verify, write_bundle};
 use nvcf_shared::stack::catalog::Catalog;
-use nvcf_shared::stack::inputs::{Inputs, profile_registration};
+use nvcf_shared::stack::inputs::StackArgs;
 use nvcf_shared::stack::render::{Planes, effective_values, render_stream};
 use nvcf_shared::stack::values::{query, to_yaml};
 use nvcf_shared::stack::{teardown, upgrade};
@@ -73,61 +72,6 @@ pub enum Command {
     History(HistoryArgs),
     #[command(flatten)]
     Base(BaseCommand),
-}
-
-/// The inputs every stack command reads.
-#[derive(Args, Debug, Clone)]
-pub struct StackArgs {
-    /// The stack config file (registry, repository, storage, passwords, add-ons)
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "NVCF_STACK_CONFIG",
-        help_heading = "Stack"
-    )]
-    pub stack_config: Option<PathBuf>,
-    /// Values overlay: a YAML file mapping release names to values (repeatable)
-    #[arg(
-        short = 'f',
-        long = "values",
-        value_name = "FILE",
-        help_heading = "Stack"
-    )]
-    pub values: Vec<PathBuf>,
-    /// Override one value: RELEASE:PATH=VALUE, e.g. api:api.replicaCount=2 (repeatable)
-    #[arg(
-        long = "set",
-        value_name = "RELEASE:PATH=VALUE",
-        help_heading = "Stack"
-    )]
-    pub set: Vec<String>,
-}
-
-impl StackArgs {
-    fn load(&self, ctx: &Ctx, with_passwords: bool) -> Result<Inputs> {
-        Inputs::load(
-            self.stack_config.as_deref(),
-            &self.values,
-            &self.set,
-            &ctx.env,
-            &mut std::io::stderr(),
-            with_passwords,
-        )
-    }
-
-    /// As [`StackArgs::load`], with the cluster's SIS registration from its profile: the
-    /// commands whose values reach the compute plane.
-    fn load_registered(
-        &self,
-        ctx: &Ctx,
-        profile: &ProfileArgs,
-        with_passwords: bool,
-    ) -> Result<Inputs> {
-        let sel = KubeSelection::from_helm_env(&ctx.env);
-        let registration = profile_registration(profile, &sel, &ctx.env)?;
-        self.load(ctx, with_passwords)?
-            .with_registration(registration)
-    }
 }
 
 #[derive(Args, Debug)]
@@ -280,9 +224,12 @@ fn kube_context(ctx: &Ctx) -> Option<String> {
 pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
     match cli.command {
         Command::Values(args) => {
-            let inputs = args
-                .stack
-                .load_registered(&ctx, &cli.common.profile, true)?;
+            let inputs = args.stack.load_registered(
+                &ctx.env,
+                &cli.common.profile,
+                &KubeSelection::from_helm_env(&ctx.env),
+                true,
+            )?;
             let values = effective_values(&inputs, args.release.as_deref())?;
             let text = match &args.query {
                 Some(q) => query(&values, q)?,
@@ -292,9 +239,12 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             write_out(&mut ctx.stdout(), &text)
         }
         Command::Render(args) => {
-            let inputs = args
-                .stack
-                .load_registered(&ctx, &cli.common.profile, true)?;
+            let inputs = args.stack.load_registered(
+                &ctx.env,
+                &cli.common.profile,
+                &KubeSelection::from_helm_env(&ctx.env),
+                true,
+            )?;
             let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
             let client = match args.reuse_live_secrets {
                 true => Some(target(&ctx)?.client(&PLUGIN.user_agent()).await?),
@@ -318,9 +268,12 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
                 })
         }
         Command::Bundle(args) => {
-            let inputs = args
-                .stack
-                .load_registered(&ctx, &cli.common.profile, false)?;
+            let inputs = args.stack.load_registered(
+                &ctx.env,
+                &cli.common.profile,
+                &KubeSelection::from_helm_env(&ctx.env),
+                false,
+            )?;
             let dynamic = args
                 .dynamic
                 .iter()
@@ -341,7 +294,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             report.failure().map_or(Ok(()), Err)
         }
         Command::Teardown(args) => {
-            let inputs = args.stack.load(&ctx, false)?;
+            let inputs = args.stack.load(&ctx.env, false)?;
             let catalog = Catalog::embedded();
             let plan = teardown::plan(catalog, &inputs, args.planes.planes())?;
             let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
@@ -379,9 +332,12 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             render(&report, OutputFormat::Table, &mut ctx.stdout())
         }
         Command::Upgrade(args) => {
-            let inputs = args
-                .stack
-                .load_registered(&ctx, &cli.common.profile, true)?;
+            let inputs = args.stack.load_registered(
+                &ctx.env,
+                &cli.common.profile,
+                &KubeSelection::from_helm_env(&ctx.env),
+                true,
+            )?;
             let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
             let client = target(&ctx)?.client(&PLUGIN.user_agent()).await?;
             let report = upgrade::upgrade(
@@ -398,7 +354,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             report.failure().map_or(Ok(()), Err)
         }
         Command::Rollback(args) => {
-            let inputs = args.stack.load(&ctx, false)?;
+            let inputs = args.stack.load(&ctx.env, false)?;
             let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
             let client = target(&ctx)?.client(&PLUGIN.user_agent()).await?;
             let report =
@@ -407,7 +363,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             report.failure().map_or(Ok(()), Err)
         }
         Command::History(args) => {
-            let inputs = args.stack.load(&ctx, false)?;
+            let inputs = args.stack.load(&ctx.env, false)?;
             let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
             let (_, namespace) = upgrade::locate(Catalog::embedded(), &inputs, &args.release)?;
             let report = upgrade::history(&helm, &args.release, &namespace).await?;

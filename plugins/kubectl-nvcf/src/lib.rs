@@ -24,6 +24,7 @@ mod task;
 
 mod agent_skill;
 mod check;
+mod planes;
 
 pub const PLUGIN: Plugin = Plugin {
     display: "kubectl nvcf",
@@ -86,6 +87,9 @@ pub enum Command {
     #[command(subcommand)]
     AgentSkill(agent_skill::AgentSkillCommand),
     Check(check::CheckArgs),
+    Up(planes::UpArgs),
+    Install(planes::InstallArgs),
+    AddComputePlane(planes::AddComputePlaneArgs),
     #[command(flatten)]
     Base(BaseCommand),
 }
@@ -137,6 +141,9 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::Profile(cmd) => profile(cmd, &cli.common, &sel, &ctx, &mut ctx.stdout()),
         Command::AgentSkill(cmd) => agent_skill::run(cmd, &ctx),
         Command::Check(args) => check::run(args, &cli.common, &sel, &cli.planes, &ctx).await,
+        Command::Up(args) => planes::up(&api, &cli.planes, args).await,
+        Command::Install(args) => planes::install(&api, &cli.planes, args).await,
+        Command::AddComputePlane(args) => planes::add_compute_plane(&api, &cli.planes, args).await,
         Command::Base(cmd) => {
             let scope = Scope {
                 plugin: PLUGIN,

@@ -75,6 +75,11 @@ pub struct UpgradeRequest<'a> {
     pub values: &'a [PathBuf],
     pub timeout: &'a str,
     pub wait_for_jobs: bool,
+    /// Release labels (`--labels`), stored with the revision in helm's own records.
+    pub labels: &'a [(String, String)],
+    /// Let helm finish if we are interrupted: a helm killed mid-install leaves its release
+    /// pending, and only a helm that ends on its own leaves it deployed or failed.
+    pub detached: bool,
 }
 
 /// A row of `helm list -o json`.
@@ -123,7 +128,7 @@ impl Helm {
     pub async fn at(bin: PathBuf, kube_context: Option<String>) -> Result<Helm> {
         let mut cmd = Command::new(&bin);
         cmd.args(["version", "--template", "{{.Version}}"]);
-        let out = tokio::time::timeout(VERSION_TIMEOUT, output(cmd))
+        let out = tokio::time::timeout(VERSION_TIMEOUT, output(cmd, true))
             .await
             .map_err(|_| {
                 Error::new(
@@ -221,7 +226,13 @@ impl Helm {
         for v in req.values {
             cmd.arg("--values").arg(v);
         }
-        let out = self.run(cmd, Category::HelmApply).await?;
+        if !req.labels.is_empty() {
+            let labels: Vec<String> = req.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            cmd.args(["--labels", &labels.join(",")]);
+        }
+        let out = self
+            .run_with(cmd, Category::HelmApply, !req.detached)
+            .await?;
         Ok(String::from_utf8_lossy(&out).into_owned())
     }
 
@@ -309,8 +320,17 @@ impl Helm {
     }
 
     async fn run(&self, cmd: Command, category: Category) -> Result<Vec<u8>> {
+        self.run_with(cmd, category, true).await
+    }
+
+    async fn run_with(
+        &self,
+        cmd: Command,
+        category: Category,
+        kill_on_drop: bool,
+    ) -> Result<Vec<u8>> {
         let described = describe(&cmd);
-        let out = output(cmd).await?;
+        let out = output(cmd, kill_on_drop).await?;
         if out.status.success() {
             return Ok(out.stdout);
         }
@@ -372,16 +392,41 @@ fn describe(cmd: &Command) -> String {
     words.join(" ")
 }
 
-async fn output(mut cmd: Command) -> Result<std::process::Output> {
+async fn output(mut cmd: Command, kill_on_drop: bool) -> Result<std::process::Output> {
     let program = cmd.as_std().get_program().to_string_lossy().into_owned();
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    cmd.output().await.map_err(|e| {
+    let cannot_run = |e: std::io::Error| {
         Error::new(Category::Subprocess, format!("cannot run {program}: {e}"))
             .hint("check that helm is installed and executable")
             .with_source(e)
+    };
+    cmd.stdin(Stdio::null()).kill_on_drop(kill_on_drop);
+    if kill_on_drop {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        return cmd.output().await.map_err(cannot_run);
+    }
+    // A helm that outlives us must not write into a closed pipe (SIGPIPE would kill it),
+    // so its output goes to unnamed files we read back.
+    let mut out = tempfile::tempfile().map_err(cannot_run)?;
+    let mut err = tempfile::tempfile().map_err(cannot_run)?;
+    cmd.stdout(out.try_clone().map_err(cannot_run)?)
+        .stderr(err.try_clone().map_err(cannot_run)?);
+    let status = cmd
+        .spawn()
+        .map_err(cannot_run)?
+        .wait()
+        .await
+        .map_err(cannot_run)?;
+    let read = |f: &mut std::fs::File| -> std::io::Result<Vec<u8>> {
+        use std::io::{Read, Seek};
+        let mut buf = Vec::new();
+        f.rewind()?;
+        f.read_to_end(&mut buf)?;
+        Ok(buf)
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: read(&mut out).map_err(cannot_run)?,
+        stderr: read(&mut err).map_err(cannot_run)?,
     })
 }
 

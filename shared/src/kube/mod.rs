@@ -1,9 +1,11 @@
 //! Every read and write the product makes to Kubernetes goes through here.
 
+pub mod apply;
 pub mod delete;
 mod error;
 mod finalizers;
 pub mod identity;
+pub mod lease;
 pub mod probes;
 pub mod workloads;
 

@@ -155,6 +155,61 @@ pub fn profile_registration(
     Ok(profile.read_state()?.registration)
 }
 
+/// The inputs every stack command reads.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct StackArgs {
+    /// The stack config file (registry, repository, storage, passwords, add-ons)
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "NVCF_STACK_CONFIG",
+        help_heading = "Stack"
+    )]
+    pub stack_config: Option<PathBuf>,
+    /// Values overlay: a YAML file mapping release names to values (repeatable)
+    #[arg(
+        short = 'f',
+        long = "values",
+        value_name = "FILE",
+        help_heading = "Stack"
+    )]
+    pub values: Vec<PathBuf>,
+    /// Override one value: RELEASE:PATH=VALUE, e.g. api:api.replicaCount=2 (repeatable)
+    #[arg(
+        long = "set",
+        value_name = "RELEASE:PATH=VALUE",
+        help_heading = "Stack"
+    )]
+    pub set: Vec<String>,
+}
+
+impl StackArgs {
+    pub fn load(&self, env: &dyn EnvLookup, with_passwords: bool) -> Result<Inputs> {
+        Inputs::load(
+            self.stack_config.as_deref(),
+            &self.values,
+            &self.set,
+            env,
+            &mut std::io::stderr(),
+            with_passwords,
+        )
+    }
+
+    /// As [`StackArgs::load`], with the cluster's SIS registration from its profile: the
+    /// commands whose values reach the compute plane.
+    pub fn load_registered(
+        &self,
+        env: &dyn EnvLookup,
+        profile: &ProfileArgs,
+        sel: &KubeSelection,
+        with_passwords: bool,
+    ) -> Result<Inputs> {
+        let registration = profile_registration(profile, sel, env)?;
+        self.load(env, with_passwords)?
+            .with_registration(registration)
+    }
+}
+
 /// Inputs from config text, as a file on disk would give them: for tests.
 #[cfg(test)]
 pub(crate) fn from_text(config: &str, env: &dyn EnvLookup, with_passwords: bool) -> Inputs {

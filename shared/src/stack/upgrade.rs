@@ -201,6 +201,8 @@ pub async fn upgrade(
         values: &[values_path],
         timeout: &catalog.helm.timeout,
         wait_for_jobs: r.wait_for_jobs(),
+        labels: &[],
+        detached: false,
     })
     .await?;
     finish(helm, client, r, &namespace, "upgrade", Some(backup)).await

@@ -1,0 +1,386 @@
+//! `up`, `install` and `add-compute-plane`: argument parsing and target resolution; the
+//! phases themselves live in `nvcf_shared::planes`.
+
+use crate::api::Api;
+use nvcf_shared::events::{Event, Final, Ts};
+use nvcf_shared::helm::Helm;
+use nvcf_shared::nvcf::Session;
+use nvcf_shared::output::{OutputArgs, render, write_out};
+use nvcf_shared::planes::{self, ComputeSource, PlaneTarget, Request, Scope};
+use nvcf_shared::settings::EnvLookup;
+use nvcf_shared::stack::inputs::{Inputs, StackArgs};
+use nvcf_shared::stack::render::{ChartSource, Planes, render_stream};
+use nvcf_shared::target::{KubeSelection, PlaneArgs, Target};
+use nvcf_shared::{Error, Result};
+use std::collections::HashMap;
+
+/// Flags `up`, `install` and `add-compute-plane` share.
+#[derive(clap::Args, Debug)]
+pub struct StackFlags {
+    /// Where charts come from: oci://REGISTRY/REPOSITORY or dir:PATH (default: the stack config's)
+    #[arg(long, value_name = "SOURCE")]
+    pub chart_source: Option<String>,
+    /// Account (NCA id) the cluster is registered under (default: the profile's client_id)
+    #[arg(long)]
+    pub nca_id: Option<String>,
+    /// Region SIS files the cluster under
+    #[arg(long, default_value = "us-west-1")]
+    pub region: String,
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Install both planes: preflight, render and apply the control plane, admin token, register the cluster, render and apply the compute plane, verify
+#[derive(clap::Args, Debug)]
+pub struct UpArgs {
+    /// The GPU cluster's name in SIS (RFC 1123)
+    #[arg(long)]
+    pub cluster_name: String,
+    /// ICMS/SIS base URL used for the registration (default: the profile's icms_url)
+    #[arg(long, value_name = "URL")]
+    pub icms_url: Option<String>,
+    /// Print the phases, releases and ETAs; take no lock, pull nothing, change nothing
+    #[arg(long)]
+    pub plan_only: bool,
+    #[command(flatten)]
+    pub flags: StackFlags,
+}
+
+/// Install one plane, or print it as YAML for `kubectl apply` (--no-apply)
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("plane").required(true).args(["control_plane", "compute_plane"])))]
+pub struct InstallArgs {
+    /// The control plane's releases
+    #[arg(long)]
+    pub control_plane: bool,
+    /// The compute plane's releases (registers the cluster first, unless --no-apply)
+    #[arg(long)]
+    pub compute_plane: bool,
+    /// Print the YAML instead of installing; registers nothing and contacts no cluster
+    #[arg(long)]
+    pub no_apply: bool,
+    /// The GPU cluster's name in SIS (required for --compute-plane)
+    #[arg(long)]
+    pub cluster_name: Option<String>,
+    /// ICMS/SIS base URL used for the registration (default: the profile's icms_url)
+    #[arg(long, value_name = "URL")]
+    pub icms_url: Option<String>,
+    #[command(flatten)]
+    pub flags: StackFlags,
+}
+
+/// Attach another GPU cluster to a running control plane through its public routes, with --token and no access to the control plane's cluster
+#[derive(clap::Args, Debug)]
+pub struct AddComputePlaneArgs {
+    /// The GPU cluster's name in SIS (RFC 1123)
+    #[arg(long)]
+    pub cluster_name: String,
+    /// ICMS/SIS public URL (default: the profile's icms_url, or sis.DOMAIN of --gateway)
+    #[arg(long, value_name = "URL")]
+    pub icms_url: Option<String>,
+    /// ReVal URL the NVCA reaches (default: the SIS URL's host with reval. for sis.)
+    #[arg(long, value_name = "URL")]
+    pub reval_url: Option<String>,
+    /// NATS URL the NVCA reaches (default: nats://nats.DOMAIN:4222 from the SIS host)
+    #[arg(long, value_name = "URL")]
+    pub nats_url: Option<String>,
+    #[command(flatten)]
+    pub flags: StackFlags,
+}
+
+/// The process environment with `--icms-url` on top (the `icms_url` setting reads it).
+struct Overridden<'a> {
+    base: &'a dyn EnvLookup,
+    extra: HashMap<&'static str, String>,
+}
+
+impl EnvLookup for Overridden<'_> {
+    fn get(&self, key: &str) -> Option<String> {
+        self.extra.get(key).cloned().or_else(|| self.base.get(key))
+    }
+}
+
+fn with_icms<'a>(base: &'a dyn EnvLookup, icms: Option<&str>) -> Overridden<'a> {
+    let mut extra = HashMap::new();
+    if let Some(url) = icms.filter(|u| !u.is_empty()) {
+        extra.insert("NVCF_ICMS_URL", url.to_owned());
+    }
+    Overridden { base, extra }
+}
+
+fn open_session(api: &Api<'_>, env: &dyn EnvLookup) -> Result<Session> {
+    Session::open(
+        api.connect,
+        &api.common.profile,
+        api.sel,
+        env,
+        api.ctx.plugin,
+    )
+}
+
+async fn resolve(api: &Api<'_>, sel: &KubeSelection) -> Result<PlaneTarget> {
+    let target = Target::resolve(sel, &api.ctx.env)?;
+    let client = target.client(&api.ctx.plugin.user_agent()).await?;
+    let helm = Helm::from_env(&api.ctx.env, target.context.clone())
+        .await?
+        .with_kubeconfig(sel.kubeconfig.clone());
+    Ok(PlaneTarget {
+        label: target
+            .context
+            .clone()
+            .unwrap_or_else(|| target.cluster.clone()),
+        client,
+        server: target.server,
+        helm,
+    })
+}
+
+fn selections(sel: &KubeSelection, planes: &PlaneArgs) -> (KubeSelection, KubeSelection, bool) {
+    let control = sel.with_context(planes.control_plane_context.as_deref());
+    let compute = sel.with_context(planes.compute_plane_context.as_deref());
+    let split = control.context != compute.context;
+    (control, compute, split)
+}
+
+fn source_of(flags: &StackFlags, inputs: &Inputs) -> Result<ChartSource> {
+    match &flags.chart_source {
+        Some(s) => ChartSource::parse(s),
+        None => ChartSource::from_config(&inputs.config),
+    }
+}
+
+fn source_text(flags: &StackFlags, inputs: &Inputs) -> String {
+    flags
+        .chart_source
+        .clone()
+        .or_else(|| inputs.config.chart_source.clone())
+        .unwrap_or_else(|| {
+            format!(
+                "oci://{}/{}",
+                inputs.config.registry, inputs.config.repository
+            )
+        })
+}
+
+fn check_cluster_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            Error::usage(format!("--cluster-name {name:?} is not an RFC 1123 label")).hint(
+                "use lower-case letters, digits and '-', at most 63 characters, e.g. gpu-east-1",
+            ),
+        )
+    }
+}
+
+pub async fn up(api: &Api<'_>, planes_args: &PlaneArgs, args: UpArgs) -> Result<()> {
+    check_cluster_name(&args.cluster_name)?;
+    let (control_sel, compute_sel, split) = selections(api.sel, planes_args);
+    if args.plan_only {
+        // The plan needs no passwords and no cluster: nothing is read but the config.
+        let inputs = args.flags.stack.load(&api.ctx.env, false)?;
+        let source = source_of(&args.flags, &inputs)?;
+        let name = |s: &KubeSelection| {
+            Target::resolve(s, &api.ctx.env)
+                .ok()
+                .and_then(|t| t.context)
+                .unwrap_or_else(|| "current".into())
+        };
+        let plan = planes::plan::build(
+            &inputs,
+            Scope::All,
+            &source,
+            &planes::plan::PlanInput {
+                cluster: &args.cluster_name,
+                control_plane_context: &name(&control_sel),
+                compute_plane_context: &name(&compute_sel),
+                chart_source: &source_text(&args.flags, &inputs),
+            },
+        )?;
+        let events = api.ctx.events();
+        events.emit(Event::Planned(plan.planned_event()));
+        let mut done = Final::new(Ts::now(), true, api.ctx.elapsed());
+        done.plan_only = true;
+        events.emit(Event::Final(done));
+        return render(&plan, args.flags.output.output, &mut api.ctx.stdout());
+    }
+    let inputs = args.flags.stack.load(&api.ctx.env, true)?;
+    let source = source_of(&args.flags, &inputs)?;
+    let env = with_icms(&api.ctx.env, args.icms_url.as_deref());
+    let session = open_session(api, &env)?;
+    let control = resolve(api, &control_sel).await?;
+    let compute = if split {
+        Some(resolve(api, &compute_sel).await?)
+    } else {
+        None
+    };
+    let req = Request {
+        scope: Scope::All,
+        cluster_name: args.cluster_name.clone(),
+        nca_id: args.flags.nca_id.clone(),
+        region: args.flags.region.clone(),
+        inputs,
+        source,
+        control: Some(&control),
+        compute: Some(compute.as_ref().unwrap_or(&control)),
+        session: Some(&session),
+        token_given: api.connect.token.as_deref().is_some_and(|t| !t.is_empty()),
+        compute_source: ComputeSource::Config,
+        split,
+        env: &api.ctx.env,
+    };
+    let report = planes::run(req, api.ctx.events()).await?;
+    render(&report, args.flags.output.output, &mut api.ctx.stdout())
+}
+
+pub async fn install(api: &Api<'_>, planes_args: &PlaneArgs, args: InstallArgs) -> Result<()> {
+    let (control_sel, compute_sel, _) = selections(api.sel, planes_args);
+    let cluster_name = match (&args.cluster_name, args.compute_plane) {
+        (Some(n), _) => {
+            check_cluster_name(n)?;
+            n.clone()
+        }
+        (None, true) => {
+            return Err(Error::usage("install --compute-plane needs --cluster-name")
+                .hint("pass --cluster-name NAME: the GPU cluster's name in SIS"));
+        }
+        (None, false) => String::new(),
+    };
+    let inputs = args.flags.stack.load(&api.ctx.env, true)?;
+    let source = source_of(&args.flags, &inputs)?;
+    if args.no_apply {
+        return print_yaml(api, &args, inputs, &cluster_name).await;
+    }
+    let (scope, sel) = if args.control_plane {
+        (Scope::ControlPlane, control_sel)
+    } else {
+        (Scope::ComputePlane, compute_sel)
+    };
+    let target = resolve(api, &sel).await?;
+    let env = with_icms(&api.ctx.env, args.icms_url.as_deref());
+    let session = if scope == Scope::ComputePlane {
+        Some(open_session(api, &env)?)
+    } else {
+        None
+    };
+    let req = Request {
+        scope,
+        cluster_name,
+        nca_id: args.flags.nca_id.clone(),
+        region: args.flags.region.clone(),
+        inputs,
+        source,
+        control: (scope == Scope::ControlPlane).then_some(&target),
+        compute: (scope == Scope::ComputePlane).then_some(&target),
+        session: session.as_ref(),
+        token_given: api.connect.token.as_deref().is_some_and(|t| !t.is_empty()),
+        compute_source: ComputeSource::Config,
+        split: false,
+        env: &api.ctx.env,
+    };
+    let report = planes::run(req, api.ctx.events()).await?;
+    render(&report, args.flags.output.output, &mut api.ctx.stdout())
+}
+
+/// `install --no-apply`: the plane's YAML, rendered offline. The compute plane carries the
+/// registration this profile remembers for the cluster, if any; nothing is registered.
+async fn print_yaml(
+    api: &Api<'_>,
+    args: &InstallArgs,
+    mut inputs: Inputs,
+    cluster: &str,
+) -> Result<()> {
+    let planes = if args.control_plane {
+        Planes::Control
+    } else {
+        Planes::Compute
+    };
+    if args.compute_plane {
+        inputs.config.compute.cluster_name = cluster.to_owned();
+        let profile =
+            nvcf_shared::profile::view::current(&api.common.profile, api.sel, &api.ctx.env)?;
+        let remembered = profile
+            .read_state()?
+            .registration
+            .filter(|r| r.cluster_name == cluster);
+        match remembered {
+            Some(r) => inputs.registration = Some(r),
+            None => api.note(&format!(
+                "note: cluster {cluster} is not registered in profile {}; the YAML carries no cluster id (`kubectl nvcf install --compute-plane` without --no-apply registers it)",
+                profile.name
+            )),
+        }
+    }
+    let helm = Helm::from_env(&api.ctx.env, None).await?;
+    let yaml = render_stream(
+        &inputs,
+        planes,
+        args.flags.chart_source.as_deref(),
+        &helm,
+        None,
+    )
+    .await?;
+    write_out(&mut api.ctx.stdout(), yaml.trim_end())
+}
+
+pub async fn add_compute_plane(
+    api: &Api<'_>,
+    planes_args: &PlaneArgs,
+    args: AddComputePlaneArgs,
+) -> Result<()> {
+    check_cluster_name(&args.cluster_name)?;
+    if api.connect.token.as_deref().is_none_or(str::is_empty) {
+        return Err(Error::usage("add-compute-plane needs --token")
+            .hint("pass --token JWT: an admin token of the control plane (`kubectl nvcf init` on a machine that reaches it mints one)"));
+    }
+    let (_, compute_sel, _) = selections(api.sel, planes_args);
+    let inputs = args.flags.stack.load(&api.ctx.env, true)?;
+    let source = source_of(&args.flags, &inputs)?;
+    let env = with_icms(&api.ctx.env, args.icms_url.as_deref());
+    let session = open_session(api, &env)?;
+    let target = resolve(api, &compute_sel).await?;
+    let req = Request {
+        scope: Scope::ComputePlane,
+        cluster_name: args.cluster_name.clone(),
+        nca_id: args.flags.nca_id.clone(),
+        region: args.flags.region.clone(),
+        inputs,
+        source,
+        control: None,
+        compute: Some(&target),
+        session: Some(&session),
+        token_given: true,
+        compute_source: ComputeSource::public(
+            &session,
+            args.reval_url.clone(),
+            args.nats_url.clone(),
+        ),
+        split: false,
+        env: &api.ctx.env,
+    };
+    let report = planes::run(req, api.ctx.events()).await?;
+    render(&report, args.flags.output.output, &mut api.ctx.stdout())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_names_are_rfc1123_labels() {
+        assert!(check_cluster_name("gpu-east-1").is_ok());
+        assert!(check_cluster_name("GPU").is_err());
+        assert!(check_cluster_name("-a").is_err());
+        assert!(check_cluster_name("").is_err());
+    }
+}

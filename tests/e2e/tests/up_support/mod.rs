@@ -1,0 +1,132 @@
+//! What the `kubectl nvcf up` end-to-end tests share: a cluster prepared so preflight
+//! passes and the stand-in stack can become ready, nvcf-sim as the NVCF API, and the real
+//! binaries on PATH.
+
+#![allow(
+    dead_code,
+    reason = "each test crate uses a different part of the support"
+)]
+
+use crate::helm_nvcf_support::{charts, data, install_gateway_prerequisites};
+use crate::nvcf_support::SimEnv;
+use nvcf_e2e::bin;
+use nvcf_testenv::{Env, tools};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Prerequisites `check --pre` wants, plus statically provisioned volumes for the
+/// StatefulSets (the testenv has no provisioner).
+pub fn prepare(env: &Env) {
+    for fixture in ["storage", "gpu-operator", "kai-scheduler"] {
+        env.install_fixture(fixture).unwrap();
+    }
+    install_gateway_prerequisites(env);
+    let pvs: String = (0..12)
+        .map(|i| {
+            format!(
+                "---\napiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: up-pv-{i}\n\
+                 spec:\n  storageClassName: standard\n  capacity: {{storage: 10Gi}}\n  accessModes: [ReadWriteOnce]\n  \
+                 persistentVolumeReclaimPolicy: Retain\n  hostPath: {{path: /tmp/up-pv-{i}}}\n"
+            )
+        })
+        .collect();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), pvs).unwrap();
+    env.kubectl_run(&["apply", "-f", file.path().to_str().unwrap()])
+        .unwrap();
+}
+
+/// A directory with the real kubectl and the chosen helm (as `helm`).
+pub fn tools_dir(home: &Path, helm: &Path) -> PathBuf {
+    let dir = home.join("tools");
+    std::fs::create_dir_all(&dir).unwrap();
+    let link = |target: &Path, name: &str| {
+        let _ = std::fs::remove_file(dir.join(name));
+        std::os::unix::fs::symlink(target, dir.join(name)).unwrap();
+    };
+    link(&tools::kubectl(), "kubectl");
+    link(helm, "helm");
+    dir
+}
+
+/// `kubectl-nvcf` against nvcf-sim and the cluster(s) of `kubeconfig`, with `helm`.
+pub fn nvcf(sim: &SimEnv, kubeconfig: &str, helm: &Path) -> Command {
+    let tools = tools_dir(sim.home.path(), helm);
+    let mut cmd = sim.cmd();
+    cmd.env("PATH", &tools)
+        .env("KUBECONFIG", kubeconfig)
+        .env("USER", "e2e")
+        .env("HELM_DATA_HOME", sim.home.path().join("helm/data"))
+        .env("HELM_CONFIG_HOME", sim.home.path().join("helm/config"))
+        .env("HELM_CACHE_HOME", sim.home.path().join("helm/cache"))
+        .env("NVCF_STACK_CONFIG", data("local.yaml"))
+        .env("NVCF_TEST_REGISTRY_KEY", "registry-key-for-tests");
+    cmd
+}
+
+pub fn up_args(cluster: &str) -> Vec<String> {
+    vec![
+        "up".into(),
+        "--cluster-name".into(),
+        cluster.into(),
+        "--chart-source".into(),
+        charts(),
+    ]
+}
+
+/// The JSONL events of a `--json` run's stderr.
+pub fn events(stderr: &str) -> Vec<Value> {
+    stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("event").is_some())
+        .collect()
+}
+
+/// `release -> status` of every helm release on the cluster, from helm's own records.
+pub fn helm_releases(env: &Env) -> std::collections::BTreeMap<String, String> {
+    let out = env
+        .kubectl_run(&[
+            "get",
+            "secrets",
+            "-A",
+            "-l",
+            "owner=helm",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.labels.name} {.metadata.labels.version} {.metadata.labels.status}{\"\\n\"}{end}",
+        ])
+        .unwrap();
+    let mut latest: std::collections::BTreeMap<String, (u32, String)> = Default::default();
+    for line in out.lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        if let [name, version, status] = parts[..] {
+            let v: u32 = version.parse().unwrap_or(0);
+            if latest.get(name).is_none_or(|(w, _)| *w < v) {
+                latest.insert(name.to_owned(), (v, status.to_owned()));
+            }
+        }
+    }
+    latest.into_iter().map(|(k, (_, s))| (k, s)).collect()
+}
+
+/// Kubeconfig text of `env` with its names made unique (`name`), so two testenvs merge.
+pub fn renamed_kubeconfig(env: &Env, name: &str, dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(env.kubeconfig()).unwrap();
+    let text = text
+        .replace("name: testenv", &format!("name: {name}"))
+        .replace("cluster: testenv", &format!("cluster: {name}"))
+        .replace("name: admin", &format!("name: {name}-admin"))
+        .replace("user: admin", &format!("user: {name}-admin"))
+        .replace(
+            "current-context: testenv",
+            &format!("current-context: {name}"),
+        );
+    let path = dir.join(format!("{name}.kubeconfig"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+pub fn bin_path() -> PathBuf {
+    bin("kubectl-nvcf")
+}
