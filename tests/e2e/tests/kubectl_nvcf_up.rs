@@ -201,4 +201,81 @@ fn up_plans_installs_reruns_and_holds_the_lock() {
         .kubectl_run(&["get", "lease", "-n", "nvcf-cli-system", "-o", "name"])
         .unwrap();
     assert!(lease.trim().is_empty(), "the lock is released: {lease}");
+
+    // Gates read the real signals: a post-upgrade Job that is gone (its TTL) is re-run by
+    // an upgrade; OpenBao's post-install-only init Job gone means it was never initialised.
+    let charts = helm_nvcf_support::charts();
+    env.kubectl_run(&[
+        "delete",
+        "job",
+        "-n",
+        "nvcf",
+        "nvcf-api-account-bootstrap",
+        "--wait",
+    ])
+    .unwrap();
+    let rerun = Run::of(nvcf(&sim, &kubeconfig, &helm).args([
+        "up",
+        "--cluster-name",
+        "gpu-a",
+        "--chart-source",
+        &charts,
+        "-o",
+        "json",
+    ]));
+    rerun.expect_success();
+    let report: Value = serde_json::from_str(&rerun.stdout).unwrap();
+    let action = |n: &str| {
+        report["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == n)
+            .unwrap()["action"]
+            .clone()
+    };
+    assert_eq!(action("api"), "upgraded", "{report:#}");
+    assert_eq!(action("nats"), "unchanged");
+    let done = env
+        .kubectl_run(&[
+            "get",
+            "job",
+            "-n",
+            "nvcf",
+            "nvcf-api-account-bootstrap",
+            "-o",
+            "jsonpath={.status.succeeded}",
+        ])
+        .unwrap();
+    assert_eq!(done.trim(), "1", "the bootstrap Job ran again");
+    env.kubectl_run(&[
+        "delete",
+        "job",
+        "-n",
+        "vault-system",
+        "openbao-server-initialize-cluster",
+        "--wait",
+    ])
+    .unwrap();
+    let broken = Run::of(nvcf(&sim, &kubeconfig, &helm).args([
+        "up",
+        "--cluster-name",
+        "gpu-a",
+        "--chart-source",
+        &charts,
+        "--json",
+    ]));
+    assert_ne!(broken.code, Some(0), "{broken:#?}");
+    let failed = events(&broken.stderr)
+        .into_iter()
+        .find(|e| e["event"] == "phase_failed")
+        .unwrap_or_else(|| panic!("{broken:#?}"));
+    assert_eq!(failed["phase"], "apply-cp");
+    assert!(
+        failed["errMessage"]
+            .as_str()
+            .unwrap()
+            .contains("openbao-server-initialize-cluster"),
+        "{failed:#}"
+    );
 }
