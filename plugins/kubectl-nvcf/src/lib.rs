@@ -18,6 +18,8 @@ mod dashboard;
 mod function;
 mod function_deploy;
 mod function_invoke;
+mod keys;
+mod ops;
 mod registry_credential;
 mod status;
 mod task;
@@ -90,6 +92,12 @@ pub enum Command {
     Up(planes::UpArgs),
     Install(planes::InstallArgs),
     AddComputePlane(planes::AddComputePlaneArgs),
+    /// Operate the control plane: service table, health, restart, scale (seed 002)
+    #[command(subcommand)]
+    Ops(ops::OpsCommand),
+    /// MEK and NEK key rotation, plan first, with backups (seed 002)
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     #[command(flatten)]
     Base(BaseCommand),
 }
@@ -144,6 +152,10 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::Up(args) => planes::up(&api, &cli.planes, args).await,
         Command::Install(args) => planes::install(&api, &cli.planes, args).await,
         Command::AddComputePlane(args) => planes::add_compute_plane(&api, &cli.planes, args).await,
+        Command::Ops(cmd) => {
+            ops::run(cmd, &cli.common, &sel, cli.kube.namespace.as_deref(), &ctx).await
+        }
+        Command::Keys(cmd) => keys::run(cmd, &sel, &ctx).await,
         Command::Base(cmd) => {
             let scope = Scope {
                 plugin: PLUGIN,

@@ -90,6 +90,16 @@ pub struct Spec {
     pub hint_url: Option<&'static str>,
 }
 
+/// A check identity built at run time: [`Spec`] with owned text.
+#[derive(Debug, Clone)]
+pub struct Named {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub hint: String,
+    pub hint_url: Option<String>,
+}
+
 /// Runs checks category by category, streaming events when asked to.
 pub struct Runner {
     events: Option<Arc<Emitter>>,
@@ -144,6 +154,22 @@ impl Runner {
     where
         F: std::future::Future<Output = Verdict>,
     {
+        let named = Named {
+            id: spec.id.into(),
+            title: spec.title.into(),
+            severity: spec.severity,
+            hint: spec.hint.into(),
+            hint_url: spec.hint_url.map(str::to_owned),
+        };
+        self.check_named(named, judge).await
+    }
+
+    /// As [`Runner::check`], for checks made per object found at run time (one per
+    /// workload, one per pod), whose ids and titles are not known in advance.
+    pub async fn check_named<F>(&mut self, spec: Named, judge: F) -> Status
+    where
+        F: std::future::Future<Output = Verdict>,
+    {
         let category = self
             .category
             .as_ref()
@@ -152,26 +178,22 @@ impl Runner {
         self.emit(Event::CheckStarted(CheckStarted {
             ts: Ts::now(),
             category: category.clone(),
-            id: spec.id.into(),
-            message: Some(spec.title.into()),
+            id: spec.id.clone(),
+            message: Some(spec.title.clone()),
         }));
         let started = Instant::now();
         let verdict = judge.await;
         let failed = verdict.status == Status::Failed;
         let outcome = Outcome {
             category,
-            id: spec.id.into(),
-            title: spec.title.into(),
+            id: spec.id,
+            title: spec.title,
             status: verdict.status,
             severity: spec.severity,
             detail: verdict.detail,
             message: verdict.message,
-            hint: failed.then(|| spec.hint.to_owned()),
-            hint_url: if failed {
-                spec.hint_url.map(str::to_owned)
-            } else {
-                None
-            },
+            hint: if failed { Some(spec.hint) } else { None },
+            hint_url: if failed { spec.hint_url } else { None },
             duration: started.elapsed(),
         };
         if outcome.status != Status::Skipped {

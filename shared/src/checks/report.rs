@@ -65,6 +65,16 @@ impl CheckReport {
 
     /// Renders in `format`, then turns a failed verdict into the documented exit code.
     pub fn print(&self, format: CheckOutputFormat, out: &mut dyn Write) -> Result<()> {
+        self.print_as("pre-flight checks", format, out)
+    }
+
+    /// As [`CheckReport::print`]; `what` names the checks in the failure message.
+    pub fn print_as(
+        &self,
+        what: &str,
+        format: CheckOutputFormat,
+        out: &mut dyn Write,
+    ) -> Result<()> {
         match format {
             CheckOutputFormat::Ctrf => {
                 let text = serde_json::to_string_pretty(&super::ctrf::report(self))
@@ -80,7 +90,7 @@ impl CheckReport {
             return Err(Error::new(
                 crate::error::Category::ChecksFailed,
                 format!(
-                    "pre-flight checks failed: {} error(s), {} warning(s)",
+                    "{what} failed: {} error(s), {} warning(s)",
                     self.errors, self.warnings
                 ),
             )

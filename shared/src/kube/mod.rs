@@ -9,6 +9,7 @@ pub mod lease;
 pub mod probes;
 pub mod workloads;
 
+pub use ::kube::Client;
 pub use error::from_kube;
 pub use finalizers::{
     FinalizedObject, ObjectRef, finalize_namespace, list_with_finalizers, strip_finalizers,

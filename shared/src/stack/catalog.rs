@@ -30,6 +30,13 @@ impl Plane {
 pub struct Workload {
     pub kind: String,
     pub name: String,
+    /// The operator-facing service name (`ops services`), for the workloads operators act on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// What scaling this workload to zero takes down; set on the infrastructure
+    /// StatefulSets, whose scale-to-zero needs typed confirmation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outage: Option<String>,
     /// A fixed replica count the chart hard-codes (otherwise the profile decides).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<u32>,

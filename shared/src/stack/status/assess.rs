@@ -346,6 +346,8 @@ fn envoy_gateway(views: &Views) -> ReleaseHealth {
     let w = Workload {
         kind: "Deployment".into(),
         name: ENVOY_GATEWAY.1.into(),
+        service: Some("Envoy Gateway".into()),
+        outage: None,
         replicas: None,
         health: "readyReplicas".into(),
         probe: None,

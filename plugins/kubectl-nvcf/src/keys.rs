@@ -1,0 +1,169 @@
+//! `keys`: the MEK and NEK runbooks, plan first. OpenBao is reached through the Kubernetes
+//! API server's service proxy; its root token comes from its Secret and is never printed.
+
+use nvcf_shared::Result;
+use nvcf_shared::cli::Ctx;
+use nvcf_shared::keys::mek::{self, ORDER_NOTE};
+use nvcf_shared::keys::nek;
+use nvcf_shared::keys::stored::Kid;
+use nvcf_shared::kube::Client;
+use nvcf_shared::nvcf::confirm::confirm;
+use nvcf_shared::openbao::OpenBao;
+use nvcf_shared::ops::StepReport;
+use nvcf_shared::output::{OutputArgs, OutputFormat, render};
+use nvcf_shared::target::{KubeSelection, Target};
+use std::path::PathBuf;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum KeysCommand {
+    /// The MEK key set: current kid, key count, each key's age; and what ESS will do with NEKs
+    Status(OutputArgs),
+    /// Rotate the master encryption key: back up, add a new key first, keep every old key, verify
+    #[command(after_help = const_format_help())]
+    RotateMek(RotateMekArgs),
+    /// Put a MEK backup back (runbook rollback), after backing up the current state
+    Restore(RestoreArgs),
+    /// Turn on ESS's NEK re-encryption and promotion jobs, restart ESS, and say when they will act
+    #[command(
+        after_help = "There is no API for NEK re-encryption: ESS re-wraps NEKs in scheduled \
+jobs inside its pods, which ship turned off. This command sets them in ESS's env ConfigMap and \
+restarts ESS. Runs are skipped until the current MEK is 48h old (counted from its kid), and only \
+NEKs wrapped more than --period ago (ESS default 77d) are picked. The command reports what ESS is \
+configured to do and when; it does not and cannot observe the re-encryption itself."
+    )]
+    RotateNek(RotateNekArgs),
+}
+
+const fn const_format_help() -> &'static str {
+    "Follows the code where the docs disagree: the new kid is a time-based UUID v1 (ESS rejects \
+a current MEK whose kid is not v1; the docs' `uuidgen` makes v4), made at write time because the \
+48h grace period counts from its timestamp. The new key goes first in `keys` because ESS's \
+vault-agent template makes keys[0] the current masterKey; current_kid and \
+jwe_mapping.payload_jwe_kid name it and private_jwks equals keys. Every old key is kept. ESS's \
+getValidMek prefers the key listed before the current one, so the grace period may not hold for \
+encryption: restart every ESS pod promptly after the rotation (kubectl nvcf ops restart ess-api)."
+}
+
+/// What every mutating `keys` command takes: plan mode, confirmation and output.
+#[derive(clap::Args, Debug)]
+pub struct ActArgs {
+    /// Show the plan; write nothing
+    #[arg(long)]
+    pub plan_only: bool,
+    /// Confirm without being asked
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RotateMekArgs {
+    /// Where to write the backup of the current key data (0600; default ./mek-backup-<UTC time>.json)
+    #[arg(long, value_name = "FILE")]
+    pub backup: Option<PathBuf>,
+    #[command(flatten)]
+    pub act: ActArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RestoreArgs {
+    /// The backup to restore (written by rotate-mek, or `bao kv get -format=json` output)
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// Where to back up the current state first (0600; default ./mek-backup-<UTC time>.json)
+    #[arg(long, value_name = "FILE")]
+    pub backup: Option<PathBuf>,
+    #[command(flatten)]
+    pub act: ActArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RotateNekArgs {
+    /// Re-wrap NEKs wrapped longer ago than this (ENCRYPTION_REENCRYPTION_SCHEDULED_PERIOD; ESS default 77d)
+    #[arg(long, value_name = "DURATION")]
+    pub period: Option<String>,
+    /// 6-field Spring cron for the re-encryption job (ESS default: once a day at a random time)
+    #[arg(long, value_name = "CRON")]
+    pub cron: Option<String>,
+    /// 6-field Spring cron for the promotion job (make it run after the re-encryption cron)
+    #[arg(long, value_name = "CRON")]
+    pub promotion_cron: Option<String>,
+    /// Also rotate NEKs (new NEKs for namespaces past the rotation period), not only re-wrap them
+    #[arg(long)]
+    pub rotate: bool,
+    #[command(flatten)]
+    pub act: ActArgs,
+}
+
+async fn connect(sel: &KubeSelection, ctx: &Ctx) -> Result<(Client, OpenBao)> {
+    let client = Target::resolve(sel, &ctx.env)?
+        .client(&ctx.plugin.user_agent())
+        .await?;
+    let bao = OpenBao::new(client.clone()).login_root().await?;
+    Ok((client, bao))
+}
+
+/// Shows the plan on stderr and asks before acting, unless only the plan was asked for.
+fn show_and_confirm(plan: &StepReport, yes: bool, ctx: &Ctx) -> Result<()> {
+    render(plan, OutputFormat::Table, &mut std::io::stderr().lock())?;
+    confirm(&plan.action, yes, &ctx.env)
+}
+
+pub async fn run(cmd: KeysCommand, sel: &KubeSelection, ctx: &Ctx) -> Result<()> {
+    match cmd {
+        KeysCommand::Status(o) => {
+            let (client, bao) = connect(sel, ctx).await?;
+            let mut status = mek::status(&bao).await?;
+            let current = Kid::parse(&status.current_kid);
+            // ESS may not be installed where only OpenBao is checked; the key set still shows.
+            status.nek = nek::plan(&client, &current).await.ok();
+            render(&status, o.output, &mut ctx.stdout())
+        }
+        KeysCommand::RotateMek(args) => {
+            let (_, bao) = connect(sel, ctx).await?;
+            let backup = args
+                .backup
+                .unwrap_or_else(|| mek::default_backup_path("mek"));
+            let plan = mek::rotate(&bao, &backup, true).await?;
+            if args.act.plan_only {
+                return render(&plan, args.act.output.output, &mut ctx.stdout());
+            }
+            show_and_confirm(&plan, args.act.yes, ctx)?;
+            let done = mek::rotate(&bao, &backup, false).await?;
+            debug_assert!(done.notes.iter().any(|n| n == ORDER_NOTE));
+            render(&done, args.act.output.output, &mut ctx.stdout())
+        }
+        KeysCommand::Restore(args) => {
+            let (_, bao) = connect(sel, ctx).await?;
+            let backup = args
+                .backup
+                .unwrap_or_else(|| mek::default_backup_path("mek"));
+            let plan = mek::restore(&bao, &args.from, &backup, true).await?;
+            if args.act.plan_only {
+                return render(&plan, args.act.output.output, &mut ctx.stdout());
+            }
+            show_and_confirm(&plan, args.act.yes, ctx)?;
+            let done = mek::restore(&bao, &args.from, &backup, false).await?;
+            render(&done, args.act.output.output, &mut ctx.stdout())
+        }
+        KeysCommand::RotateNek(args) => {
+            let (client, bao) = connect(sel, ctx).await?;
+            let status = mek::status(&bao).await?;
+            let current = Kid::parse(&status.current_kid);
+            let want = nek::Enable {
+                period: args.period,
+                cron: args.cron,
+                promotion_cron: args.promotion_cron,
+                rotate: args.rotate,
+            };
+            let plan = nek::enable(&client, &current, &want, true).await?;
+            if args.act.plan_only {
+                return render(&plan, args.act.output.output, &mut ctx.stdout());
+            }
+            show_and_confirm(&plan, args.act.yes, ctx)?;
+            let done = nek::enable(&client, &current, &want, false).await?;
+            render(&done, args.act.output.output, &mut ctx.stdout())
+        }
+    }
+}
