@@ -45,6 +45,7 @@ impl HasCommon for Cli {
 pub enum Command {
     Values(operator::ValuesArgs),
     Bootstrap(operator::BootstrapArgs),
+    Doctor(operator::DoctorArgs),
     #[command(flatten)]
     Registration(registration::RegistrationCommand),
     Uninstall(uninstall::UninstallArgs),
@@ -57,6 +58,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
     let sel = KubeSelection::from_args(&cli.kube)?;
     match cli.command {
         Command::Values(args) => operator::values(args, &ctx),
+        Command::Doctor(args) => operator::doctor(args, &cli.common, &cli.nvcf, &sel, &ctx).await,
         Command::Bootstrap(args) => {
             operator::bootstrap(args, &cli.common, &cli.nvcf, &sel, &ctx).await
         }

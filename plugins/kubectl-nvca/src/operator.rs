@@ -1,8 +1,9 @@
 //! `kubectl nvca values | bootstrap`: installing the operator self-managed.
 
 use nvcf_shared::Result;
+use nvcf_shared::checks::{CheckOutputArgs, Runner};
 use nvcf_shared::cli::{CommonArgs, Ctx};
-use nvcf_shared::nvca::{bootstrap, values};
+use nvcf_shared::nvca::{bootstrap, doctor, values};
 use nvcf_shared::nvcf::sis::Sis;
 use nvcf_shared::nvcf::{ConnectArgs, Session};
 use nvcf_shared::output::{OutputArgs, render};
@@ -71,4 +72,48 @@ pub async fn bootstrap(
     };
     let report = bootstrap::run(&sis, &session.profile, &client, &target.server, &opts).await?;
     render(&report, args.output.output, &mut ctx.stdout())
+}
+
+/// Check seed 001's troubleshooting list on this cluster: each failure with its evidence and fix
+#[derive(clap::Args, Debug)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub output: CheckOutputArgs,
+}
+
+pub async fn doctor(
+    args: DoctorArgs,
+    common: &CommonArgs,
+    connect: &ConnectArgs,
+    sel: &KubeSelection,
+    ctx: &Ctx,
+) -> Result<()> {
+    let streaming = common.json || common.plain || common.accessible;
+    let mut runner = Runner::new(streaming.then(|| ctx.events()));
+    let (client, server) = match Target::resolve(sel, &ctx.env) {
+        Ok(t) => (t.client(&ctx.plugin.user_agent()).await, t.server.clone()),
+        Err(e) => (Err(e), String::new()),
+    };
+    match Session::open(connect, &common.profile, sel, &ctx.env, ctx.plugin) {
+        Ok(session) => {
+            let sis = Sis {
+                client: &session.client,
+            };
+            let view = doctor::SisView {
+                sis: &sis,
+                default_nca_id: session.settings.get("client_id").to_owned(),
+                remembered: session
+                    .profile
+                    .read_state()
+                    .ok()
+                    .and_then(|st| st.registration),
+                api_server: server,
+            };
+            doctor::run(&mut runner, client, Ok(view)).await;
+        }
+        Err(e) => doctor::run(&mut runner, client, Err(e)).await,
+    }
+    runner
+        .finish()
+        .print_as("NVCA doctor checks", args.output.output, &mut ctx.stdout())
 }

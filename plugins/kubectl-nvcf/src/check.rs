@@ -1,6 +1,6 @@
 //! `kubectl nvcf check --pre`.
 
-use nvcf_shared::checks::{CheckOutputFormat, Plane, Runner, cluster_checks, local_checks};
+use nvcf_shared::checks::{CheckOutputArgs, Plane, Runner, cluster_checks, local_checks};
 use nvcf_shared::cli::{CommonArgs, Ctx};
 use nvcf_shared::target::{KubeSelection, PlaneArgs, Target};
 use nvcf_shared::{Error, Result};
@@ -17,15 +17,8 @@ pub struct CheckArgs {
     /// Also check that this image pull secret exists on the compute plane (NAMESPACE/NAME)
     #[arg(long, value_name = "NAMESPACE/NAME")]
     pub pull_secret: Option<String>,
-    /// Report format
-    #[arg(
-        short = 'o',
-        long = "output",
-        value_enum,
-        default_value_t,
-        value_name = "FORMAT"
-    )]
-    pub output: CheckOutputFormat,
+    #[command(flatten)]
+    pub output: CheckOutputArgs,
 }
 
 pub async fn run(
@@ -87,5 +80,5 @@ pub async fn run(
             cluster_checks(&mut runner, client, &label, plane, secret).await;
         }
     }
-    runner.finish().print(args.output, &mut ctx.stdout())
+    runner.finish().print(args.output.output, &mut ctx.stdout())
 }

@@ -9,7 +9,7 @@ mod report;
 
 pub use cluster::{Plane, cluster_checks};
 pub use local::local_checks;
-pub use report::{CheckOutputFormat, CheckReport, Status};
+pub use report::{CheckOutputArgs, CheckOutputFormat, CheckReport, Status};
 
 use crate::events::{
     CategoryCompleted, CheckCompleted, CheckStarted, CheckSummary, Emitter, Event, Final, Severity,

@@ -28,6 +28,20 @@ pub enum CheckOutputFormat {
     Ctrf,
 }
 
+/// `-o FORMAT` of every check-shaped command.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CheckOutputArgs {
+    /// Report format
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_enum,
+        default_value_t,
+        value_name = "FORMAT"
+    )]
+    pub output: CheckOutputFormat,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckReport {

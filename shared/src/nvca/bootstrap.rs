@@ -27,6 +27,7 @@ pub const CLUSTER_DTO_KEY: &str = "cluster-dto.yaml";
 pub const OPERATOR_DEPLOYMENT: &str = "nvca-operator";
 pub const AGENT_NAMESPACE: &str = "nvca-system";
 pub const AGENT_SELECTOR: &str = "app.kubernetes.io/name=nvca";
+pub const OPERATOR_SELECTOR: &str = "app.kubernetes.io/name=nvca-operator";
 /// When we last wrote the IDs: the operator must have started after it to have read them.
 pub const WRITTEN_AT: &str = "nvcf.nvidia.com/ids-written-at";
 
@@ -121,10 +122,16 @@ pub async fn read_cluster_dto(client: &kube::Client) -> Result<ClusterDto> {
     Ok(dto)
 }
 
+/// What `nvca-cluster-registration` holds.
+#[derive(Debug, Clone)]
+pub struct RegistrationIds {
+    pub data: BTreeMap<String, String>,
+    /// When `kubectl nvca bootstrap` wrote the IDs; `None` when someone else did.
+    pub written_at: Option<String>,
+}
+
 /// The IDs in `nvca-cluster-registration` and when we wrote them; `None` when it is absent.
-pub async fn read_registration_ids(
-    client: &kube::Client,
-) -> Result<Option<(BTreeMap<String, String>, Option<String>)>> {
+pub async fn read_registration_ids(client: &kube::Client) -> Result<Option<RegistrationIds>> {
     let cm = Api::<ConfigMap>::namespaced(client.clone(), OPERATOR_NAMESPACE)
         .get_opt(REGISTRATION_CONFIGMAP)
         .await
@@ -134,13 +141,13 @@ pub async fn read_registration_ids(
                 &format!("read ConfigMap {OPERATOR_NAMESPACE}/{REGISTRATION_CONFIGMAP}"),
             )
         })?;
-    Ok(cm.map(|cm| {
-        let written = cm
+    Ok(cm.map(|cm| RegistrationIds {
+        written_at: cm
             .metadata
             .annotations
             .as_ref()
-            .and_then(|a| a.get(WRITTEN_AT).cloned());
-        (cm.data.unwrap_or_default(), written)
+            .and_then(|a| a.get(WRITTEN_AT).cloned()),
+        data: cm.data.unwrap_or_default(),
     }))
 }
 
@@ -162,7 +169,7 @@ async fn write_ids(client: &kube::Client, cluster_id: &str, group_id: &str) -> R
         "data": {"clusterId": cluster_id, "clusterGroupId": group_id},
     });
     match current {
-        Some((data, _)) if holds(&data) => Ok(false),
+        Some(ids) if holds(&ids.data) => Ok(false),
         Some(_) => {
             api.patch(
                 REGISTRATION_CONFIGMAP,
@@ -242,27 +249,25 @@ async fn registration_ids(
     Ok((r.cluster_id, r.cluster_group_id, step))
 }
 
+/// Whether `pod` started before `written` (an RFC 3339 time), so it never saw what was
+/// written then. An unreadable time counts as before: a restart is the safe answer.
+pub fn started_before(pod: &k8s_openapi::api::core::v1::Pod, written: &str) -> bool {
+    let written =
+        time::OffsetDateTime::parse(written, &time::format_description::well_known::Rfc3339).ok();
+    match (pod.metadata.creation_timestamp.as_ref(), written) {
+        (Some(created), Some(w)) => created.0.as_second() < w.unix_timestamp(),
+        _ => true,
+    }
+}
+
 /// Whether the running operator pods all started after `written_at` (so they read the IDs).
 async fn operator_current(client: &kube::Client, written_at: Option<&str>) -> Result<bool> {
     let Some(written) = written_at else {
         // IDs not written by us (the chart's init container): they were there at start.
         return Ok(true);
     };
-    let written =
-        time::OffsetDateTime::parse(written, &time::format_description::well_known::Rfc3339).ok();
-    let pods = workloads::pods(
-        client,
-        OPERATOR_NAMESPACE,
-        "app.kubernetes.io/name=nvca-operator",
-    )
-    .await?;
-    Ok(!pods.is_empty()
-        && pods.iter().all(|(p, _)| {
-            match (p.metadata.creation_timestamp.as_ref().map(|t| t.0), written) {
-                (Some(created), Some(w)) => created.as_second() >= w.unix_timestamp(),
-                _ => false,
-            }
-        }))
+    let pods = workloads::pods(client, OPERATOR_NAMESPACE, OPERATOR_SELECTOR).await?;
+    Ok(!pods.is_empty() && pods.iter().all(|(p, _)| !started_before(p, written)))
 }
 
 pub async fn run(
@@ -309,7 +314,9 @@ pub async fn run(
         },
     });
 
-    let written_at = read_registration_ids(kube).await?.and_then(|(_, w)| w);
+    let written_at = read_registration_ids(kube)
+        .await?
+        .and_then(|ids| ids.written_at);
     let deployment = workloads::get_deployment(kube, OPERATOR_NAMESPACE, OPERATOR_DEPLOYMENT)
         .await?
         .ok_or_else(|| {

@@ -2,6 +2,7 @@
 
 pub mod bootstrap;
 pub mod cleanup;
+pub mod doctor;
 pub mod registration;
 pub mod uninstall;
 pub mod values;
