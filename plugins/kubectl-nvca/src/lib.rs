@@ -57,7 +57,7 @@ pub enum Command {
 pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
     let sel = KubeSelection::from_args(&cli.kube)?;
     match cli.command {
-        Command::Values(args) => operator::values(args, &ctx),
+        Command::Values(args) => operator::values(args, &cli.common, &sel, &ctx),
         Command::Doctor(args) => operator::doctor(args, &cli.common, &cli.nvcf, &sel, &ctx).await,
         Command::Bootstrap(args) => {
             operator::bootstrap(args, &cli.common, &cli.nvcf, &sel, &ctx).await

@@ -7,7 +7,7 @@ use nvcf_shared::nvca::{bootstrap, doctor, values};
 use nvcf_shared::nvcf::sis::Sis;
 use nvcf_shared::nvcf::{ConnectArgs, Session};
 use nvcf_shared::output::{OutputArgs, render};
-use nvcf_shared::stack::inputs::Inputs;
+use nvcf_shared::stack::inputs::{Inputs, profile_registration};
 use nvcf_shared::target::{KubeSelection, Target, parse_duration};
 use std::path::PathBuf;
 
@@ -37,7 +37,8 @@ pub struct BootstrapArgs {
     pub output: OutputArgs,
 }
 
-pub fn values(args: ValuesArgs, ctx: &Ctx) -> Result<()> {
+/// Once the cluster is registered (`register` or `bootstrap`), the values carry its IDs.
+pub fn values(args: ValuesArgs, common: &CommonArgs, sel: &KubeSelection, ctx: &Ctx) -> Result<()> {
     let inputs = Inputs::load(
         args.stack_config.as_deref(),
         &[],
@@ -45,7 +46,8 @@ pub fn values(args: ValuesArgs, ctx: &Ctx) -> Result<()> {
         &ctx.env,
         &mut std::io::stderr(),
         false,
-    )?;
+    )?
+    .with_registration(profile_registration(&common.profile, sel, &ctx.env)?)?;
     let report = values::render(&inputs)?;
     // The default (table) view is the values file itself, with a header saying how to use it.
     render(&report, args.output.output, &mut ctx.stdout())

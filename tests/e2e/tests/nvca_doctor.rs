@@ -198,7 +198,9 @@ fn doctor_names_each_planted_fault_and_its_fix() {
         healthy_check(&t, "operator-running")
     });
 
-    // The NVCA agent not created.
+    // The NVCA agent not created: an operator that no longer reconciles, and no agent.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    t.operator = None;
     t.kubectl(&["delete", "deployment", "nvca", "-n", "nvca-system"]);
     t.kubectl(&["delete", &backend, "-n", "nvca-operator"]);
     t.eventually("the agent pods are gone", || agent_pod(&t).is_empty());
