@@ -3,7 +3,8 @@
 use super::{PhaseSpec, TOTAL_PHASES};
 use crate::error::Error;
 use crate::events::{
-    Emitter, Event, LastProgress, PhaseCompleted, PhaseFailed, PhaseProgress, PhaseStarted, Ts,
+    Emitter, Event, LastProgress, PhaseCancelled, PhaseCompleted, PhaseFailed, PhaseProgress,
+    PhaseStarted, Ts,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -84,6 +85,22 @@ impl Progress {
                 done,
                 total,
                 context: context.clone(),
+            }));
+        }
+    }
+}
+
+/// A run dropped mid-phase was interrupted (the runner drops the command on SIGINT or
+/// SIGTERM): say which phase stopped, before the runner's `final{cancelled}`.
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some((phase, _, context)) = self.current.take() {
+            self.events.emit(Event::PhaseCancelled(PhaseCancelled {
+                ts: Ts::now(),
+                phase_num: phase.num,
+                phase: phase.wire.into(),
+                reason: "sigint".into(),
+                context,
             }));
         }
     }

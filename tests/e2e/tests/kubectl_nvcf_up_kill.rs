@@ -61,10 +61,10 @@ fn up_killed_at_each_phase_boundary_converges_on_rerun() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let mut seen = Vec::new();
         let mut hit = false;
-        for line in stderr.lines() {
+        for line in lines.by_ref() {
             let line = line.unwrap();
             seen.push(line.clone());
             let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
