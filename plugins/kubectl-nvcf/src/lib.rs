@@ -15,6 +15,7 @@ mod api;
 mod api_key;
 mod auth;
 mod dashboard;
+mod down;
 mod function;
 mod function_deploy;
 mod function_invoke;
@@ -70,6 +71,8 @@ pub enum Command {
     /// Mint a new admin token, keeping API keys and the current function
     Refresh(OutputArgs),
     Status(status::StatusArgs),
+    Down(down::DownArgs),
+    Uninstall(down::UninstallArgs),
     /// Function and task API keys
     #[command(subcommand)]
     ApiKey(api_key::ApiKeyCommand),
@@ -141,6 +144,8 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::Init(args) => auth::init(&api, args).await,
         Command::Refresh(o) => auth::refresh(&api, o).await,
         Command::Status(args) => status::run(&api, &cli.planes, args).await,
+        Command::Down(args) => down::down(&api, &cli.planes, args).await,
+        Command::Uninstall(args) => down::uninstall(&api, &cli.planes, args).await,
         Command::ApiKey(cmd) => api_key::run(&api, cmd).await,
         Command::Function(cmd) => function::run(&api, *cmd).await,
         Command::Task(cmd) => task::run(&api, *cmd).await,

@@ -3,6 +3,7 @@
 pub mod bootstrap;
 pub mod cleanup;
 pub mod doctor;
+pub mod maintenance;
 pub mod registration;
 pub mod uninstall;
 pub mod values;

@@ -4,6 +4,7 @@
 pub mod bundle;
 pub mod catalog;
 pub mod config;
+pub mod down;
 pub mod inputs;
 pub mod manifest;
 pub mod render;

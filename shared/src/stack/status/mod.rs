@@ -12,7 +12,7 @@ pub use assess::{
     BackendHealth, ClusterIds, ReleaseHealth, SERVICES, StackHealth, Views, WarningEvent,
     WorkloadHealth, assess,
 };
-pub use observe::{Observed, Source, observe, sources};
+pub use observe::{Observed, Source, helm_releases, observe, sources};
 
 use crate::error::Result;
 use crate::events::Ts;

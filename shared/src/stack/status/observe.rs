@@ -285,3 +285,24 @@ pub fn reachable(observed: &Observed, sources: &[Source]) -> Result<()> {
     }
     Ok(())
 }
+
+/// `(namespace, release)` of every helm release on the cluster, from one metadata-only
+/// list of helm's release Secrets (uninstalled releases leave none behind).
+pub async fn helm_releases(
+    client: &kube::Client,
+) -> Result<std::collections::BTreeSet<(String, String)>> {
+    let source = sources(Catalog::embedded(), &[])
+        .into_iter()
+        .find(|s| s.key == HELM)
+        .ok_or_else(|| Error::internal("the helm release source is missing"))?;
+    let items = list(client, &source)
+        .await
+        .map_err(|e| crate::kube::from_kube(e, "list helm release Secrets"))?;
+    Ok(items
+        .iter()
+        .filter_map(|o| {
+            let name = o.metadata.labels.as_ref()?.get("name")?.clone();
+            Some((o.metadata.namespace.clone().unwrap_or_default(), name))
+        })
+        .collect())
+}
