@@ -46,6 +46,7 @@ pub enum Command {
     Values(operator::ValuesArgs),
     Bootstrap(operator::BootstrapArgs),
     Doctor(operator::DoctorArgs),
+    Status(operator::StatusArgs),
     #[command(flatten)]
     Registration(registration::RegistrationCommand),
     Uninstall(uninstall::UninstallArgs),
@@ -58,6 +59,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
     let sel = KubeSelection::from_args(&cli.kube)?;
     match cli.command {
         Command::Values(args) => operator::values(args, &cli.common, &sel, &ctx),
+        Command::Status(args) => operator::status(args, &cli.common, &cli.nvcf, &sel, &ctx).await,
         Command::Doctor(args) => operator::doctor(args, &cli.common, &cli.nvcf, &sel, &ctx).await,
         Command::Bootstrap(args) => {
             operator::bootstrap(args, &cli.common, &cli.nvcf, &sel, &ctx).await

@@ -3,7 +3,7 @@
 use nvcf_shared::Result;
 use nvcf_shared::checks::{CheckOutputArgs, Runner};
 use nvcf_shared::cli::{CommonArgs, Ctx};
-use nvcf_shared::nvca::{bootstrap, doctor, values};
+use nvcf_shared::nvca::{agent, bootstrap, doctor, values};
 use nvcf_shared::nvcf::sis::Sis;
 use nvcf_shared::nvcf::{ConnectArgs, Session};
 use nvcf_shared::output::{OutputArgs, render};
@@ -118,4 +118,43 @@ pub async fn doctor(
     runner
         .finish()
         .print_as("NVCA doctor checks", args.output.output, &mut ctx.stdout())
+}
+
+/// The operator and agent pods, the NVCFBackend (version, health, GPU usage), the registration IDs and SIS's view
+#[derive(clap::Args, Debug)]
+pub struct StatusArgs {
+    /// Do not ask SIS for its view of the cluster
+    #[arg(long)]
+    pub no_control_plane: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub async fn status(
+    args: StatusArgs,
+    common: &CommonArgs,
+    connect: &ConnectArgs,
+    sel: &KubeSelection,
+    ctx: &Ctx,
+) -> Result<()> {
+    let target = Target::resolve(sel, &ctx.env)?;
+    let client = target.client(&ctx.plugin.user_agent()).await?;
+    // SIS's view is extra: without a usable profile the status still prints.
+    let session = (!args.no_control_plane)
+        .then(|| Session::open(connect, &common.profile, sel, &ctx.env, ctx.plugin).ok())
+        .flatten();
+    let sis = session.as_ref().map(|s| Sis { client: &s.client });
+    let account = session
+        .as_ref()
+        .map(|s| {
+            s.profile
+                .read_state()
+                .ok()
+                .and_then(|st| st.registration)
+                .map(|r| r.nca_id)
+                .unwrap_or_else(|| s.settings.get("client_id").to_owned())
+        })
+        .unwrap_or_default();
+    let report = agent::status(&client, sis.as_ref().map(|s| (s, account))).await?;
+    render(&report, args.output.output, &mut ctx.stdout())
 }

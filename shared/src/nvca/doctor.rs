@@ -2,16 +2,16 @@
 //! it saw and, when it fails, the exact fix. The cluster is read once, in one parallel wave;
 //! every check then judges that picture.
 
+use super::agent::Wave;
 use super::bootstrap::{
-    AGENT_NAMESPACE, AGENT_SELECTOR, ClusterDto, OPERATOR_DEPLOYMENT, OPERATOR_SELECTOR,
-    RegistrationIds, read_cluster_dto, read_registration_ids, started_before,
+    AGENT_NAMESPACE, ClusterDto, OPERATOR_DEPLOYMENT, read_cluster_dto, started_before,
 };
 use super::uninstall::{OPERATOR_NAMESPACE, REGISTRATION_CONFIGMAP};
 use crate::checks::{Runner, Spec, Verdict};
 use crate::error::{Category, Error, Result};
 use crate::events::Severity;
 use crate::kube::identity::discover;
-use crate::kube::probes::{custom_objects, gpu_inventory};
+use crate::kube::probes::gpu_inventory;
 use crate::kube::workloads::{self, PodSummary};
 use crate::nvcf::sis::{Cluster, Sis};
 use crate::profile::Registration;
@@ -119,38 +119,23 @@ pub struct SisView<'a> {
 /// The cluster as read in one wave.
 struct Seen {
     dto: Result<ClusterDto>,
-    ids: Result<Option<RegistrationIds>>,
     deployment: Result<Option<Deployment>>,
-    operator_pods: Result<Vec<(Pod, PodSummary)>>,
-    backends: Result<Vec<DynamicObject>>,
-    agent_pods: Result<Vec<(Pod, PodSummary)>>,
     gpus: Result<BTreeMap<String, (u32, u64)>>,
+    wave: Wave,
 }
 
 async fn look(client: &kube::Client) -> Seen {
-    let (dto, ids, deployment, operator_pods, backends, agent_pods, gpus) = tokio::join!(
+    let (dto, deployment, gpus, wave) = tokio::join!(
         read_cluster_dto(client),
-        read_registration_ids(client),
         workloads::get_deployment(client, OPERATOR_NAMESPACE, OPERATOR_DEPLOYMENT),
-        workloads::pods(client, OPERATOR_NAMESPACE, OPERATOR_SELECTOR),
-        custom_objects(
-            client,
-            "nvcf.nvidia.io",
-            "v1",
-            "NVCFBackend",
-            "nvcfbackends"
-        ),
-        workloads::pods(client, AGENT_NAMESPACE, AGENT_SELECTOR),
         gpu_inventory(client),
+        Wave::read(client),
     );
     Seen {
         dto,
-        ids,
         deployment,
-        operator_pods,
-        backends,
-        agent_pods,
         gpus,
+        wave,
     }
 }
 
@@ -206,7 +191,7 @@ fn failed_init(pods: &[(Pod, PodSummary)]) -> Option<String> {
 }
 
 fn ids_of(seen: &Seen) -> Option<(String, String)> {
-    let ids = seen.ids.as_ref().ok()?.as_ref()?;
+    let ids = seen.wave.ids.as_ref().ok()?.as_ref()?;
     let get = |k: &str| ids.data.get(k).cloned().unwrap_or_default();
     Some((get("clusterId"), get("clusterGroupId")))
 }
@@ -276,7 +261,7 @@ async fn operator_checks(runner: &mut Runner, seen: &Seen) {
         .await;
     runner
         .check(OPERATOR_RUNNING, async {
-            match (&seen.deployment, &seen.operator_pods) {
+            match (&seen.deployment, &seen.wave.operator_pods) {
                 (Err(e), _) | (_, Err(e)) => err_verdict(e),
                 (Ok(None), _) => Verdict::fail(format!(
                     "Deployment {OPERATOR_NAMESPACE}/{OPERATOR_DEPLOYMENT} does not exist"
@@ -295,8 +280,8 @@ async fn operator_checks(runner: &mut Runner, seen: &Seen) {
     runner.begin_category("registration");
     runner
         .check(BOOTSTRAP, async {
-            let init = seen.operator_pods.as_ref().ok().and_then(|p| failed_init(p));
-            match (&seen.ids, init) {
+            let init = seen.wave.operator_pods.as_ref().ok().and_then(|p| failed_init(p));
+            match (&seen.wave.ids, init) {
                 (_, Some(evidence)) => Verdict::fail(evidence),
                 (Err(e), _) => err_verdict(e),
                 (Ok(None), _) => Verdict::fail(format!(
@@ -333,12 +318,13 @@ async fn operator_checks(runner: &mut Runner, seen: &Seen) {
     runner
         .check(OPERATOR_HAS_IDS, async {
             let written = seen
+                .wave
                 .ids
                 .as_ref()
                 .ok()
                 .and_then(|i| i.as_ref())
                 .and_then(|i| i.written_at.clone());
-            let (Some(written), Ok(pods)) = (written, &seen.operator_pods) else {
+            let (Some(written), Ok(pods)) = (written, &seen.wave.operator_pods) else {
                 return Verdict::skip("IDs not written by kubectl nvca bootstrap");
             };
             let stale: Vec<String> = pods
@@ -360,10 +346,16 @@ async fn operator_checks(runner: &mut Runner, seen: &Seen) {
 
 async fn agent_checks(runner: &mut Runner, seen: &Seen) {
     runner.begin_category("NVCA agent");
-    let agent_pods = seen.agent_pods.as_ref().ok().cloned().unwrap_or_default();
+    let agent_pods = seen
+        .wave
+        .agent_pods
+        .as_ref()
+        .ok()
+        .cloned()
+        .unwrap_or_default();
     runner
         .check(AGENT_CREATED, async {
-            let backends = match &seen.backends {
+            let backends = match &seen.wave.backends {
                 Ok(b) => b,
                 Err(e) => return err_verdict(e),
             };
@@ -543,7 +535,7 @@ async fn gpu_checks(runner: &mut Runner, seen: &Seen) {
         .await;
     runner
         .check(GPUS_DISCOVERED, async {
-            let Some(b) = seen.backends.as_ref().ok().and_then(|b| b.first()) else {
+            let Some(b) = seen.wave.backends.as_ref().ok().and_then(|b| b.first()) else {
                 return Verdict::skip("no NVCFBackend");
             };
             let name = b.metadata.name.clone().unwrap_or_default();

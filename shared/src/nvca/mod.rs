@@ -1,5 +1,6 @@
 //! The NVCA agent side of a compute plane.
 
+pub mod agent;
 pub mod bootstrap;
 pub mod cleanup;
 pub mod doctor;

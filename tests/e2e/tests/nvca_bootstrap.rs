@@ -74,6 +74,46 @@ fn bootstrap_registers_restarts_the_operator_and_is_idempotent() {
     );
     assert_eq!(sis["nvcaVersion"], "3.2.7");
 
+    // status: the NVCFBackend's view, both pods with containers, and SIS's view.
+    let status = t.json(&["status"]);
+    assert_eq!(status["clusterId"], id.as_str(), "{status:#}");
+    assert_eq!(status["clusterGroupId"], group.as_str());
+    assert_eq!(status["clusterName"], CLUSTER);
+    assert_eq!(status["nvcaVersion"], "3.2.7");
+    assert_eq!(status["agentStatus"], "healthy");
+    assert_eq!(status["gpu"][0]["capacity"], 8);
+    assert_eq!(
+        status["operatorPods"][0]["containers"][0]["name"],
+        "nvca-operator"
+    );
+    let agent_containers: Vec<&str> = status["agentPods"][0]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        agent_containers,
+        ["nvca", "nvca-admission-webhook", "vault-agent"]
+    );
+    assert_eq!(status["controlPlane"]["available"], true, "{status:#}");
+    assert_eq!(status["controlPlane"]["clusterName"], CLUSTER);
+    assert_eq!(status["controlPlane"]["nvcaVersion"], "3.2.7");
+    // SIS failing only turns its section into a note.
+    let mut rule = nvca_support::fault("sis");
+    rule.status = Some(503);
+    t.sim.fault(rule);
+    let degraded = t.json(&["status"]);
+    assert_eq!(degraded["controlPlane"]["available"], false, "{degraded:#}");
+    assert_eq!(degraded["agentStatus"], "healthy");
+    t.sim.sim.clear_faults();
+    let table = t.nvca(&["status", "-o", "wide"]);
+    table.expect_success();
+    assert!(
+        table.stdout.contains("nvca-system/") && table.stdout.contains("vault-agent=running"),
+        "{table:#?}"
+    );
+
     // Second run: finds the registration, and neither SIS nor the cluster sees a write.
     let posts_before = t.sim.requests("sis", "POST", "/v1/accounts").len();
     let mark = t.cluster.audit().mark().unwrap();
