@@ -121,10 +121,7 @@ async fn sides(api: &Api<'_>, planes: &PlaneArgs) -> Result<(Side, Side)> {
 }
 
 /// The account to act under: the flag, the profile's registration, its client_id.
-fn nca_id(
-    flags: &TeardownFlags,
-    session: Option<&nvcf_shared::nvcf::Session>,
-) -> Option<String> {
+fn nca_id(flags: &TeardownFlags, session: Option<&nvcf_shared::nvcf::Session>) -> Option<String> {
     flags
         .nca_id
         .clone()
