@@ -17,7 +17,7 @@ use nvcf_shared::stack::inputs::StackArgs;
 use nvcf_shared::stack::render::{Planes, effective_values, render_stream};
 use nvcf_shared::stack::values::{query, to_yaml};
 use nvcf_shared::stack::{teardown, upgrade};
-use nvcf_shared::target::{KubeSelection, Target};
+use nvcf_shared::target::{KubeSelection, Target, parse_duration};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -185,6 +185,10 @@ pub struct UpgradeArgs {
     /// Where the backup of the current values is written
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub backup_dir: PathBuf,
+    /// How long OpenBao pods get to unseal before the post-check fails (its auto-unseal
+    /// sidecar can take about 70 s after a restart)
+    #[arg(long, value_name = "DURATION", default_value = "90s")]
+    pub unseal_timeout: String,
     #[command(flatten)]
     pub stack: StackArgs,
     #[command(flatten)]
@@ -197,6 +201,10 @@ pub struct RollbackArgs {
     pub release: String,
     /// The revision to return to (default: the previous one)
     pub revision: Option<u32>,
+    /// How long OpenBao pods get to unseal before the post-check fails (its auto-unseal
+    /// sidecar can take about 70 s after a restart)
+    #[arg(long, value_name = "DURATION", default_value = "90s")]
+    pub unseal_timeout: String,
     #[command(flatten)]
     pub stack: StackArgs,
     #[command(flatten)]
@@ -224,12 +232,15 @@ fn kube_context(ctx: &Ctx) -> Option<String> {
 pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
     match cli.command {
         Command::Values(args) => {
-            let inputs = args.stack.load_registered(
-                &ctx.env,
-                &cli.common.profile,
-                &KubeSelection::from_helm_env(&ctx.env),
-                true,
-            )?;
+            let inputs = args
+                .stack
+                .load_for_cluster(
+                    &ctx.env,
+                    &cli.common.profile,
+                    &KubeSelection::from_helm_env(&ctx.env),
+                    &PLUGIN.user_agent(),
+                )
+                .await?;
             let values = effective_values(&inputs, args.release.as_deref())?;
             let text = match &args.query {
                 Some(q) => query(&values, q)?,
@@ -239,12 +250,15 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             write_out(&mut ctx.stdout(), &text)
         }
         Command::Render(args) => {
-            let inputs = args.stack.load_registered(
-                &ctx.env,
-                &cli.common.profile,
-                &KubeSelection::from_helm_env(&ctx.env),
-                true,
-            )?;
+            let inputs = args
+                .stack
+                .load_for_cluster(
+                    &ctx.env,
+                    &cli.common.profile,
+                    &KubeSelection::from_helm_env(&ctx.env),
+                    &PLUGIN.user_agent(),
+                )
+                .await?;
             let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
             let client = match args.reuse_live_secrets {
                 true => Some(target(&ctx)?.client(&PLUGIN.user_agent()).await?),
@@ -320,27 +334,40 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
                 );
             }
             teardown::confirm(&what, args.yes)?;
-            let report = teardown::execute(
+            let events = ctx.events();
+            let report = teardown::execute_evented(
                 &helm,
                 &client,
                 &plan,
                 &inventory,
                 args.remove_persistent,
                 &catalog.helm.timeout,
+                Some(&events),
             )
             .await?;
             render(&report, OutputFormat::Table, &mut ctx.stdout())
         }
         Command::Upgrade(args) => {
-            let inputs = args.stack.load_registered(
-                &ctx.env,
-                &cli.common.profile,
-                &KubeSelection::from_helm_env(&ctx.env),
-                true,
-            )?;
+            let inputs = args
+                .stack
+                .load_for_cluster(
+                    &ctx.env,
+                    &cli.common.profile,
+                    &KubeSelection::from_helm_env(&ctx.env),
+                    &PLUGIN.user_agent(),
+                )
+                .await?;
             let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
             let client = target(&ctx)?.client(&PLUGIN.user_agent()).await?;
-            let report = upgrade::upgrade(
+            let unseal_timeout = parse_duration("--unseal-timeout", &args.unseal_timeout)?;
+            // Naming an unknown release is bad input, not a failed run: no event stream.
+            upgrade::locate(Catalog::embedded(), &inputs, &args.release)?;
+            let events = ctx.events();
+            let follow = upgrade::FollowUp {
+                events: Some(&events),
+                unseal_timeout,
+            };
+            let report = upgrade::upgrade_with(
                 &helm,
                 &client,
                 &inputs,
@@ -348,6 +375,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
                 &args.version,
                 args.chart_source.as_deref(),
                 &args.backup_dir,
+                &follow,
             )
             .await?;
             render(&report, args.output.output, &mut ctx.stdout())?;
@@ -357,8 +385,23 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             let inputs = args.stack.load(&ctx.env, false)?;
             let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
             let client = target(&ctx)?.client(&PLUGIN.user_agent()).await?;
-            let report =
-                upgrade::rollback(&helm, &client, &inputs, &args.release, args.revision).await?;
+            let unseal_timeout = parse_duration("--unseal-timeout", &args.unseal_timeout)?;
+            // Naming an unknown release is bad input, not a failed run: no event stream.
+            upgrade::locate(Catalog::embedded(), &inputs, &args.release)?;
+            let events = ctx.events();
+            let follow = upgrade::FollowUp {
+                events: Some(&events),
+                unseal_timeout,
+            };
+            let report = upgrade::rollback_with(
+                &helm,
+                &client,
+                &inputs,
+                &args.release,
+                args.revision,
+                &follow,
+            )
+            .await?;
             render(&report, args.output.output, &mut ctx.stdout())?;
             report.failure().map_or(Ok(()), Err)
         }

@@ -6,6 +6,7 @@
 mod clock;
 mod jsonl;
 mod mode;
+mod phases;
 mod plain;
 mod sink;
 mod tty;
@@ -13,6 +14,7 @@ mod tty;
 pub use clock::{Ts, go_duration, go_float, humanize_sec};
 pub use jsonl::{JsonlSink, to_json_line};
 pub use mode::{Mode, ModeFlags, Terminal, select_mode};
+pub use phases::Phases;
 pub use plain::PlainSink;
 pub use sink::{Emitter, Sink};
 

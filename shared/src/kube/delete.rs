@@ -118,3 +118,34 @@ pub async fn configmap_exists(client: &kube::Client, namespace: &str, name: &str
         .map_err(|e| from_kube(e, &format!("read ConfigMap {namespace}/{name}")))?
         .is_some())
 }
+
+/// Deletes one object of any kind by name (`namespace` for namespaced kinds).
+pub async fn delete_object(
+    client: &kube::Client,
+    resource: &ApiResource,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<bool> {
+    let api = super::objects::dynamic_api(client, resource, namespace);
+    delete_one(&api, name, &resource.kind).await
+}
+
+/// Waits until namespace `name` is gone; `false` when `timeout` passed first.
+pub async fn wait_namespace_gone(
+    client: &kube::Client,
+    name: &str,
+    timeout: Duration,
+) -> Result<bool> {
+    let api = Api::<Namespace>::all(client.clone());
+    let deadline = Instant::now() + timeout;
+    loop {
+        match api.get_opt(name).await {
+            Ok(None) => return Ok(true),
+            Ok(Some(_)) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Ok(Some(_)) => return Ok(false),
+            Err(e) => return Err(from_kube(e, &format!("read namespace {name}"))),
+        }
+    }
+}

@@ -8,10 +8,11 @@
 use crate::error::{Category, Error, Result};
 use crate::output::{Report, column_table};
 use crate::stack::catalog::{Catalog, teardown_order};
+use crate::stack::config::{PasswordRef, SecretKeyRef};
 use crate::stack::inputs::Inputs;
 use crate::stack::manifest;
 use crate::stack::render::{ChartSource, Planes, plan, support_docs};
-use crate::stack::values::{PasswordView, env_marker, set_path, take_path, to_yaml};
+use crate::stack::values::{PasswordView, env_marker, secret_marker, set_path, take_path, to_yaml};
 use crate::templates;
 use serde::Serialize;
 use serde_json::Value;
@@ -86,11 +87,23 @@ impl Report for BundleReport {
     }
 }
 
-/// A password `install.sh` passes from the environment.
+/// A password `install.sh` passes from the environment (`var`), or reads from a
+/// Kubernetes Secret on the cluster at deploy time (`read`, a shell command).
 #[derive(Debug, Clone, Serialize)]
 struct EnvSecret {
     var: String,
     path: String,
+    read: Option<String>,
+}
+
+/// A shell command printing a Secret key's value, for scripts that run `kubectl`.
+fn read_secret_command(r: &SecretKeyRef) -> String {
+    format!(
+        "\"${{KUBECTL:-kubectl}}\" get secret -n '{}' '{}' -o 'jsonpath={{.data.{}}}' | base64 -d",
+        r.namespace,
+        r.name,
+        r.key.replace('.', "\\.")
+    )
 }
 
 /// Helm `--set` syntax for a path: dots in keys escaped, list items as `[i]`.
@@ -110,15 +123,29 @@ fn helm_path(parts: &[String]) -> String {
     out
 }
 
-/// Replaces every env marker in `value` with "" and returns where each one was.
-fn extract_env_secrets(value: &mut Value, vars: &[String]) -> Vec<EnvSecret> {
-    fn walk(v: &mut Value, path: &mut Vec<String>, vars: &[String], out: &mut Vec<EnvSecret>) {
+/// Replaces every env and Secret marker in `value` with "" and returns where each was.
+fn extract_secrets(value: &mut Value, vars: &[String], refs: &[SecretKeyRef]) -> Vec<EnvSecret> {
+    fn walk(
+        v: &mut Value,
+        path: &mut Vec<String>,
+        vars: &[String],
+        refs: &[SecretKeyRef],
+        out: &mut Vec<EnvSecret>,
+    ) {
         match v {
             Value::String(s) => {
                 if let Some(var) = vars.iter().find(|var| *s == env_marker(var)) {
                     out.push(EnvSecret {
                         var: var.clone(),
                         path: helm_path(path),
+                        read: None,
+                    });
+                    s.clear();
+                } else if let Some(r) = refs.iter().find(|r| *s == secret_marker(r)) {
+                    out.push(EnvSecret {
+                        var: r.display(),
+                        path: helm_path(path),
+                        read: Some(read_secret_command(r)),
                     });
                     s.clear();
                 }
@@ -126,14 +153,14 @@ fn extract_env_secrets(value: &mut Value, vars: &[String]) -> Vec<EnvSecret> {
             Value::Object(map) => {
                 for (k, child) in map.iter_mut() {
                     path.push(k.clone());
-                    walk(child, path, vars, out);
+                    walk(child, path, vars, refs, out);
                     path.pop();
                 }
             }
             Value::Array(items) => {
                 for (i, child) in items.iter_mut().enumerate() {
                     path.push(format!("[{i}]"));
-                    walk(child, path, vars, out);
+                    walk(child, path, vars, refs, out);
                     path.pop();
                 }
             }
@@ -141,7 +168,7 @@ fn extract_env_secrets(value: &mut Value, vars: &[String]) -> Vec<EnvSecret> {
         }
     }
     let mut out = Vec::new();
-    walk(value, &mut Vec::new(), vars, &mut out);
+    walk(value, &mut Vec::new(), vars, refs, &mut out);
     out
 }
 
@@ -213,6 +240,13 @@ pub fn write_bundle(
         .into_iter()
         .map(|(_, v)| v)
         .collect();
+    let refs: Vec<SecretKeyRef> = inputs
+        .config
+        .passwords
+        .secret_refs()
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
     let timeout = &catalog.helm.timeout;
     let mut releases = Vec::new();
     let mut secret_vars = BTreeSet::new();
@@ -220,8 +254,13 @@ pub fn write_bundle(
         let dir_name = format!("{:03}-{}", i + 1, p.release.name);
         let dir = out.join(&dir_name);
         let mut values = p.values.clone();
-        let secrets = extract_env_secrets(&mut values, &vars);
-        secret_vars.extend(secrets.iter().map(|s| s.var.clone()));
+        let secrets = extract_secrets(&mut values, &vars, &refs);
+        secret_vars.extend(
+            secrets
+                .iter()
+                .filter(|s| s.read.is_none())
+                .map(|s| s.var.clone()),
+        );
         let mut cluster = Value::Object(Default::default());
         for d in dynamic.iter().filter(|d| d.release == p.release.name) {
             let current = take_path(&mut values, &d.path).unwrap_or(Value::String(String::new()));
@@ -274,12 +313,13 @@ pub fn write_bundle(
         .registry
         .as_ref()
         .and_then(|r| match r {
-            crate::stack::config::PasswordRef::Env(var) => Some(var.clone()),
-            crate::stack::config::PasswordRef::Value(_) => None,
+            PasswordRef::Env(var) => Some((var.clone(), None)),
+            PasswordRef::SecretRef(s) => Some((s.display(), Some(read_secret_command(s)))),
+            PasswordRef::Value(_) => None,
         })
         .zip(inputs.config.image_pull_secrets.first())
-        .map(|(var, name)| {
-            serde_json::json!({"var": var, "name": name, "server": inputs.config.registry})
+        .map(|((var, read), name)| {
+            serde_json::json!({"var": var, "read": read, "name": name, "server": inputs.config.registry})
         });
     write_file(
         &out.join("deploy.sh"),

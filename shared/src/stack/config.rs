@@ -24,7 +24,8 @@ enum Ty {
     StrList,
     /// `key: value` pairs (node selectors).
     StrMap,
-    /// `{env: VAR}`, or `{value: ...}` when `allowInlinePasswords` is true.
+    /// `{env: VAR}`, `{secretRef: {namespace, name, key}}`, or `{value: ...}` when
+    /// `allowInlinePasswords` is true.
     Password,
     Map(&'static [(&'static str, Ty)]),
 }
@@ -257,7 +258,10 @@ fn check(value: &Value, ty: Ty, key: &str, inline_ok: bool, out: &mut Vec<Proble
 }
 
 fn check_password(value: &Value, key: &str, inline_ok: bool, out: &mut Vec<Problem>) {
-    let fix = format!("write `{key}: {{env: VARIABLE}}` and export the password in VARIABLE");
+    let fix = format!(
+        "write `{key}: {{env: VARIABLE}}` and export the password in VARIABLE, or \
+         `{key}: {{secretRef: {{namespace: NS, name: SECRET, key: KEY}}}}` to read it from a Kubernetes Secret"
+    );
     let Value::Object(map) = value else {
         out.push(Problem::new(
             key,
@@ -266,15 +270,60 @@ fn check_password(value: &Value, key: &str, inline_ok: bool, out: &mut Vec<Probl
         ));
         return;
     };
-    match (map.get("env"), map.get("value"), map.len()) {
-        (Some(Value::String(var)), None, 1) if !var.is_empty() => {}
-        (None, Some(Value::String(_)), 1) if inline_ok => {}
-        (None, Some(_), 1) => out.push(Problem::new(
+    match (
+        map.get("env"),
+        map.get("secretRef"),
+        map.get("value"),
+        map.len(),
+    ) {
+        (Some(Value::String(var)), None, None, 1) if !var.is_empty() => {}
+        (None, Some(r), None, 1) => check_secret_ref(r, &format!("{key}.secretRef"), out),
+        (None, None, Some(Value::String(_)), 1) if inline_ok => {}
+        (None, None, Some(_), 1) => out.push(Problem::new(
             key,
             "holds an inline password, which would end up in files and shell history",
-            format!("{fix}, or set `allowInlinePasswords: true` to accept the risk"),
+            format!("{fix}; or set `allowInlinePasswords: true` to accept the risk"),
         )),
-        _ => out.push(Problem::new(key, "must be {env: VARIABLE}", fix)),
+        _ => out.push(Problem::new(
+            key,
+            "must be {env: VARIABLE} or {secretRef: {namespace, name, key}}",
+            fix,
+        )),
+    }
+}
+
+fn check_secret_ref(value: &Value, key: &str, out: &mut Vec<Problem>) {
+    const FIELDS: [&str; 3] = ["namespace", "name", "key"];
+    let fix = format!("write `{key}: {{namespace: NS, name: SECRET, key: KEY}}`");
+    let Value::Object(map) = value else {
+        out.push(Problem::new(
+            key,
+            format!("must be a map, got {}", describe(value)),
+            fix,
+        ));
+        return;
+    };
+    for field in FIELDS {
+        match map.get(field) {
+            Some(Value::String(s)) if !s.trim().is_empty() && !placeholder(s) => {}
+            Some(v) => out.push(Problem::new(
+                &format!("{key}.{field}"),
+                format!("must name the Secret's {field}, got {}", describe(v)),
+                fix.clone(),
+            )),
+            None => out.push(Problem::new(
+                &format!("{key}.{field}"),
+                "is missing",
+                fix.clone(),
+            )),
+        }
+    }
+    for extra in map.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
+        out.push(Problem::new(
+            &format!("{key}.{extra}"),
+            "is not a known key",
+            format!("remove it; known keys here: {}", FIELDS.join(", ")),
+        ));
     }
 }
 
@@ -327,7 +376,22 @@ fn distance(a: &str, b: &str) -> usize {
 #[serde(rename_all = "camelCase")]
 pub enum PasswordRef {
     Env(String),
+    SecretRef(SecretKeyRef),
     Value(String),
+}
+
+/// A key of a Kubernetes Secret holding a password.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SecretKeyRef {
+    pub namespace: String,
+    pub name: String,
+    pub key: String,
+}
+
+impl SecretKeyRef {
+    pub fn display(&self) -> String {
+        format!("Secret {}/{} key {}", self.namespace, self.name, self.key)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -563,12 +627,47 @@ pub struct ResolvedPasswords {
     pub cassandra_superuser: Option<Secret>,
     pub sidecar_pull_secret: Option<Secret>,
     pub registry: Option<Secret>,
+    /// Keys whose password lives in a Secret not read yet ([`Passwords::read_secrets`]).
+    pub pending: Vec<String>,
+}
+
+/// The password keys of the stack config, with their fields.
+macro_rules! each_password {
+    ($p:expr) => {
+        [
+            ("cassandraServiceRole", &$p.cassandra_service_role),
+            ("cassandraSuperuser", &$p.cassandra_superuser),
+            ("sidecarPullSecret", &$p.sidecar_pull_secret),
+            ("registry", &$p.registry),
+        ]
+    };
 }
 
 impl Passwords {
-    /// Reads every configured password, reporting every unset variable at once.
+    /// Reads every env-sourced password, reporting every unset variable at once. Passwords
+    /// in Secrets stay pending until [`Passwords::read_secrets`].
     pub fn resolve(&self, env: &dyn EnvLookup) -> Result<ResolvedPasswords> {
+        self.resolve_with(env, None)
+    }
+
+    /// As [`Passwords::resolve`], with the Secrets' data read from the cluster: `(namespace,
+    /// name) -> data` (absent when the Secret does not exist).
+    pub fn read_secrets(
+        &self,
+        env: &dyn EnvLookup,
+        secrets: &SecretData,
+    ) -> Result<ResolvedPasswords> {
+        self.resolve_with(env, Some(secrets))
+    }
+
+    fn resolve_with(
+        &self,
+        env: &dyn EnvLookup,
+        secrets: Option<&SecretData>,
+    ) -> Result<ResolvedPasswords> {
         let mut missing = Vec::new();
+        let mut unreadable = Vec::new();
+        let mut pending = Vec::new();
         let mut one = |key: &str, r: &Option<PasswordRef>| -> Option<Secret> {
             match r {
                 None => None,
@@ -580,6 +679,32 @@ impl Passwords {
                         None
                     }
                 },
+                Some(PasswordRef::SecretRef(r)) => {
+                    let Some(secrets) = secrets else {
+                        pending.push(key.to_owned());
+                        return None;
+                    };
+                    let found = match secrets.get(&(r.namespace.clone(), r.name.clone())) {
+                        None => Err(format!("Secret {}/{} does not exist", r.namespace, r.name)),
+                        Some(data) => match data.get(&r.key) {
+                            None => Err(format!(
+                                "Secret {}/{} has no key {:?}",
+                                r.namespace, r.name, r.key
+                            )),
+                            Some(bytes) => String::from_utf8(bytes.clone())
+                                .ok()
+                                .filter(|v| !v.is_empty())
+                                .ok_or_else(|| format!("{} is empty or not UTF-8", r.display())),
+                        },
+                    };
+                    match found {
+                        Ok(v) => Some(Secret::new(v)),
+                        Err(why) => {
+                            unreadable.push(format!("passwords.{key}: {why}"));
+                            None
+                        }
+                    }
+                }
             }
         };
         let resolved = ResolvedPasswords {
@@ -587,37 +712,65 @@ impl Passwords {
             cassandra_superuser: one("cassandraSuperuser", &self.cassandra_superuser),
             sidecar_pull_secret: one("sidecarPullSecret", &self.sidecar_pull_secret),
             registry: one("registry", &self.registry),
+            pending,
         };
-        if missing.is_empty() {
-            Ok(resolved)
-        } else {
-            Err(Error::config(format!(
+        if !missing.is_empty() {
+            return Err(Error::config(format!(
                 "password variables are not set: {}",
                 missing.join(", ")
             ))
             .hint(
                 "export each variable named, or remove the password entry to use the chart default",
-            ))
+            ));
         }
+        if !unreadable.is_empty() {
+            return Err(Error::config(format!(
+                "passwords cannot be read: {}",
+                unreadable.join("; ")
+            ))
+            .hint(
+                "create the Secret with the key named (kubectl create secret generic NAME -n NS \
+                 --from-literal=KEY=...), or point the secretRef at the Secret that holds it",
+            ));
+        }
+        Ok(resolved)
     }
 
     /// `(values path, env var)` of each env-sourced password, for bundles that must not
     /// carry the password itself.
     pub fn env_vars(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        for (key, r) in [
-            ("cassandraServiceRole", &self.cassandra_service_role),
-            ("cassandraSuperuser", &self.cassandra_superuser),
-            ("sidecarPullSecret", &self.sidecar_pull_secret),
-            ("registry", &self.registry),
-        ] {
+        for (key, r) in each_password!(self) {
             if let Some(PasswordRef::Env(var)) = r {
                 out.push((key, var.clone()));
             }
         }
         out
     }
+
+    /// `(key, Secret key)` of each password read from a Secret.
+    pub fn secret_refs(&self) -> Vec<(&'static str, SecretKeyRef)> {
+        let mut out = Vec::new();
+        for (key, r) in each_password!(self) {
+            if let Some(PasswordRef::SecretRef(s)) = r {
+                out.push((key, s.clone()));
+            }
+        }
+        out
+    }
+
+    /// Keys holding an inline password (accepted only with `allowInlinePasswords`).
+    pub fn inline(&self) -> Vec<&'static str> {
+        each_password!(self)
+            .into_iter()
+            .filter(|(_, r)| matches!(r, Some(PasswordRef::Value(_))))
+            .map(|(k, _)| k)
+            .collect()
+    }
 }
+
+/// The `data` of Secrets by `(namespace, name)`, decoded to bytes.
+pub type SecretData = BTreeMap<(String, String), BTreeMap<String, Vec<u8>>>;
 
 #[cfg(test)]
 mod tests {
@@ -696,6 +849,76 @@ mod tests {
             .unwrap();
         assert_eq!(got.cassandra_superuser.unwrap().expose(), "s3cret-value-a");
         assert_eq!(crate::secret::redact("x s3cret-value-b"), "x s3cret-v...");
+    }
+
+    #[test]
+    fn secret_refs_are_validated_field_by_field() {
+        let found = problems(
+            "registry: r\nrepository: o/t\npasswords:\n  cassandraSuperuser: {secretRef: {namespace: db, name: creds}}\n  \
+             cassandraServiceRole: {secretRef: {namespace: db, name: creds, key: k, keyy: x}}\n  \
+             registry: {secretRef: {namespace: db, name: <SECRET>, key: k}}\n",
+        );
+        let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "passwords.cassandraSuperuser.secretRef.key",
+                "passwords.cassandraServiceRole.secretRef.keyy",
+                "passwords.registry.secretRef.name",
+            ]
+        );
+        assert!(found[0].message.contains("missing"));
+        assert!(
+            found[0]
+                .fix
+                .contains("{namespace: NS, name: SECRET, key: KEY}")
+        );
+    }
+
+    #[test]
+    fn secret_passwords_stay_pending_until_their_secrets_are_read() {
+        let cfg = StackConfig::parse(
+            "registry: r\nrepository: o/t\npasswords:\n  cassandraSuperuser: {secretRef: {namespace: db, name: creds, key: su}}\n  \
+             cassandraServiceRole: {secretRef: {namespace: db, name: creds, key: sr}}\n  \
+             sidecarPullSecret: {secretRef: {namespace: db, name: gone, key: x}}\n",
+            "f",
+        )
+        .unwrap();
+        let env = MapEnv::new([]);
+        let pending = cfg.passwords.resolve(&env).unwrap();
+        assert_eq!(
+            pending.pending,
+            [
+                "cassandraServiceRole",
+                "cassandraSuperuser",
+                "sidecarPullSecret"
+            ]
+        );
+        let mut data = SecretData::new();
+        data.insert(
+            ("db".into(), "creds".into()),
+            BTreeMap::from([("su".to_owned(), b"superuser-pw-1".to_vec())]),
+        );
+        let err = cfg.passwords.read_secrets(&env, &data).unwrap_err();
+        assert!(
+            err.message().contains(
+                "passwords.cassandraServiceRole: Secret db/creds has no key \"sr\"; \
+                 passwords.sidecarPullSecret: Secret db/gone does not exist"
+            ),
+            "{err:?}"
+        );
+        assert!(!err.message().contains("superuser-pw-1"));
+        data.get_mut(&("db".into(), "creds".into()))
+            .unwrap()
+            .insert("sr".into(), b"service-pw-2".to_vec());
+        data.insert(
+            ("db".into(), "gone".into()),
+            BTreeMap::from([("x".to_owned(), b"sidecar-pw-3".to_vec())]),
+        );
+        let got = cfg.passwords.read_secrets(&env, &data).unwrap();
+        assert!(got.pending.is_empty());
+        assert_eq!(got.cassandra_service_role.unwrap().expose(), "service-pw-2");
+        assert_eq!(crate::secret::redact("x superuser-pw-1"), "x superuse...");
     }
 
     #[test]

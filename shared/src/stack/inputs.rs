@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::profile::{ProfileArgs, Registration};
 use crate::settings::EnvLookup;
 use crate::stack::catalog::Catalog;
-use crate::stack::config::{Compute, LoadError, ResolvedPasswords, StackConfig};
+use crate::stack::config::{Compute, LoadError, ResolvedPasswords, SecretData, StackConfig};
 use crate::stack::values::{SetOverride, ValuesInput, check_release_names};
 use crate::target::KubeSelection;
 use serde_json::Value;
@@ -67,6 +67,15 @@ impl Inputs {
                 return Err(problems.summary());
             }
         };
+        for key in config.passwords.inline() {
+            let _ = writeln!(
+                diag,
+                "warning: passwords.{key} is inline in {} (allowInlinePasswords: true): it ends up \
+                 in files, backups and shell history; prefer {{env: VARIABLE}} or \
+                 {{secretRef: {{namespace, name, key}}}}",
+                path.display()
+            );
+        }
         let sets = sets
             .iter()
             .map(|s| SetOverride::parse(s))
@@ -129,6 +138,40 @@ impl Inputs {
         }
         self.registration = registration;
         Ok(self)
+    }
+
+    /// Whether some password lives in a Kubernetes Secret not read yet.
+    pub fn needs_password_secrets(&self) -> bool {
+        !self.passwords.pending.is_empty()
+    }
+
+    /// Reads the passwords kept in Kubernetes Secrets (`secretRef`), each Secret once.
+    /// A missing Secret or key names the password and the fix.
+    pub async fn read_password_secrets(
+        &mut self,
+        client: &kube::Client,
+        env: &dyn EnvLookup,
+    ) -> Result<()> {
+        let mut data = SecretData::new();
+        for (_, r) in self.config.passwords.secret_refs() {
+            let id = (r.namespace.clone(), r.name.clone());
+            if data.contains_key(&id) {
+                continue;
+            }
+            if let Some(found) = crate::kube::objects::secret_data(client, &r.namespace, &r.name)
+                .await
+                .map_err(|e| {
+                    e.hint(format!(
+                        "passwords come from {}; the current identity must be able to read it",
+                        r.display()
+                    ))
+                })?
+            {
+                data.insert(id, found.into_iter().map(|(k, v)| (k, v.0)).collect());
+            }
+        }
+        self.passwords = self.config.passwords.read_secrets(env, &data)?;
+        Ok(())
     }
 
     pub fn values_input(&self) -> ValuesInput<'_> {
@@ -207,6 +250,28 @@ impl StackArgs {
         let registration = profile_registration(profile, sel, env)?;
         self.load(env, with_passwords)?
             .with_registration(registration)
+    }
+
+    /// As [`StackArgs::load_registered`], with the passwords kept in Kubernetes Secrets
+    /// (`secretRef`) read from the selected cluster, which is dialled only when some are.
+    pub async fn load_for_cluster(
+        &self,
+        env: &dyn EnvLookup,
+        profile: &ProfileArgs,
+        sel: &KubeSelection,
+        user_agent: &str,
+    ) -> Result<Inputs> {
+        let mut inputs = self.load_registered(env, profile, sel, true)?;
+        if inputs.needs_password_secrets() {
+            let client = crate::target::Target::resolve(sel, env)
+                .map_err(|e| {
+                    e.hint("the stack config reads passwords from Kubernetes Secrets (secretRef), so this command needs the cluster")
+                })?
+                .client(user_agent)
+                .await?;
+            inputs.read_password_secrets(&client, env).await?;
+        }
+        Ok(inputs)
     }
 }
 

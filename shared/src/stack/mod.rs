@@ -7,6 +7,7 @@ pub mod config;
 pub mod down;
 pub mod inputs;
 pub mod manifest;
+pub mod openbao;
 pub mod render;
 pub mod status;
 pub mod teardown;

@@ -329,16 +329,13 @@ pub type LiveSecrets = BTreeMap<(String, String), Value>;
 /// Reads back the random Secrets (stack.md §7) that exist on the cluster, so a render
 /// applied over a live stack keeps their keys instead of rotating them.
 pub async fn live_random_secrets(client: &kube::Client, plan: &Plan<'_>) -> Result<LiveSecrets> {
-    use k8s_openapi::api::core::v1::Secret;
     let mut live = LiveSecrets::new();
     for p in &plan.releases {
-        let api: kube::Api<Secret> = kube::Api::namespaced(client.clone(), &p.namespace);
         for name in &p.release.random_secrets {
-            let found = api.get_opt(name).await.map_err(|e| {
-                crate::kube::from_kube(e, &format!("read secret {name} in {}", p.namespace))
-            })?;
-            if let Some(secret) = found {
-                let data = serde_json::to_value(secret.data.unwrap_or_default())
+            if let Some(data) =
+                crate::kube::objects::secret_data(client, &p.namespace, name).await?
+            {
+                let data = serde_json::to_value(data)
                     .map_err(|e| Error::internal(format!("cannot read secret {name}: {e}")))?;
                 live.insert((p.namespace.clone(), name.clone()), data);
             }

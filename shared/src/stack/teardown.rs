@@ -3,15 +3,15 @@
 //! unseal/root-token/cluster-jwt Secrets, Cassandra data) stays unless asked for.
 
 use crate::error::{Category, Error, Result};
+use crate::events::{Emitter, Phases};
 use crate::helm::Helm;
+use crate::kube::{delete as kdelete, objects};
 use crate::output::{Report, column_table};
 use crate::stack::catalog::{Catalog, Release, teardown_order};
 use crate::stack::inputs::Inputs;
 use crate::stack::manifest;
 use crate::stack::render::Planes;
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams};
-use kube::core::GroupVersionKind;
+use kube::discovery::ApiResource;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -185,42 +185,12 @@ pub fn plan(catalog: &Catalog, inputs: &Inputs, planes: Planes) -> Result<Teardo
 /// Deletes every object of the drain kind (NVCFBackends), so the operator tears its agent
 /// down before it is uninstalled. A missing CRD means there is nothing to drain.
 async fn drain(client: &kube::Client, d: &crate::stack::catalog::Drain) -> Result<Vec<String>> {
-    let (group, version) = d
-        .api_version
-        .rsplit_once('/')
-        .unwrap_or(("", &d.api_version));
-    let ar = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(group, version, &d.kind),
-        &d.plural,
-    );
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &d.namespace, &ar);
-    let list = match api.list(&ListParams::default()).await {
-        Ok(list) => list,
-        Err(kube::Error::Api(s)) if s.code == 404 => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(crate::kube::from_kube(
-                e,
-                &format!("list {} in {}", d.plural, d.namespace),
-            ));
-        }
-    };
-    let mut deleted = Vec::new();
-    for obj in list {
-        let Some(name) = obj.metadata.name else {
-            continue;
-        };
-        match api.delete(&name, &DeleteParams::background()).await {
-            Ok(_) => deleted.push(format!("{}/{name} -n {}", d.kind, d.namespace)),
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => {
-                return Err(crate::kube::from_kube(
-                    e,
-                    &format!("delete {}/{name}", d.kind),
-                ));
-            }
-        }
-    }
-    Ok(deleted)
+    let resource = objects::resource(&d.api_version, &d.kind, &d.plural);
+    Ok(kdelete::delete_all_custom(client, &resource, &d.namespace)
+        .await?
+        .into_iter()
+        .map(|name| format!("{}/{name} -n {}", d.kind, d.namespace))
+        .collect())
 }
 
 /// What --remove-persistent destroys, read from the cluster: every PVC in the persistent
@@ -231,15 +201,8 @@ pub async fn persistent_inventory(
 ) -> Result<Vec<ObjectRef>> {
     let mut out = Vec::new();
     for ns in &plan.persistent_namespaces {
-        let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), ns);
-        let list = pvcs
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| crate::kube::from_kube(e, &format!("list PVCs in {ns}")))?;
-        for pvc in list {
-            if let Some(name) = pvc.metadata.name {
-                out.push(ObjectRef::new("PersistentVolumeClaim", Some(ns), &name));
-            }
+        for name in objects::pvc_names(client, ns).await? {
+            out.push(ObjectRef::new("PersistentVolumeClaim", Some(ns), &name));
         }
     }
     for obj in &plan.persistent {
@@ -251,40 +214,25 @@ pub async fn persistent_inventory(
     Ok(out)
 }
 
-fn dynamic_api(client: &kube::Client, obj: &ObjectRef) -> Option<Api<DynamicObject>> {
+/// The API resource and namespace an object is addressed by; `None` for kinds teardown
+/// does not delete by name.
+fn address(obj: &ObjectRef) -> Option<(ApiResource, Option<&str>)> {
     let (api_version, plural, namespaced) = api_of(&obj.kind)?;
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let ar = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(group, version, &obj.kind),
-        plural,
-    );
-    Some(match (&obj.namespace, namespaced) {
-        (Some(ns), true) => Api::namespaced_with(client.clone(), ns, &ar),
-        _ => Api::all_with(client.clone(), &ar),
-    })
+    let ns = obj.namespace.as_deref().filter(|_| namespaced);
+    Some((objects::resource(api_version, &obj.kind, plural), ns))
 }
 
 async fn get(client: &kube::Client, obj: &ObjectRef) -> Result<bool> {
-    let Some(api) = dynamic_api(client, obj) else {
-        return Ok(false);
-    };
-    api.get_opt(&obj.name)
-        .await
-        .map(|o| o.is_some())
-        .map_err(|e| crate::kube::from_kube(e, &format!("read {}", obj.display())))
+    match address(obj) {
+        Some((resource, ns)) => objects::exists(client, &resource, ns, &obj.name).await,
+        None => Ok(false),
+    }
 }
 
 async fn delete(client: &kube::Client, obj: &ObjectRef) -> Result<bool> {
-    let Some(api) = dynamic_api(client, obj) else {
-        return Ok(false);
-    };
-    match api.delete(&obj.name, &DeleteParams::background()).await {
-        Ok(_) => Ok(true),
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
-        Err(e) => Err(crate::kube::from_kube(
-            e,
-            &format!("delete {}", obj.display()),
-        )),
+    match address(obj) {
+        Some((resource, ns)) => kdelete::delete_object(client, &resource, ns, &obj.name).await,
+        None => Ok(false),
     }
 }
 
@@ -380,49 +328,77 @@ pub async fn execute(
     remove_persistent: bool,
     timeout: &str,
 ) -> Result<TeardownReport> {
+    execute_evented(
+        helm,
+        client,
+        plan,
+        inventory,
+        remove_persistent,
+        timeout,
+        None,
+    )
+    .await
+}
+
+/// [`execute`] as evented phases: drain (compute plane), uninstall, leftovers, persistent
+/// state (with `remove_persistent`), namespaces; each release and object is progress.
+pub async fn execute_evented(
+    helm: &Helm,
+    client: &kube::Client,
+    plan: &TeardownPlan,
+    inventory: &[ObjectRef],
+    remove_persistent: bool,
+    timeout: &str,
+    events: Option<&Emitter>,
+) -> Result<TeardownReport> {
+    let total = 3 + u32::from(plan.drain.is_some()) + u32::from(remove_persistent);
+    let phases = Phases::new(events, total);
     let mut steps = Vec::new();
     if let Some(d) = &plan.drain {
-        for object in drain(client, d).await? {
-            steps.push(Step {
-                object,
-                action: "deleted (drain)".into(),
-            });
-        }
+        let drained = phases.run("drain-nvcfbackends", drain(client, d)).await?;
+        steps.extend(drained.into_iter().map(|object| Step {
+            object,
+            action: "deleted (drain)".into(),
+        }));
     }
-    for (release, ns) in &plan.releases {
-        let installed = helm.get_manifest(release, ns).await?.is_some();
-        if installed {
-            helm.uninstall(release, ns, timeout).await?;
-        }
-        steps.push(Step {
-            object: format!("release/{release} -n {ns}"),
-            action: if installed {
-                "uninstalled"
-            } else {
-                "not installed"
+    let uninstalled = phases
+        .run("uninstall-releases", async {
+            let mut out = Vec::new();
+            let n = count(plan.releases.len());
+            for (i, (release, ns)) in plan.releases.iter().enumerate() {
+                let installed = helm.get_manifest(release, ns).await?.is_some();
+                if installed {
+                    helm.uninstall(release, ns, timeout).await?;
+                }
+                phases.progress(&format!("release/{release}"), count(i + 1), n);
+                out.push(Step {
+                    object: format!("release/{release} -n {ns}"),
+                    action: if installed {
+                        "uninstalled"
+                    } else {
+                        "not installed"
+                    }
+                    .into(),
+                });
             }
-            .into(),
-        });
-    }
-    for obj in &plan.leftovers {
-        if delete(client, obj).await? {
-            steps.push(Step {
-                object: obj.display(),
-                action: "deleted".into(),
-            });
-        }
-    }
+            Ok(out)
+        })
+        .await?;
+    steps.extend(uninstalled);
+    let deleted = phases
+        .run(
+            "delete-leftovers",
+            delete_each(client, &plan.leftovers, &phases),
+        )
+        .await?;
+    steps.extend(deleted);
     let mut namespaces = plan.namespaces.clone();
     let mut kept = Vec::new();
     if remove_persistent {
-        for obj in inventory {
-            if delete(client, obj).await? {
-                steps.push(Step {
-                    object: obj.display(),
-                    action: "deleted".into(),
-                });
-            }
-        }
+        let deleted = phases
+            .run("delete-persistent", delete_each(client, inventory, &phases))
+            .await?;
+        steps.extend(deleted);
         namespaces.extend(plan.persistent_namespaces.iter().cloned());
     } else {
         kept.extend(inventory.iter().map(ObjectRef::display));
@@ -432,41 +408,74 @@ pub async fn execute(
                 .map(|ns| format!("Namespace/{ns}")),
         );
     }
-    let api: Api<Namespace> = Api::all(client.clone());
+    let gone = phases
+        .run(
+            "delete-namespaces",
+            delete_namespaces(client, &namespaces, &phases),
+        )
+        .await?;
+    steps.extend(gone);
+    phases.finish(true);
+    Ok(TeardownReport { steps, kept })
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+async fn delete_each(
+    client: &kube::Client,
+    objs: &[ObjectRef],
+    phases: &Phases<'_>,
+) -> Result<Vec<Step>> {
+    let mut steps = Vec::new();
+    for (i, obj) in objs.iter().enumerate() {
+        if delete(client, obj).await? {
+            steps.push(Step {
+                object: obj.display(),
+                action: "deleted".into(),
+            });
+        }
+        phases.progress(&obj.display(), count(i + 1), count(objs.len()));
+    }
+    Ok(steps)
+}
+
+async fn delete_namespaces(
+    client: &kube::Client,
+    namespaces: &[String],
+    phases: &Phases<'_>,
+) -> Result<Vec<Step>> {
     let mut deleting = Vec::new();
-    for ns in &namespaces {
-        match api.delete(ns, &DeleteParams::background()).await {
-            Ok(_) => deleting.push(ns.clone()),
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => return Err(crate::kube::from_kube(e, &format!("delete namespace {ns}"))),
+    for ns in namespaces {
+        if kdelete::delete_namespace(client, ns).await? {
+            deleting.push(ns.clone());
         }
     }
-    let deadline = tokio::time::Instant::now() + NAMESPACE_DEADLINE;
-    for ns in &deleting {
-        loop {
-            match api.get_opt(ns).await {
-                Ok(None) => break,
-                Ok(Some(_)) if tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-                Ok(Some(_)) => {
-                    return Err(Error::new(
-                        Category::Timeout,
-                        format!("namespace {ns} is still terminating after 180s"),
-                    )
-                    .hint(format!(
-                        "look for finalizers: kubectl get all,pvc -n {ns}; then run teardown again"
-                    )));
-                }
-                Err(e) => return Err(crate::kube::from_kube(e, &format!("read namespace {ns}"))),
-            }
+    let started = std::time::Instant::now();
+    let mut steps = Vec::new();
+    for (i, ns) in deleting.iter().enumerate() {
+        let left = NAMESPACE_DEADLINE.saturating_sub(started.elapsed());
+        if !kdelete::wait_namespace_gone(client, ns, left).await? {
+            return Err(Error::new(
+                Category::Timeout,
+                format!("namespace {ns} is still terminating after 180s"),
+            )
+            .hint(format!(
+                "look for finalizers: kubectl get all,pvc -n {ns}; then run teardown again"
+            )));
         }
+        phases.progress(
+            &format!("Namespace/{ns}"),
+            count(i + 1),
+            count(deleting.len()),
+        );
         steps.push(Step {
             object: format!("Namespace/{ns}"),
             action: "deleted".into(),
         });
     }
-    Ok(TeardownReport { steps, kept })
+    Ok(steps)
 }
 
 /// Shows `what` on stderr and asks for `yes` on a terminal; `--yes` skips the question,

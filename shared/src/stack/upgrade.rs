@@ -3,17 +3,18 @@
 //! the StatefulSet-specific health the rollout alone does not prove.
 
 use crate::error::{Category, Error, Result};
+use crate::events::{Emitter, Phases};
 use crate::helm::{Helm, Revision, UpgradeRequest};
+use crate::kube::objects;
 use crate::output::{Report, column_table, key_value_table};
 use crate::stack::catalog::{Catalog, Release};
 use crate::stack::inputs::Inputs;
+use crate::stack::openbao;
 use crate::stack::render::ChartSource;
 use crate::stack::values::{PasswordView, to_yaml};
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::batch::v1::Job;
-use kube::api::Api;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryReport {
@@ -82,6 +83,9 @@ pub struct Check {
     pub what: String,
     pub ok: bool,
     pub detail: String,
+    /// What to do when the check failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -124,27 +128,48 @@ impl Report for ChangeReport {
 
 impl ChangeReport {
     pub fn failure(&self) -> Option<Error> {
-        let failed: Vec<String> = self
-            .checks
+        let failed: Vec<&Check> = self.checks.iter().filter(|c| !c.ok).collect();
+        if failed.is_empty() {
+            return None;
+        }
+        let what: Vec<String> = failed
             .iter()
-            .filter(|c| !c.ok)
             .map(|c| format!("{} ({})", c.what, c.detail))
             .collect();
-        (!failed.is_empty()).then(|| {
+        let mut fixes: Vec<String> = failed.iter().filter_map(|c| c.fix.clone()).collect();
+        fixes.push(format!(
+            "inspect with kubectl get pods -n {}; `helm nvcf rollback {}` returns to the previous revision",
+            self.namespace, self.release
+        ));
+        Some(
             Error::new(
                 Category::ChecksFailed,
                 format!(
                     "{} {} rolled out but checks failed: {}",
                     self.release,
                     self.action,
-                    failed.join(", ")
+                    what.join(", ")
                 ),
             )
-            .hint(format!(
-                "inspect with kubectl get pods -n {}; `helm nvcf rollback {}` returns to the previous revision",
-                self.namespace, self.release
-            ))
-        })
+            .hint(fixes.join("; ")),
+        )
+    }
+}
+
+/// How a change is followed up: where its progress goes, and how long OpenBao pods get to
+/// unseal after a restart (the auto-unseal sidecar polls every 10 s, then pauses 60 s).
+#[derive(Clone, Copy)]
+pub struct FollowUp<'a> {
+    pub events: Option<&'a Emitter>,
+    pub unseal_timeout: Duration,
+}
+
+impl Default for FollowUp<'_> {
+    fn default() -> Self {
+        FollowUp {
+            events: None,
+            unseal_timeout: Duration::from_secs(90),
+        }
     }
 }
 
@@ -162,50 +187,97 @@ pub async fn upgrade(
     source: Option<&str>,
     backup_dir: &Path,
 ) -> Result<ChangeReport> {
+    let follow = FollowUp::default();
+    upgrade_with(
+        helm, client, inputs, release, version, source, backup_dir, &follow,
+    )
+    .await
+}
+
+/// [`upgrade`] as evented phases: resolve, back up the values, upgrade, post-checks.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the command's inputs, passed through"
+)]
+pub async fn upgrade_with(
+    helm: &Helm,
+    client: &kube::Client,
+    inputs: &Inputs,
+    release: &str,
+    version: &str,
+    source: Option<&str>,
+    backup_dir: &Path,
+    follow: &FollowUp<'_>,
+) -> Result<ChangeReport> {
     let catalog = Catalog::embedded();
     let (r, namespace) = locate(catalog, inputs, release)?;
-    let revisions = helm.history(release, &namespace).await?;
-    let current = deployed(&revisions).ok_or_else(|| {
-        Error::not_found(format!(
-            "release {release} has no deployed revision in {namespace}"
-        ))
-        .hint("install the stack first (helm nvcf bundle, deploy.sh), then upgrade")
-    })?;
-    let source = match source {
-        Some(s) => ChartSource::parse(s)?,
-        None => ChartSource::from_config(&inputs.config)?,
-    };
-    let chart = source.chart_ref(r);
-    if let crate::helm::ChartRef::Path(dir) = &chart {
-        check_local_version(dir, version)?;
-    }
+    let phases = Phases::new(follow.events, 4);
+    let (current, chart) = phases
+        .run("resolve", async {
+            let revisions = helm.history(release, &namespace).await?;
+            let current = deployed(&revisions).cloned().ok_or_else(|| {
+                Error::not_found(format!(
+                    "release {release} has no deployed revision in {namespace}"
+                ))
+                .hint("install the stack first (helm nvcf bundle, deploy.sh), then upgrade")
+            })?;
+            let source = match source {
+                Some(s) => ChartSource::parse(s)?,
+                None => ChartSource::from_config(&inputs.config)?,
+            };
+            let chart = source.chart_ref(r);
+            if let crate::helm::ChartRef::Path(dir) = &chart {
+                check_local_version(dir, version)?;
+            }
+            Ok((current, chart))
+        })
+        .await?;
     // The runbook's first step: what is running now, restorable by hand.
-    let live = helm.get_values(release, &namespace).await?;
-    let backup = backup_dir.join(format!(
-        "{release}-values-backup-rev{}.yaml",
-        current.revision
-    ));
-    crate::files::write_atomic(&backup, to_yaml(&live)?.as_bytes())?;
-    let values = inputs
-        .values_input()
-        .release_values(r, &PasswordView::Real(&inputs.passwords))?;
-    let dir = tempfile::tempdir()
-        .map_err(|e| Error::io(format!("cannot create a temporary directory: {e}")))?;
-    let values_path = dir.path().join("values.yaml");
-    crate::files::write_atomic(&values_path, to_yaml(&values)?.as_bytes())?;
-    helm.upgrade_install(&UpgradeRequest {
-        release,
-        namespace: &namespace,
-        chart: &chart,
-        version,
-        values: &[values_path],
-        timeout: &catalog.helm.timeout,
-        wait_for_jobs: r.wait_for_jobs(),
-        labels: &[],
-        detached: false,
-    })
-    .await?;
-    finish(helm, client, r, &namespace, "upgrade", Some(backup)).await
+    let backup = phases
+        .run("backup-values", async {
+            let live = helm.get_values(release, &namespace).await?;
+            let backup = backup_dir.join(format!(
+                "{release}-values-backup-rev{}.yaml",
+                current.revision
+            ));
+            crate::files::write_atomic(&backup, to_yaml(&live)?.as_bytes())?;
+            Ok(backup)
+        })
+        .await?;
+    phases
+        .run("helm-upgrade", async {
+            let values = inputs
+                .values_input()
+                .release_values(r, &PasswordView::Real(&inputs.passwords))?;
+            let dir = tempfile::tempdir()
+                .map_err(|e| Error::io(format!("cannot create a temporary directory: {e}")))?;
+            let values_path = dir.path().join("values.yaml");
+            crate::files::write_atomic(&values_path, to_yaml(&values)?.as_bytes())?;
+            helm.upgrade_install(&UpgradeRequest {
+                release,
+                namespace: &namespace,
+                chart: &chart,
+                version,
+                values: &[values_path],
+                timeout: &catalog.helm.timeout,
+                wait_for_jobs: r.wait_for_jobs(),
+                labels: &[],
+                detached: false,
+            })
+            .await
+        })
+        .await?;
+    finish(
+        helm,
+        client,
+        r,
+        &namespace,
+        "upgrade",
+        Some(backup),
+        &phases,
+        follow,
+    )
+    .await
 }
 
 /// `helm nvcf rollback RELEASE [REVISION]`.
@@ -216,11 +288,39 @@ pub async fn rollback(
     release: &str,
     revision: Option<u32>,
 ) -> Result<ChangeReport> {
+    rollback_with(
+        helm,
+        client,
+        inputs,
+        release,
+        revision,
+        &FollowUp::default(),
+    )
+    .await
+}
+
+/// [`rollback`] as evented phases: roll back, post-checks.
+pub async fn rollback_with(
+    helm: &Helm,
+    client: &kube::Client,
+    inputs: &Inputs,
+    release: &str,
+    revision: Option<u32>,
+    follow: &FollowUp<'_>,
+) -> Result<ChangeReport> {
     let catalog = Catalog::embedded();
     let (r, namespace) = locate(catalog, inputs, release)?;
-    helm.rollback(release, &namespace, revision, &catalog.helm.timeout)
+    let phases = Phases::new(follow.events, 2);
+    phases
+        .run(
+            "helm-rollback",
+            helm.rollback(release, &namespace, revision, &catalog.helm.timeout),
+        )
         .await?;
-    finish(helm, client, r, &namespace, "rollback", None).await
+    finish(
+        helm, client, r, &namespace, "rollback", None, &phases, follow,
+    )
+    .await
 }
 
 fn check_local_version(dir: &Path, version: &str) -> Result<()> {
@@ -241,6 +341,7 @@ fn check_local_version(dir: &Path, version: &str) -> Result<()> {
     }
 }
 
+#[allow(clippy::too_many_arguments, reason = "one report's parts")]
 async fn finish(
     helm: &Helm,
     client: &kube::Client,
@@ -248,88 +349,97 @@ async fn finish(
     namespace: &str,
     action: &str,
     values_backup: Option<PathBuf>,
+    phases: &Phases<'_>,
+    follow: &FollowUp<'_>,
 ) -> Result<ChangeReport> {
-    let revisions = helm.history(&release.name, namespace).await?;
-    let now = deployed(&revisions).cloned().ok_or_else(|| {
-        Error::new(
-            Category::HelmApply,
-            format!(
-                "{} has no deployed revision after the {action}",
+    phases.start("post-checks");
+    let outcome = async {
+        let revisions = helm.history(&release.name, namespace).await?;
+        let now = deployed(&revisions).cloned().ok_or_else(|| {
+            Error::new(
+                Category::HelmApply,
+                format!(
+                    "{} has no deployed revision after the {action}",
+                    release.name
+                ),
+            )
+            .hint(format!(
+                "helm history {} -n {namespace} shows what happened",
                 release.name
-            ),
-        )
-        .hint(format!(
-            "helm history {} -n {namespace} shows what happened",
-            release.name
-        ))
-    })?;
-    let checks = health_checks(client, release, namespace).await?;
-    Ok(ChangeReport {
-        release: release.name.clone(),
-        namespace: namespace.to_owned(),
-        action: action.to_owned(),
-        revision: now.revision,
-        chart: now.chart,
-        values_backup,
-        checks,
-    })
+            ))
+        })?;
+        let checks =
+            health_checks(client, release, namespace, follow.unseal_timeout, phases).await?;
+        Ok(ChangeReport {
+            release: release.name.clone(),
+            namespace: namespace.to_owned(),
+            action: action.to_owned(),
+            revision: now.revision,
+            chart: now.chart,
+            values_backup,
+            checks,
+        })
+    }
+    .await;
+    match &outcome {
+        Ok(report) => match report.failure() {
+            None => {
+                phases.done();
+                phases.finish(true);
+            }
+            Some(err) => phases.fail(&err),
+        },
+        Err(err) => phases.fail(err),
+    }
+    outcome
 }
 
-/// Readiness of the release's Deployments and StatefulSets, and the migrations Jobs the
-/// StatefulSet services depend on (stack.md §9). helm's wait already covered rollout.
-async fn health_checks(client: &kube::Client, release: &Release, ns: &str) -> Result<Vec<Check>> {
+/// Readiness of the release's Deployments and StatefulSets, OpenBao's seal state, and the
+/// migrations Jobs the StatefulSet services depend on (stack.md §9). helm's wait already
+/// covered the rollout, but not these.
+async fn health_checks(
+    client: &kube::Client,
+    release: &Release,
+    ns: &str,
+    unseal_timeout: Duration,
+    phases: &Phases<'_>,
+) -> Result<Vec<Check>> {
     let mut checks = Vec::new();
-    for w in &release.workloads {
-        let (ready, want) = match w.kind.as_str() {
-            "Deployment" => {
-                let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
-                match api.get_opt(&w.name).await.map_err(|e| {
-                    crate::kube::from_kube(e, &format!("read deployment {}", w.name))
-                })? {
-                    Some(d) => (
-                        d.status.and_then(|s| s.ready_replicas).unwrap_or(0),
-                        d.spec.replicas.unwrap_or(1),
-                    ),
-                    None => (0, 1),
-                }
-            }
-            "StatefulSet" => {
-                let api: Api<StatefulSet> = Api::namespaced(client.clone(), ns);
-                match api.get_opt(&w.name).await.map_err(|e| {
-                    crate::kube::from_kube(e, &format!("read statefulset {}", w.name))
-                })? {
-                    Some(s) => (
-                        s.status.map(|s| s.ready_replicas.unwrap_or(0)).unwrap_or(0),
-                        s.spec.replicas.unwrap_or(1),
-                    ),
-                    None => (0, 1),
-                }
-            }
-            _ => continue,
+    let total = u32::try_from(release.workloads.len()).unwrap_or(u32::MAX);
+    for (done, w) in (1..).zip(&release.workloads) {
+        phases.progress(&format!("{}/{}", w.kind, w.name), done, total);
+        let Some((ready, want)) = objects::ready_replicas(client, &w.kind, ns, &w.name).await?
+        else {
+            continue;
         };
         checks.push(Check {
             what: format!("{}/{} ready", w.kind, w.name),
             ok: ready >= want,
             detail: format!("{ready}/{want} replicas ready"),
+            fix: None,
         });
+        if w.health == "openbaoUnsealed" {
+            // Ready pods may still be sealed: the probe passes them (runbooks §2.3).
+            let seal = openbao::wait_unsealed(client, ns, &w.name, unseal_timeout).await?;
+            checks.push(Check {
+                what: format!("OpenBao {} unsealed", w.name),
+                ok: seal.ok(),
+                detail: seal.detail(),
+                fix: (!seal.ok()).then(|| seal.fix(ns)),
+            });
+        }
     }
     for job in release
         .hooks
         .iter()
         .filter(|h| h.kind == "Job" && h.name.ends_with("-migrations"))
     {
-        let api: Api<Job> = Api::namespaced(client.clone(), ns);
-        let succeeded = api
-            .get_opt(&job.name)
-            .await
-            .map_err(|e| crate::kube::from_kube(e, &format!("read job {}", job.name)))?
-            .and_then(|j| j.status)
-            .and_then(|s| s.succeeded)
-            .unwrap_or(0);
+        let succeeded = objects::job_succeeded(client, ns, &job.name).await?;
         checks.push(Check {
             what: format!("Job/{} complete", job.name),
             ok: succeeded > 0,
             detail: format!("{succeeded} succeeded"),
+            fix: None,
         });
     }
     Ok(checks)

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::profile::Registration;
 use crate::stack::catalog::{Catalog, Release, lookup};
-use crate::stack::config::{ProfileName, ResolvedPasswords, StackConfig};
+use crate::stack::config::{ProfileName, ResolvedPasswords, SecretKeyRef, StackConfig};
 use crate::templates;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -176,8 +176,14 @@ pub fn env_marker(var: &str) -> String {
     format!("__NVCF_FROM_ENV_{var}__")
 }
 
+/// The placeholder a bundle's values hold where `install.sh` reads a Secret's key from the
+/// cluster at deploy time.
+pub fn secret_marker(r: &SecretKeyRef) -> String {
+    format!("__NVCF_FROM_SECRET_{}/{}/{}__", r.namespace, r.name, r.key)
+}
+
 impl ValuesInput<'_> {
-    fn template_context(&self, view: &PasswordView<'_>) -> Value {
+    fn template_context(&self, view: &PasswordView<'_>, namespace: &str) -> Value {
         let cfg = self.config;
         let profile = Profile::of(cfg.profile);
         let cfg_value = cfg.as_value();
@@ -217,10 +223,39 @@ impl ValuesInput<'_> {
                     .env_vars()
                     .into_iter()
                     .find(|(k, _)| *k == key)
-                    .map(|(_, var)| Value::String(env_marker(&var)))
+                    .map(|(_, var)| env_marker(&var))
+                    .or_else(|| {
+                        cfg.passwords
+                            .secret_refs()
+                            .into_iter()
+                            .find(|(k, _)| *k == key)
+                            .map(|(_, r)| secret_marker(&r))
+                    })
+                    .map(Value::String)
                     .unwrap_or(Value::Null),
             }
         };
+        // A Secret in the release's own namespace can be referenced where the chart takes
+        // an EnvVar, so the password never enters the rendered stream.
+        let local_refs = cfg.passwords.secret_refs();
+        let secret_refs: Map<String, Value> = [
+            "cassandraServiceRole",
+            "cassandraSuperuser",
+            "sidecarPullSecret",
+            "registry",
+        ]
+        .into_iter()
+        .map(|key| {
+            let r = local_refs
+                .iter()
+                .find(|(k, r)| *k == key && r.namespace == namespace)
+                .map_or(
+                    Value::Null,
+                    |(_, r)| serde_json::json!({ "name": r.name, "key": r.key }),
+                );
+            (key.to_owned(), r)
+        })
+        .collect();
         let pw = self.passwords;
         let storage = serde_json::json!({
             "class": cfg.storage.class,
@@ -254,12 +289,20 @@ impl ValuesInput<'_> {
                 "cassandraSuperuser": password(&pw.cassandra_superuser, "cassandraSuperuser"),
                 "sidecarPullSecret": password(&pw.sidecar_pull_secret, "sidecarPullSecret"),
             },
+            "secret_refs": secret_refs,
         })
     }
 
     /// The values `release` is installed with.
     pub fn release_values(&self, release: &Release, view: &PasswordView<'_>) -> Result<Value> {
-        let ctx = self.template_context(view);
+        if let (PasswordView::Real(_), Some(key)) = (view, self.passwords.pending.first()) {
+            return Err(Error::config(format!(
+                "passwords.{key} comes from a Kubernetes Secret this command has not read"
+            ))
+            .hint("run the command with access to the cluster holding the Secret (KUBECONFIG, helm --kube-context)"));
+        }
+        let namespace = release.namespace_in(&self.config.as_value());
+        let ctx = self.template_context(view, &namespace);
         let prefix = format!("{}/{}", self.config.registry, self.config.repository);
         // `image("name:tag")` in a values template: the user's registry and repository.
         let image = minijinja::Value::from_function(move |name: String| format!("{prefix}/{name}"));

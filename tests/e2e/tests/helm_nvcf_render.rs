@@ -489,3 +489,163 @@ fn rendered_stream_applies_server_side_and_its_jobs_and_deployments_complete() {
         .unwrap_or_else(|e| panic!("jobs in {ns}: {e:#}"));
     }
 }
+
+const SERVICE_PW: &str = "sr-pw-from-secret-7781";
+const SUPERUSER_PW: &str = "su-pw-from-secret-4410";
+
+/// Passwords in Kubernetes Secrets: one beside OpenBao (referenced, never copied), one in
+/// another namespace (read, then masked everywhere but the chart's own values).
+fn password_secrets(env: &Env, home: &Home) {
+    let file = home.path().join("password-secrets.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: vault-system}}\n---\n\
+             apiVersion: v1\nkind: Namespace\nmetadata: {{name: nvcf-creds}}\n---\n\
+             apiVersion: v1\nkind: Secret\nmetadata: {{name: cassandra-service, namespace: vault-system}}\n\
+             stringData: {{password: {SERVICE_PW}}}\n---\n\
+             apiVersion: v1\nkind: Secret\nmetadata: {{name: cassandra-su, namespace: nvcf-creds}}\n\
+             stringData: {{superuser: {SUPERUSER_PW}}}\n"
+        ),
+    )
+    .unwrap();
+    env.kubectl_run(&["apply", "-f", file.to_str().unwrap()])
+        .unwrap();
+}
+
+fn secret_ref_config(home: &Home, superuser_key: &str) -> std::path::PathBuf {
+    let cfg = home.path().join(format!("stack-{superuser_key}.yaml"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "registry: registry.example.com\nrepository: acme/nvcf\npasswords:\n  \
+             cassandraServiceRole: {{secretRef: {{namespace: vault-system, name: cassandra-service, key: password}}}}\n  \
+             cassandraSuperuser: {{secretRef: {{namespace: nvcf-creds, name: cassandra-su, key: {superuser_key}}}}}\n"
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+#[test]
+fn passwords_come_from_kubernetes_secrets_and_stay_out_of_output() {
+    let env = Env::shared();
+    let home = Home::new();
+    password_secrets(env, &home);
+    let cfg = secret_ref_config(&home, "superuser");
+    let run = |cfg: &Path, args: &[&str], kubeconfig: bool| {
+        let mut cmd = nvcf(&home, &tools::helm4());
+        cmd.args(args).arg("--stack-config").arg(cfg);
+        if kubeconfig {
+            cmd.env("KUBECONFIG", env.kubeconfig());
+        }
+        Run::of(&mut cmd)
+    };
+
+    let stream = run(
+        &cfg,
+        &["render", "--control-plane", "--chart-source", &charts()],
+        true,
+    );
+    stream.expect_success();
+    let migrations = stream
+        .stdout
+        .split("\n---\n")
+        .find(|d| d.contains("kind: Job") && d.contains("name: openbao-server-migrations\n"))
+        .unwrap();
+    let env_var: Vec<&str> = migrations
+        .lines()
+        .skip_while(|l| !l.ends_with("- name: DEFAULT_CASSANDRA_PASSWORD"))
+        .take(5)
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        env_var,
+        [
+            "- name: DEFAULT_CASSANDRA_PASSWORD",
+            "valueFrom:",
+            "secretKeyRef:",
+            "key: password",
+            "name: cassandra-service"
+        ],
+        "{migrations}"
+    );
+    for pw in [SERVICE_PW, SUPERUSER_PW] {
+        assert!(!stream.stdout.contains(pw), "{pw} in the stream");
+        assert!(!stream.stderr.contains(pw), "{pw} on stderr");
+    }
+
+    // The chart takes the superuser password only as a string: values carry it, masked.
+    let su = run(
+        &cfg,
+        &[
+            "values",
+            "--release",
+            "cassandra",
+            "--query",
+            "cassandra.dbUser.password",
+        ],
+        true,
+    );
+    su.expect_success();
+    assert_eq!(su.stdout, "su-pw-fr...\n");
+    let sr = run(
+        &cfg,
+        &[
+            "values",
+            "--release",
+            "openbao-server",
+            "--query",
+            "openbao.migrations.env",
+        ],
+        true,
+    );
+    sr.expect_success();
+    assert!(sr.stdout.contains("secretKeyRef:"), "{}", sr.stdout);
+
+    // A missing key names the password, the Secret and the fix, and renders nothing.
+    let wrong = run(
+        &secret_ref_config(&home, "nope"),
+        &["render", "--chart-source", &charts()],
+        true,
+    );
+    assert_eq!(wrong.code, Some(78), "{wrong:#?}");
+    assert_eq!(wrong.stdout, "");
+    assert!(
+        wrong.stderr.contains(
+            "passwords.cassandraSuperuser: Secret nvcf-creds/cassandra-su has no key \"nope\""
+        ) && wrong.stderr.contains("kubectl create secret generic"),
+        "{}",
+        wrong.stderr
+    );
+    // Without a cluster, the Secrets cannot be read: said so, nothing rendered.
+    let offline = run(&cfg, &["render", "--chart-source", &charts()], false);
+    assert_ne!(offline.code, Some(0), "{offline:#?}");
+    assert_eq!(offline.stdout, "");
+    assert!(
+        offline
+            .stderr
+            .contains("reads passwords from Kubernetes Secrets (secretRef)"),
+        "{}",
+        offline.stderr
+    );
+
+    // Inline passwords need the opt-in, and are then warned about.
+    let inline = home.path().join("inline.yaml");
+    std::fs::write(
+        &inline,
+        "registry: r.example\nrepository: o/t\nallowInlinePasswords: true\n\
+         passwords: {cassandraSuperuser: {value: inline-pw-9931}}\n",
+    )
+    .unwrap();
+    let warned = run(&inline, &["values", "--release", "cassandra"], false);
+    warned.expect_success();
+    assert!(
+        warned
+            .stderr
+            .contains("warning: passwords.cassandraSuperuser is inline"),
+        "{}",
+        warned.stderr
+    );
+    assert!(!warned.stdout.contains("inline-pw-9931") && !warned.stderr.contains("inline-pw-9931"));
+}

@@ -4,7 +4,7 @@
 
 mod helm_nvcf_support;
 
-use helm_nvcf_support::{charts, data, install_gateway_prerequisites};
+use helm_nvcf_support::{charts, completed_phases, data, events, install_gateway_prerequisites};
 use nvcf_e2e::{Home, Run, bin};
 use nvcf_testenv::{Env, tools};
 use std::collections::BTreeSet;
@@ -123,8 +123,26 @@ fn teardown_leaves_only_the_declared_persistent_state_then_removes_it_on_request
     let refused = Run::of(nvcf(&tools::helm4()).arg("teardown"));
     assert_eq!(refused.code, Some(64), "{refused:#?}");
 
-    let down = Run::of(nvcf(&tools::helm4()).args(["teardown", "--yes"]));
+    let down = Run::of(nvcf(&tools::helm4()).args(["--json", "teardown", "--yes"]));
     down.expect_success();
+    assert_eq!(
+        completed_phases(&down.stderr),
+        [
+            "drain-nvcfbackends",
+            "uninstall-releases",
+            "delete-leftovers",
+            "delete-namespaces"
+        ]
+    );
+    let uninstalls: Vec<serde_json::Value> = events(&down.stderr)
+        .into_iter()
+        .filter(|e| e["event"] == "phase_progress" && e["phase"] == "uninstall-releases")
+        .collect();
+    assert_eq!(uninstalls[0]["resource"], "release/nvca-operator");
+    assert_eq!(uninstalls[0]["done"], 1);
+    let last = uninstalls.last().unwrap();
+    assert_eq!(last["resource"], "release/nats");
+    assert_eq!(last["done"], last["total"]);
     let releases = env
         .kubectl_run(&[
             "get",
@@ -206,8 +224,19 @@ fn teardown_leaves_only_the_declared_persistent_state_then_removes_it_on_request
         set(&["persistentvolumeclaim/nats-js-nats-0"])
     );
 
-    let purge = Run::of(nvcf(&tools::helm4()).args(["teardown", "--remove-persistent", "--yes"]));
+    let purge =
+        Run::of(nvcf(&tools::helm4()).args(["--json", "teardown", "--remove-persistent", "--yes"]));
     purge.expect_success();
+    assert_eq!(
+        completed_phases(&purge.stderr),
+        [
+            "drain-nvcfbackends",
+            "uninstall-releases",
+            "delete-leftovers",
+            "delete-persistent",
+            "delete-namespaces"
+        ]
+    );
     assert!(purge.stderr.contains("DESTROY"), "{purge:#?}");
     assert!(
         purge

@@ -51,3 +51,40 @@ pub fn install_gateway_prerequisites(env: &Env) {
     ])
     .unwrap();
 }
+
+/// Every JSONL event on stderr; other lines (a confirmation list) are skipped.
+pub fn events(stderr: &str) -> Vec<serde_json::Value> {
+    stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .collect()
+}
+
+/// The phases a run started, checking each completed in turn and the run ended in a
+/// successful `final` with the advertised phase count.
+pub fn completed_phases(stderr: &str) -> Vec<String> {
+    let evs = events(stderr);
+    assert_eq!(evs[0]["event"], "schemaVersion", "{stderr}");
+    let last = evs.last().unwrap();
+    assert_eq!(last["event"], "final", "{stderr}");
+    assert_eq!(last["success"], true, "{stderr}");
+    let started: Vec<&serde_json::Value> = evs
+        .iter()
+        .filter(|e| e["event"] == "phase_started")
+        .collect();
+    let done: Vec<&str> = evs
+        .iter()
+        .filter(|e| e["event"] == "phase_completed")
+        .map(|e| e["phase"].as_str().unwrap())
+        .collect();
+    let names: Vec<String> = started
+        .iter()
+        .map(|e| e["phase"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, done, "every phase completes, in order: {stderr}");
+    for (i, e) in started.iter().enumerate() {
+        assert_eq!(e["phaseNum"], i + 1);
+        assert_eq!(e["totalPhases"], started.len());
+    }
+    names
+}
