@@ -47,6 +47,9 @@ pub enum Command {
     Bootstrap(operator::BootstrapArgs),
     Doctor(operator::DoctorArgs),
     Status(operator::StatusArgs),
+    Drain(operator::MaintenanceArgs),
+    /// Take the NVCA agent out of maintenance: it takes work again
+    Uncordon(operator::MaintenanceArgs),
     #[command(flatten)]
     Registration(registration::RegistrationCommand),
     Uninstall(uninstall::UninstallArgs),
@@ -59,6 +62,8 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
     let sel = KubeSelection::from_args(&cli.kube)?;
     match cli.command {
         Command::Values(args) => operator::values(args, &cli.common, &sel, &ctx),
+        Command::Drain(args) => operator::maintenance(true, args, &sel, &ctx).await,
+        Command::Uncordon(args) => operator::maintenance(false, args, &sel, &ctx).await,
         Command::Status(args) => operator::status(args, &cli.common, &cli.nvcf, &sel, &ctx).await,
         Command::Doctor(args) => operator::doctor(args, &cli.common, &cli.nvcf, &sel, &ctx).await,
         Command::Bootstrap(args) => {

@@ -158,3 +158,53 @@ pub async fn status(
     let report = agent::status(&client, sis.as_ref().map(|s| (s, account))).await?;
     render(&report, args.output.output, &mut ctx.stdout())
 }
+
+/// Put the NVCA agent in maintenance (CordonAndDrain): it takes no new work and drains what runs
+#[derive(clap::Args, Debug)]
+pub struct MaintenanceArgs {
+    /// Skip the confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Say what would change; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long the agent's restart may take (reported, not an error)
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub timeout: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub async fn maintenance(
+    on: bool,
+    args: MaintenanceArgs,
+    sel: &KubeSelection,
+    ctx: &Ctx,
+) -> Result<()> {
+    let timeout = parse_duration("--timeout", &args.timeout)?;
+    let what = if on {
+        "drain puts the NVCA agent in maintenance: it takes no new work and drains its functions"
+    } else {
+        "uncordon takes the NVCA agent out of maintenance: it takes work again"
+    };
+    if !args.dry_run && !args.yes {
+        let agreed = crate::registration::interactive(&ctx.env)
+            && crate::registration::prompt(&format!("{what}. Proceed? [y/N]: "))
+                .is_some_and(|a| matches!(a.trim(), "y" | "Y" | "yes"));
+        if !agreed {
+            return Err(
+                nvcf_shared::Error::usage(format!("{what}; nothing was changed"))
+                    .hint("review with --dry-run, then confirm with --yes"),
+            );
+        }
+    }
+    let client = Target::resolve(sel, &ctx.env)?
+        .client(&ctx.plugin.user_agent())
+        .await?;
+    let result = if on {
+        nvcf_shared::nvca::maintenance::drain(&client, timeout, args.dry_run).await?
+    } else {
+        nvcf_shared::nvca::uncordon::uncordon(&client, timeout, args.dry_run).await?
+    };
+    render(&result, args.output.output, &mut ctx.stdout())
+}

@@ -173,14 +173,14 @@ pub async fn run(
 }
 
 /// Prompts only a person at a terminal; never in CI.
-fn interactive(env: &dyn EnvLookup) -> bool {
+pub(crate) fn interactive(env: &dyn EnvLookup) -> bool {
     std::io::stdin().is_terminal()
         && env
             .get("CI")
             .is_none_or(|v| v.is_empty() || v == "false" || v == "0")
 }
 
-fn prompt(question: &str) -> Option<String> {
+pub(crate) fn prompt(question: &str) -> Option<String> {
     let mut err = std::io::stderr().lock();
     let _ = write!(err, "{question}");
     let _ = err.flush();

@@ -30,6 +30,21 @@ pub struct DrainResult {
     pub message: String,
 }
 
+impl DrainResult {
+    /// Before anything was done: the start of drain and uncordon alike.
+    pub fn nothing_yet(mode: &str, dry_run: bool) -> DrainResult {
+        DrainResult {
+            system_namespace: SYSTEM_NAMESPACE.into(),
+            mode: mode.into(),
+            config_changed: false,
+            rollout_triggered: false,
+            rollout_complete: false,
+            dry_run,
+            message: String::new(),
+        }
+    }
+}
+
 /// The agent config with maintenance on: the feature flag added (others kept) and
 /// `maintenanceMode` set. `None` when it already is.
 pub fn with_maintenance(config_yaml: &str) -> Result<Option<String>> {
@@ -85,15 +100,7 @@ pub fn describe() -> String {
 /// Puts the agent in maintenance and waits up to `timeout` for its restart to finish. No
 /// agent (no ConfigMap) means nothing runs on this cluster: reported, not an error.
 pub async fn drain(client: &kube::Client, timeout: Duration, dry_run: bool) -> Result<DrainResult> {
-    let mut result = DrainResult {
-        system_namespace: SYSTEM_NAMESPACE.into(),
-        mode: MODE.into(),
-        config_changed: false,
-        rollout_triggered: false,
-        rollout_complete: false,
-        dry_run,
-        message: String::new(),
-    };
+    let mut result = DrainResult::nothing_yet(MODE, dry_run);
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), SYSTEM_NAMESPACE);
     let cm = cms
         .get_opt(AGENT_CONFIG)

@@ -6,6 +6,7 @@ pub mod cleanup;
 pub mod doctor;
 pub mod maintenance;
 pub mod registration;
+pub mod uncordon;
 pub mod uninstall;
 pub mod values;
 

@@ -145,6 +145,51 @@ fn bootstrap_registers_restarts_the_operator_and_is_idempotent() {
         table.stdout.contains("already holds these IDs") && table.stdout.contains("not needed"),
         "{table:#?}"
     );
+    // drain / uncordon: maintenance mode in the agent's config, the agent restarted.
+    t.apply(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: agent-config, namespace: nvca-system}\ndata:\n  config.yaml: |\n    featureFlags: [DynamicGPUDiscovery]\n",
+    );
+    let config = || {
+        t.kubectl(&[
+            "get",
+            "configmap",
+            "agent-config",
+            "-n",
+            "nvca-system",
+            "-o",
+            "jsonpath={.data.config\\.yaml}",
+        ])
+    };
+    let refused = t.nvca(&["drain"]);
+    assert_eq!(refused.code, Some(64), "{refused:#?}");
+    assert!(refused.stderr.contains("--yes"), "{refused:#?}");
+    let plan = t.json(&["drain", "--dry-run"]);
+    assert_eq!(plan["configChanged"], true);
+    assert!(
+        !config().contains("maintenanceMode"),
+        "dry run changed nothing"
+    );
+    let drained = t.json(&["drain", "--yes", "--timeout", "60s"]);
+    assert_eq!(drained["rolloutTriggered"], true, "{drained:#}");
+    assert_eq!(drained["rolloutComplete"], true, "{drained:#}");
+    assert!(
+        config().contains("maintenanceMode: CordonAndDrain")
+            && config().contains("CordonAndDrainMaintenance"),
+        "{}",
+        config()
+    );
+    let again = t.json(&["drain", "--yes"]);
+    assert_eq!(again["configChanged"], false);
+    let back = t.json(&["uncordon", "--yes", "--timeout", "60s"]);
+    assert_eq!(back["configChanged"], true, "{back:#}");
+    assert_eq!(back["rolloutComplete"], true, "{back:#}");
+    let now = config();
+    assert!(
+        !now.contains("maintenanceMode")
+            && !now.contains("CordonAndDrainMaintenance")
+            && now.contains("DynamicGPUDiscovery"),
+        "{now}"
+    );
 }
 
 #[test]
