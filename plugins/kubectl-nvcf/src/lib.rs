@@ -16,6 +16,7 @@ mod api_key;
 mod auth;
 mod dashboard;
 mod down;
+mod dump;
 mod function;
 mod function_deploy;
 mod function_invoke;
@@ -73,6 +74,7 @@ pub enum Command {
     Status(status::StatusArgs),
     Down(down::DownArgs),
     Uninstall(down::UninstallArgs),
+    Dump(dump::DumpArgs),
     /// Function and task API keys
     #[command(subcommand)]
     ApiKey(api_key::ApiKeyCommand),
@@ -146,6 +148,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::Status(args) => status::run(&api, &cli.planes, args).await,
         Command::Down(args) => down::down(&api, &cli.planes, args).await,
         Command::Uninstall(args) => down::uninstall(&api, &cli.planes, args).await,
+        Command::Dump(args) => dump::run(&api, &cli.planes, args).await,
         Command::ApiKey(cmd) => api_key::run(&api, cmd).await,
         Command::Function(cmd) => function::run(&api, *cmd).await,
         Command::Task(cmd) => task::run(&api, *cmd).await,

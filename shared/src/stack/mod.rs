@@ -5,6 +5,7 @@ pub mod bundle;
 pub mod catalog;
 pub mod config;
 pub mod down;
+pub mod dump;
 pub mod inputs;
 pub mod manifest;
 pub mod openbao;
