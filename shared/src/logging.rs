@@ -40,7 +40,13 @@ impl<'a> MakeWriter<'a> for RedactingStderr {
 
 /// `NVCF_LOG` (EnvFilter syntax) overrides the level the flags pick.
 pub fn init(args: &LogArgs) {
-    let default = if args.debug { "debug" } else { "warn" };
+    // Without --debug only our own warnings show: a dependency's log line (rustls reporting
+    // each retried handshake, say) repeats what the final error already says, minus the fix.
+    let default = if args.debug {
+        "debug"
+    } else {
+        "off,nvcf_shared=warn,kubectl_nvcf=warn,kubectl_nvca=warn,helm_nvcf=warn"
+    };
     let filter = EnvFilter::try_from_env("NVCF_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

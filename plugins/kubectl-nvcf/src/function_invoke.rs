@@ -1,12 +1,15 @@
 //! `function invoke`: HTTP functions by their `inferenceUrl` (polling on 202), LLM functions
-//! through the LLM gateway with `model = <function-id>/<model-name>`.
+//! through the LLM gateway with `model = <function-id>/<model-name>`, gRPC functions through
+//! grpc-proxy.
 
 use crate::api::Api;
 use crate::function::Ids;
 use clap::Args;
 use nvcf_shared::nvcf::functions::Functions;
+use nvcf_shared::nvcf::grpc as invoke_grpc;
 use nvcf_shared::nvcf::input::{read_checked, shapes};
 use nvcf_shared::nvcf::invoke::{self, HttpInvoke, LlmApi, LlmInvoke};
+use nvcf_shared::nvcf::session::Session;
 use nvcf_shared::nvcf::view::View;
 use nvcf_shared::output::OutputArgs;
 use nvcf_shared::{Error, Result};
@@ -46,9 +49,21 @@ pub struct InvokeArgs {
     /// Seconds the service may hold a request before answering 202 (NVCF-POLL-SECONDS)
     #[arg(long, default_value_t = 5)]
     pub poll_duration: u32,
-    /// Seconds to keep polling a 202 before giving up
+    /// Seconds to keep polling a 202 (or to wait for a gRPC reply) before giving up
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
+    /// Invoke over gRPC through grpc-proxy (grpc_url); implied for functions whose inferenceUrl is /grpc
+    #[arg(long)]
+    pub grpc: bool,
+    /// gRPC: the service to call
+    #[arg(long, value_name = "PACKAGE.SERVICE", default_value = invoke_grpc::DEFAULT_SERVICE)]
+    pub grpc_service: String,
+    /// gRPC: the method to call
+    #[arg(long, value_name = "METHOD", default_value = invoke_grpc::DEFAULT_METHOD)]
+    pub grpc_method: String,
+    /// gRPC: no TLS to grpc-proxy (an http:// grpc_url implies it)
+    #[arg(long)]
+    pub grpc_plaintext: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -100,10 +115,22 @@ pub async fn run(api: &Api<'_>, args: InvokeArgs) -> Result<()> {
     .await;
     let function = match (function, &path_override) {
         (Ok(f), _) => Some(f),
-        // Upstream calls the path directly when the lookup fails but a path was given.
+        // Upstream calls the path directly when the lookup fails but a path was given, and
+        // dials grpc-proxy without any lookup.
         (Err(_), Some(_)) => None,
+        (Err(_), None) if args.grpc => None,
         (Err(e), None) => return Err(e),
     };
+    let grpc_function = function
+        .as_ref()
+        .and_then(|f| f.inference_url.as_deref())
+        .is_some_and(|u| u == "/grpc");
+    if args.grpc || grpc_function {
+        let body = body.ok_or_else(|| {
+            Error::usage("nothing to send").hint("pass --request-body JSON or --input-file")
+        })?;
+        return invoke_over_grpc(api, &session, &args, &file, (fid, vid), body).await;
+    }
     let is_llm = function
         .as_ref()
         .and_then(|f| f.function_type.as_deref())
@@ -205,4 +232,52 @@ pub async fn run(api: &Api<'_>, args: InvokeArgs) -> Result<()> {
         v => serde_json::to_string_pretty(v).unwrap_or_default(),
     };
     api.print(&View::new(&result).text(text), args.output.output)
+}
+
+async fn invoke_over_grpc(
+    api: &Api<'_>,
+    session: &Session,
+    args: &InvokeArgs,
+    file: &Value,
+    (fid, vid): (String, String),
+    body: Value,
+) -> Result<()> {
+    let s = |k: &str| file.get(k).and_then(Value::as_str).map(str::to_owned);
+    // Upstream sends only the function API key here, never the admin token.
+    let key = session.client.credentials().api_key.ok_or_else(|| {
+        Error::new(
+            nvcf_shared::error::Category::Auth,
+            "API key required for function invocation",
+        )
+        .hint("run `kubectl nvcf api-key generate --for function`")
+    })?;
+    let inv = invoke_grpc::GrpcInvoke {
+        target: session.grpc_target(),
+        plaintext: args.grpc_plaintext
+            || file.get("grpcPlaintext").and_then(Value::as_bool) == Some(true),
+        ca_bundle: api.connect.ca_bundle.clone(),
+        service: s("grpcService").unwrap_or_else(|| args.grpc_service.clone()),
+        method: s("grpcMethod").unwrap_or_else(|| args.grpc_method.clone()),
+        function_id: fid,
+        version_id: Some(vid).filter(|v| !v.is_empty()),
+        poll_seconds: file
+            .get("pollDurationSeconds")
+            .and_then(Value::as_u64)
+            .map_or(args.poll_duration, |p| p as u32),
+        timeout: Duration::from_secs(
+            file.get("timeout")
+                .and_then(Value::as_u64)
+                .unwrap_or(args.timeout),
+        ),
+        body,
+    };
+    if api.connect.insecure_skip_tls_verify {
+        return Err(Error::usage(
+            "--insecure-skip-tls-verify does not apply to gRPC invocation",
+        )
+        .hint("trust grpc-proxy's CA with --ca-bundle FILE, or use --grpc-plaintext for a proxy without TLS"));
+    }
+    let reply = invoke_grpc::invoke(&inv, &key).await?;
+    let text = serde_json::to_string_pretty(&reply).unwrap_or_default();
+    api.print(&View::new(&reply).text(text), args.output.output)
 }

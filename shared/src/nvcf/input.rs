@@ -340,6 +340,9 @@ pub mod shapes {
         pub request_body: Option<Value>,
         pub timeout: Option<u64>,
         pub poll_duration_seconds: Option<u32>,
+        pub grpc_service: Option<String>,
+        pub grpc_method: Option<String>,
+        pub grpc_plaintext: Option<bool>,
     }
 }
 

@@ -14,6 +14,7 @@ pub mod credentials;
 pub mod endpoints;
 pub mod function_spec;
 pub mod functions;
+pub mod grpc;
 pub mod input;
 pub mod invoke;
 pub mod llm_config;

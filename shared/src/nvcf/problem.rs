@@ -142,6 +142,20 @@ fn scope_hint(what: &Attempted, server: &str) -> String {
 /// A transport failure (connect, reset, timeout) as a taxonomy error.
 pub fn from_transport(what: &Attempted, err: &reqwest::Error) -> Error {
     let cause = root_cause(err);
+    if is_untrusted_certificate(&cause) {
+        // Not transient: retrying cannot help until the CA is trusted.
+        return Error::new(
+            Category::Config,
+            format!(
+                "{} {} {}: the server's TLS certificate is not trusted: {cause}",
+                what.service.name(),
+                what.method,
+                what.path
+            ),
+        )
+        .hint("trust the gateway's CA with --ca-bundle FILE (or NVCF_CA_BUNDLE)")
+        .hint("--insecure-skip-tls-verify turns verification off, for lab gateways only");
+    }
     let (category, text) = if err.is_timeout() {
         (Category::Timeout, "timed out".to_owned())
     } else if err.is_connect() {
@@ -165,6 +179,10 @@ pub fn from_transport(what: &Attempted, err: &reqwest::Error) -> Error {
             .exit_code_override(crate::error::ExitCode::Unavailable);
     }
     e
+}
+
+pub fn is_untrusted_certificate(cause: &str) -> bool {
+    cause.contains("invalid peer certificate") || cause.contains("UnknownIssuer")
 }
 
 fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {

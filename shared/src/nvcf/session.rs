@@ -127,6 +127,26 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Where gRPC invocations go: `grpc_url` when it was set anywhere; behind a gateway,
+    /// grpc-proxy's TCP listener (:10081, no Host routing) on the gateway's address.
+    pub fn grpc_target(&self) -> String {
+        let configured = self
+            .settings
+            .iter()
+            .find(|(k, _)| *k == "grpc_url")
+            .is_some_and(|(_, s)| s.origin != Origin::Default);
+        match &self.gateway {
+            Some(gw) if !configured => format!(
+                "{}://{}:10081",
+                gw.url.scheme(),
+                gw.url.host_str().unwrap_or("localhost")
+            ),
+            _ => self.settings.get("grpc_url").to_owned(),
+        }
+    }
+}
+
 fn gateway(connect: &ConnectArgs) -> Result<Option<Gateway>> {
     let Some(raw) = connect.gateway.as_deref().filter(|g| !g.is_empty()) else {
         return Ok(None);

@@ -64,6 +64,14 @@ pub struct SimConfig {
     pub faults: Vec<FaultRule>,
     /// Refuse the (optional) model-URI allow-list like `MODEL_URI_ALLOWLIST_ENABLED=true`.
     pub model_uri_allowlist: bool,
+    /// Serve HTTPS (and gRPC over TLS) with this certificate chain and key, both PEM files.
+    pub tls: Option<TlsFiles>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Default for SimConfig {
@@ -94,6 +102,7 @@ impl Default for SimConfig {
             strict_contract: true,
             faults: Vec::new(),
             model_uri_allowlist: false,
+            tls: None,
         }
     }
 }

@@ -50,11 +50,12 @@ pub struct Sim {
 impl Sim {
     /// Binds `config.bind:config.port` (0 = ephemeral) and serves in the current runtime.
     pub async fn start(config: SimConfig) -> anyhow::Result<Sim> {
+        let tls = config.tls.as_ref().map(server::tls_acceptor).transpose()?;
         let listener = tokio::net::TcpListener::bind((config.bind, config.port)).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(SimState::new(config)?);
         let (tx, rx) = watch::channel(false);
-        let task = tokio::spawn(server::serve(listener, state.clone(), rx));
+        let task = tokio::spawn(server::serve(listener, tls, state.clone(), rx));
         Ok(Sim {
             addr,
             state,
@@ -76,8 +77,16 @@ impl Sim {
     }
 
     /// `http://<bind>:<port>`: every service, told apart by the Host header.
+    fn scheme(&self) -> &'static str {
+        if self.state.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme(), self.addr)
     }
 
     /// The gateway host of a service prefix: `host("api")` → `api.nvcf.local`.
@@ -88,7 +97,7 @@ impl Sim {
     /// `http://<prefix>.<domain>:<port>`, for clients that resolve the name to the sim
     /// (curl `--resolve`, reqwest `resolve`).
     pub fn host_url(&self, prefix: &str) -> String {
-        format!("http://{}:{}", self.host(prefix), self.port())
+        format!("{}://{}:{}", self.scheme(), self.host(prefix), self.port())
     }
 
     /// The configuration block that points the upstream CLI (and ours) at this simulator.
@@ -197,6 +206,8 @@ pub fn config_env(url: &str, domain: &str) -> Vec<(String, String)> {
         ("API_KEYS_ADMIN_SERVICE_URL", url.to_string()),
         ("API_KEYS_HOST", h("api-keys")),
         ("NVCF_CLIENT_ID", "nvcf-default".to_string()),
+        // grpc-proxy shares the sim's port; an http:// target means plaintext gRPC.
+        ("NVCF_GRPC_URL", url.to_string()),
         ("NVCF_SIM_URL", url.to_string()),
         ("NVCF_SIM_DOMAIN", domain.to_string()),
     ]

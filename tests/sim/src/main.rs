@@ -40,6 +40,12 @@ struct Args {
     /// Milliseconds a deployment stays DEPLOYING.
     #[arg(long)]
     deploy_ms: Option<u64>,
+    /// Serve HTTPS and gRPC over TLS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    tls_key: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -62,6 +68,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(ms) = args.deploy_ms {
         config.deploy_duration = std::time::Duration::from_millis(ms);
+    }
+    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        config.tls = Some(nvcf_sim::config::TlsFiles { cert, key });
     }
     // A sandbox user's mistakes should show up as the error a client gets, not as a crash on exit.
     config.strict_contract = true;

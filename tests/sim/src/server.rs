@@ -14,6 +14,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::auth::TokenExpiredFault;
@@ -67,6 +68,7 @@ impl Routers {
 /// Serves until `shutdown` flips to true.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     state: Arc<SimState>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -82,12 +84,16 @@ pub async fn serve(
         let state = state.clone();
         let routers = routers.clone();
         let shutdown = shutdown.clone();
-        tokio::spawn(async move { serve_connection(stream, peer, state, routers, shutdown).await });
+        let tls = tls.clone();
+        tokio::spawn(
+            async move { serve_connection(stream, tls, peer, state, routers, shutdown).await },
+        );
     }
 }
 
 async fn serve_connection(
     stream: tokio::net::TcpStream,
+    tls: Option<TlsAcceptor>,
     _peer: SocketAddr,
     state: Arc<SimState>,
     routers: Arc<Routers>,
@@ -114,7 +120,19 @@ async fn serve_connection(
         async move { Ok::<_, Infallible>(handle(state, routers, reset, req).await) }
     });
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+    let conn = async {
+        match tls {
+            None => {
+                let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+            }
+            Some(acceptor) => {
+                // A failed handshake (a client that does not trust us) just ends the connection.
+                if let Ok(stream) = acceptor.accept(stream).await {
+                    let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+                }
+            }
+        }
+    };
     tokio::select! {
         _ = conn => {}
         _ = reset.notified() => {
@@ -122,6 +140,26 @@ async fn serve_connection(
         }
         _ = shutdown.changed() => {}
     }
+}
+
+/// HTTPS for every service, with ALPN so gRPC clients get HTTP/2.
+pub fn tls_acceptor(files: &crate::config::TlsFiles) -> anyhow::Result<TlsAcceptor> {
+    use anyhow::Context;
+    use pki_types::pem::PemObject;
+    use tokio_rustls::rustls::{self, pki_types};
+    let certs = pki_types::CertificateDer::pem_file_iter(&files.cert)
+        .and_then(|c| c.collect::<Result<Vec<_>, _>>())
+        .with_context(|| format!("reading TLS certificates {}", files.cert.display()))?;
+    let key = pki_types::PrivateKeyDer::from_pem_file(&files.key)
+        .with_context(|| format!("reading TLS key {}", files.key.display()))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("the TLS certificate and key do not match")?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 fn header_str(h: &HeaderMap, name: &str) -> Option<String> {
@@ -151,6 +189,9 @@ async fn handle(
     let host = header_str(req.headers(), "host")
         .or_else(|| req.uri().authority().map(|a| a.to_string()))
         .unwrap_or_default();
+    if crate::services::grpc::is_grpc(req.headers()) {
+        return grpc_call(state, host, path, started, req).await;
+    }
     let service = route(&host, &path, &state.config.domain);
     let mut entry = json!({
         "ts": ts(now()),
@@ -229,6 +270,34 @@ async fn handle(
     {
         entry["contractViolation"] = Value::Bool(true);
     }
+    state.log.record(entry);
+    response
+}
+
+/// grpc-proxy: logged like every other request, with the gRPC status when the call failed.
+async fn grpc_call(
+    state: Arc<SimState>,
+    host: String,
+    path: String,
+    started: Instant,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let mut entry = json!({
+        "ts": ts(now()),
+        "service": "grpc",
+        "host": host,
+        "method": "POST",
+        "path": path,
+    });
+    if let Some(a) = masked_authorization(req.headers()) {
+        entry["authorization"] = json!(a);
+    }
+    let response = crate::services::grpc::handle(state.clone(), req).await;
+    entry["status"] = json!(response.status().as_u16());
+    if let Some(code) = header_str(response.headers(), "grpc-status") {
+        entry["grpcStatus"] = json!(code);
+    }
+    entry["durationMs"] = json!(started.elapsed().as_secs_f64() * 1000.0);
     state.log.record(entry);
     response
 }

@@ -15,6 +15,7 @@ pub struct SimEnv {
     pub sim: Sim,
     rt: tokio::runtime::Runtime,
     pub home: Home,
+    extra_env: Vec<(String, String)>,
 }
 
 impl SimEnv {
@@ -36,6 +37,7 @@ impl SimEnv {
             sim,
             rt,
             home: Home::new(),
+            extra_env: Vec::new(),
         }
     }
 
@@ -46,7 +48,14 @@ impl SimEnv {
             cmd.env(k, v);
         }
         cmd.env("NVCF_PROFILE", "e2e").env("CI", "true");
+        cmd.envs(self.extra_env.iter().map(|(k, v)| (k, v)));
         cmd
+    }
+
+    /// Every later command also gets `key=value` in its environment.
+    pub fn with_env(mut self, key: &str, value: &str) -> SimEnv {
+        self.extra_env.push((key.into(), value.into()));
+        self
     }
 
     pub fn nvcf(&self, args: &[&str]) -> Run {
@@ -121,15 +130,21 @@ pub fn fault(service: &str) -> FaultRule {
 
 /// Creates and deploys the echo function; returns (function id, version id).
 pub fn deployed_echo(env: &SimEnv, name: &str) -> (String, String) {
+    deployed(env, name, "nvcr.io/acme/echo:1", "/echo")
+}
+
+/// Creates and deploys a container function serving `inference_url` (`/grpc` makes it a
+/// gRPC function); returns (function id, version id).
+pub fn deployed(env: &SimEnv, name: &str, image: &str, inference_url: &str) -> (String, String) {
     let f = env.json(&[
         "function",
         "create",
         "--name",
         name,
         "--container-image",
-        "nvcr.io/acme/echo:1",
+        image,
         "--inference-url",
-        "/echo",
+        inference_url,
         "--inference-port",
         "8000",
     ]);

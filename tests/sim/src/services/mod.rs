@@ -14,6 +14,7 @@ pub mod admin_issuer;
 pub mod api_keys;
 pub mod deployments;
 pub mod functions;
+pub mod grpc;
 pub mod invocation;
 pub mod llm;
 pub mod nvcf_misc;
