@@ -77,8 +77,21 @@ const fn secret(name: &'static str, env: &'static [&'static str], help: &'static
     }
 }
 
-/// Upstream `nvcf-cli`'s keys (surface.md §0.3), same names and variables.
+/// Upstream `nvcf-cli`'s keys (surface.md §0.3), same names and variables, after our two
+/// gateway-mode keys.
 pub const KEYS: &[Key] = &[
+    key(
+        "gateway_url",
+        &["NVCF_GATEWAY_URL"],
+        "",
+        "one gateway address for every service, routed by Host (with domain); overrides the per-service URLs",
+    ),
+    key(
+        "domain",
+        &["NVCF_DOMAIN"],
+        "",
+        "the domain gateway_url routes on: api.DOMAIN, api-keys.DOMAIN, sis.DOMAIN, tasks.DOMAIN",
+    ),
     key(
         "base_http_url",
         &["NVCF_BASE_HTTP_URL"],

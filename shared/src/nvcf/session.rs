@@ -18,20 +18,18 @@ use std::time::Duration;
 /// How to reach the NVCF services; every flag also reads an environment variable.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ConnectArgs {
-    /// One gateway address for every service, routed by Host header (needs --domain)
+    /// One gateway address for every service, routed by Host header (needs --domain); setting gateway_url, NVCF_GATEWAY_URL
     #[arg(
         long,
         global = true,
-        env = "NVCF_GATEWAY_URL",
         value_name = "URL",
         help_heading = "NVCF connection"
     )]
     pub gateway: Option<String>,
-    /// The gateway's domain: services answer on api.DOMAIN, api-keys.DOMAIN, sis.DOMAIN, tasks.DOMAIN, …
+    /// The gateway's domain: services answer on api.DOMAIN, api-keys.DOMAIN, sis.DOMAIN, tasks.DOMAIN, …; setting domain, NVCF_DOMAIN
     #[arg(
         long,
         global = true,
-        env = "NVCF_DOMAIN",
         value_name = "DOMAIN",
         help_heading = "NVCF connection"
     )]
@@ -87,13 +85,19 @@ impl Session {
         let profile = current(profile, sel, env)?;
         let config = profile.read_config()?;
         let mut flags = BTreeMap::new();
-        if let Some(t) = connect.token.as_deref().filter(|t| !t.is_empty()) {
-            flags.insert("token".to_owned(), t.to_owned());
+        for (key, value) in [
+            ("token", &connect.token),
+            ("gateway_url", &connect.gateway),
+            ("domain", &connect.domain),
+        ] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                flags.insert(key.to_owned(), v.to_owned());
+            }
         }
         let settings = Settings::resolve(&flags, env, &config.settings);
         let state = profile.read_state()?;
         let creds = credentials(&settings, &state);
-        let gateway = gateway(connect)?;
+        let gateway = gateway(&settings)?;
         let endpoints = match &gateway {
             Some(gw) => Endpoints::from_gateway(gw),
             None => Endpoints::from_settings(&settings)?,
@@ -147,23 +151,30 @@ impl Session {
     }
 }
 
-fn gateway(connect: &ConnectArgs) -> Result<Option<Gateway>> {
-    let Some(raw) = connect.gateway.as_deref().filter(|g| !g.is_empty()) else {
+/// The gateway mode: `gateway_url` and `domain`, from flags, environment or the profile
+/// (`kubectl nvcf profile set gateway_url URL`), so a site's gateway is configured once.
+fn gateway(settings: &Settings) -> Result<Option<Gateway>> {
+    let raw = settings.get("gateway_url");
+    if raw.is_empty() {
         return Ok(None);
-    };
+    }
     let url = url::Url::parse(raw).map_err(|e| {
-        Error::usage(format!("--gateway {raw:?} is not a URL: {e}"))
-            .hint("pass the gateway's address, e.g. --gateway http://10.0.0.5")
+        Error::usage(format!("gateway_url {raw:?} is not a URL: {e}")).hint(
+            "pass the gateway's address, e.g. --gateway http://10.0.0.5, or fix it with `kubectl nvcf profile set gateway_url URL`",
+        )
     })?;
-    let domain = connect
-        .domain
-        .clone()
-        .filter(|d| !d.is_empty())
-        .ok_or_else(|| {
-            Error::usage("--gateway needs --domain (the domain the gateway routes on)")
-                .hint("pass --domain, e.g. --domain nvcf.example.com, or set NVCF_DOMAIN")
-        })?;
-    Ok(Some(Gateway { url, domain }))
+    let domain = settings.get("domain");
+    if domain.is_empty() {
+        return Err(
+            Error::usage("gateway_url needs a domain (the domain the gateway routes on)").hint(
+                "pass --domain, e.g. --domain nvcf.example.com, set NVCF_DOMAIN, or `kubectl nvcf profile set domain nvcf.example.com`",
+            ),
+        );
+    }
+    Ok(Some(Gateway {
+        url,
+        domain: domain.to_owned(),
+    }))
 }
 
 /// A setting wins over saved state; a token from settings is the user's (never re-minted).
@@ -212,16 +223,26 @@ mod tests {
     }
 
     #[test]
-    fn gateway_needs_a_domain() {
-        let args = ConnectArgs {
-            gateway: Some("http://10.0.0.1".into()),
-            ..ConnectArgs::default()
-        };
-        assert!(gateway(&args).unwrap_err().message().contains("--domain"));
-        let args = ConnectArgs {
-            domain: Some("nvcf.example.com".into()),
-            ..args
-        };
-        assert_eq!(gateway(&args).unwrap().unwrap().domain, "nvcf.example.com");
+    fn gateway_comes_from_flags_env_or_profile_and_needs_a_domain() {
+        let flags = BTreeMap::from([("gateway_url".to_owned(), "http://10.0.0.1".to_owned())]);
+        let none = MapEnv::new([]);
+        let s = Settings::resolve(&flags, &none, &BTreeMap::new());
+        assert!(gateway(&s).unwrap_err().message().contains("domain"));
+        let env = MapEnv::new([("NVCF_DOMAIN", "nvcf.example.com")]);
+        let s = Settings::resolve(&flags, &env, &BTreeMap::new());
+        assert_eq!(gateway(&s).unwrap().unwrap().domain, "nvcf.example.com");
+        let profile = BTreeMap::from([
+            (
+                "gateway_url".to_owned(),
+                "https://gw.example.com".to_owned(),
+            ),
+            ("domain".to_owned(), "example.com".to_owned()),
+        ]);
+        let s = Settings::resolve(&BTreeMap::new(), &none, &profile);
+        let gw = gateway(&s).unwrap().unwrap();
+        assert_eq!(gw.url.as_str(), "https://gw.example.com/");
+        assert_eq!(gw.domain, "example.com");
+        let s = Settings::resolve(&BTreeMap::new(), &none, &BTreeMap::new());
+        assert!(gateway(&s).unwrap().is_none());
     }
 }

@@ -265,6 +265,21 @@ fn one_gateway_address_routes_every_service_by_host() {
     }
     let run = gw(&["--domain", "", "status"]);
     assert_eq!(run.code, Some(64), "a gateway needs a domain: {run:#?}");
+
+    // Saved once in the profile, the gateway needs no flags afterwards.
+    let saved = |args: &[&str]| {
+        let mut cmd = env.home.command(nvcf_e2e::bin("kubectl-nvcf"));
+        cmd.env("NVCF_PROFILE", "gw-saved").env("CI", "true");
+        Run::of(cmd.args(args))
+    };
+    saved(&["profile", "set", "gateway_url", &env.sim.url()]).expect_success();
+    saved(&["profile", "set", "domain", env.sim.domain()]).expect_success();
+    saved(&["init"]).expect_success();
+    saved(&["api-key", "generate", "--for", "task"]).expect_success();
+    saved(&["task", "list"]).expect_success();
+    let status = saved(&["status", "-o", "json"]);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["config"]["gateway"]["domain"], env.sim.domain());
 }
 
 #[test]
