@@ -177,7 +177,7 @@ fn watch_emits_an_update_when_a_workload_changes() {
     let first = next("first snapshot");
     assert_eq!(release(&first, "api")["state"], "healthy");
 
-    // A second replica that no node can take: readyReplicas stays below spec.replicas.
+    // Recreated onto no node at all: the one replica goes and its successor stays Pending.
     env.kubectl_run(&[
         "patch",
         "deployment",
@@ -186,7 +186,7 @@ fn watch_emits_an_update_when_a_workload_changes() {
         "nvcf",
         "--type=merge",
         "-p",
-        r#"{"spec":{"replicas":2,"template":{"spec":{"nodeSelector":{"e2e/no-such-node":"x"}}}}}"#,
+        r#"{"spec":{"strategy":{"type":"Recreate","rollingUpdate":null},"template":{"spec":{"nodeSelector":{"e2e/no-such-node":"x"}}}}}"#,
     ])
     .unwrap();
     let mut update = next("after the patch");
@@ -195,9 +195,9 @@ fn watch_emits_an_update_when_a_workload_changes() {
     }
     let api = release(&update, "api");
     assert_eq!(api["state"], "degraded", "{api:#}");
-    assert_eq!(api["workloads"][0]["desired"], 2);
+    assert_eq!(api["workloads"][0]["desired"], 1);
     assert!(
-        api["message"].as_str().unwrap().contains("1/2 ready"),
+        api["message"].as_str().unwrap().contains("0/1 ready"),
         "{api:#}"
     );
 
