@@ -16,6 +16,9 @@ step "building testenv binaries (cached by version)"
 bin="$("$here/build.sh")"
 step "binaries in $bin"
 
+step "building the OCI registry for chart-source tests (cached by version; cold ~20 min)"
+step "registry: $("$here/build-registry.sh")"
+
 name="ci-setup-$$"
 step "smoke test: start and stop environment $name"
 trap '"$here/stop.sh" "$name" >/dev/null 2>&1 || true' EXIT

@@ -16,7 +16,7 @@ use tokio::process::Command;
 /// Where a chart comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChartRef {
-    /// `oci://registry/repository/chart`, pulled at `--version`.
+    /// `oci://registry/repository/chart` (or `oci+http://` without TLS), pulled at `--version`.
     Oci(String),
     /// A classic HTTP chart repository.
     Repo { url: String, chart: String },
@@ -28,7 +28,16 @@ impl ChartRef {
     /// The chart and version arguments, as `helm template`/`upgrade` take them.
     pub fn args(&self, version: &str) -> Vec<String> {
         match self {
-            ChartRef::Oci(r) => vec![r.clone(), "--version".into(), version.into()],
+            ChartRef::Oci(r) => match r.strip_prefix("oci+http://") {
+                // helm's own spelling of a registry without TLS (helm ≥ 3.13 and 4).
+                Some(rest) => vec![
+                    format!("oci://{rest}"),
+                    "--version".into(),
+                    version.into(),
+                    "--plain-http".into(),
+                ],
+                None => vec![r.clone(), "--version".into(), version.into()],
+            },
             ChartRef::Repo { url, chart } => vec![
                 chart.clone(),
                 "--repo".into(),
@@ -39,6 +48,16 @@ impl ChartRef {
             ChartRef::Path(p) => vec![p.display().to_string()],
         }
     }
+}
+
+/// helm 4 announces an OCI pull on stdout ("Pulled: …", "Digest: …") ahead of the manifests;
+/// helm 3 says it on stderr. Only the manifests belong in a render.
+fn without_pull_notice(stdout: &str) -> &str {
+    let mut rest = stdout;
+    while rest.starts_with("Pulled: ") || rest.starts_with("Digest: ") {
+        rest = rest.split_once('\n').map_or("", |(_, tail)| tail);
+    }
+    rest
 }
 
 /// The helm we drive and how to reach the cluster.
@@ -210,7 +229,7 @@ impl Helm {
             cmd.args(["--api-versions", api]);
         }
         let out = self.run(cmd, Category::HelmRender).await?;
-        Ok(String::from_utf8_lossy(&out).into_owned())
+        Ok(without_pull_notice(&String::from_utf8_lossy(&out)).to_owned())
     }
 
     /// `helm upgrade --install`, always with the values passed and waiting for the rollout.
@@ -449,6 +468,20 @@ mod tests {
         assert_eq!(
             oci.args("1.0.0"),
             ["oci://r/p/helm-nvcf-api", "--version", "1.0.0"]
+        );
+        assert_eq!(
+            without_pull_notice("Pulled: r/c:1\nDigest: sha256:ab\n---\nkind: A\n"),
+            "---\nkind: A\n"
+        );
+        assert_eq!(without_pull_notice("---\nkind: A\n"), "---\nkind: A\n");
+        assert_eq!(
+            ChartRef::Oci("oci+http://127.0.0.1:5000/p/helm-nvcf-api".into()).args("1.0.0"),
+            [
+                "oci://127.0.0.1:5000/p/helm-nvcf-api",
+                "--version",
+                "1.0.0",
+                "--plain-http"
+            ]
         );
         let repo = ChartRef::Repo {
             url: "https://h/x".into(),

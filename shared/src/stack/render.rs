@@ -32,7 +32,8 @@ impl Planes {
     }
 }
 
-/// Where charts come from: `oci://registry/repository` or `dir:PATH`.
+/// Where charts come from: `oci://registry/repository` (`oci+http://` for a registry without
+/// TLS, such as a local mirror) or `dir:PATH`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChartSource {
     Oci(String),
@@ -53,13 +54,15 @@ impl ChartSource {
             }
             return Ok(ChartSource::Dir(path));
         }
-        if text.starts_with("oci://") && text.len() > "oci://".len() {
-            return Ok(ChartSource::Oci(text.trim_end_matches('/').to_owned()));
+        for scheme in ["oci://", "oci+http://"] {
+            if text.starts_with(scheme) && text.len() > scheme.len() {
+                return Ok(ChartSource::Oci(text.trim_end_matches('/').to_owned()));
+            }
         }
         Err(Error::usage(format!(
-            "chart source {text:?} is neither oci://… nor dir:PATH"
+            "chart source {text:?} is neither oci://…, oci+http://… nor dir:PATH"
         ))
-        .hint("pass --chart-source oci://REGISTRY/REPOSITORY or --chart-source dir:PATH"))
+        .hint("pass --chart-source oci://REGISTRY/REPOSITORY (oci+http:// for a registry without TLS) or --chart-source dir:PATH"))
     }
 
     /// The default: the user's registry and repository (stack.yaml chartSources).
