@@ -2,7 +2,12 @@
 # The main job on the built-in local environment: builds the plugins, starts a real
 # Kubernetes control plane on loopback (kube-apiserver, etcd, controller-manager, scheduler,
 # KWOK GPU nodes, all built from Go sources by tests/testenv) and the NVCF simulator, and
-# drives the plugins against them. It grows as capabilities land.
+# runs the whole lifecycle: check --pre -> up -> function create/deploy/invoke -> status -> down.
+#
+# Plainly: the NVCF control-plane API here is nvcf-sim (a simulator written to the published
+# API contracts, not NVIDIA's services), and the stack `up` installs is made of stand-in
+# charts (tests/fixtures/charts: the real release, workload and Job names, tiny pods KWOK
+# runs). The Kubernetes, helm and kubectl are real.
 #
 #   tests/demo.sh          run, then stop everything
 #   tests/demo.sh --keep   leave the cluster and simulator running and say how to use them
@@ -59,6 +64,18 @@ show helm -n nvcf nvcf context
 step "pre-flight checks on the bare local cluster (each failure shows its fix)"
 show kubectl nvcf check --pre || true
 
+step "preparing the cluster the way an operator would: StorageClass, GPU Operator, KAI, Gateway API (stand-ins)"
+for fixture in storage gpu-operator kai-scheduler gateway-api; do
+  tests/testenv/install-fixture.sh "$fixture"
+done
+kubectl apply --server-side -f tests/e2e/tests/helm_nvcf_data/gateway-experimental-crds.yaml >/dev/null
+kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
+# The test cluster has no volume provisioner: static volumes for the stack's StatefulSets.
+for i in $(seq 0 11); do
+  printf -- '---\napiVersion: v1\nkind: PersistentVolume\nmetadata: {name: demo-pv-%s}\nspec: {storageClassName: standard, capacity: {storage: 10Gi}, accessModes: [ReadWriteOnce], persistentVolumeReclaimPolicy: Delete, hostPath: {path: /tmp/demo-pv-%s}}\n' "$i" "$i"
+done | kubectl apply -f - >/dev/null
+show kubectl nvcf check --pre
+
 step "the NVCF simulator (a stand-in for the control-plane APIs, not NVCF)"
 sim_log="$bindir/sim.log"
 nvcf-sim --port 0 --domain nvcf.local >"$sim_log" 2>&1 &
@@ -66,18 +83,32 @@ sim_pid=$!
 for _ in $(seq 100); do grep -q '^export NVCF_CLIENT_ID' "$sim_log" && break; sleep 0.1; done
 eval "$(grep '^export ' "$sim_log")"
 export NVCF_PROFILE=demo
+export NVCF_STACK_CONFIG="$root/tests/e2e/tests/helm_nvcf_data/local.yaml"
+export NVCF_TEST_REGISTRY_KEY=demo-registry-password
+charts="dir:$root/tests/fixtures/charts"
 
-step "a function end to end: admin token, API keys, create, deploy, invoke"
-show kubectl nvcf init
+step "up: the plan first (no lock, no cluster or API call), then the eight phases"
+show kubectl nvcf up --cluster-name demo-gpu --chart-source "$charts" --plan-only
+show kubectl nvcf up --cluster-name demo-gpu --chart-source "$charts"
+
+step "a function end to end: API keys, create, deploy, invoke (HTTP and gRPC)"
 show kubectl nvcf api-key generate --description demo >/dev/null
 show kubectl nvcf function create --name echo-demo --image nvcr.io/demo/echo:1 \
   --inference-url /echo --inference-port 8000 --health-uri /health
 show kubectl nvcf function deploy create --gpu A10G --instance-type NCP.GPU.A10G_1x
 show kubectl nvcf function invoke --request-body '{"message":"hello from the demo"}'
+show kubectl nvcf function create --name grpc-demo --image nvcr.io/demo/grpc-echo:1 \
+  --inference-url /grpc --inference-port 8001
+show kubectl nvcf function deploy create --gpu A10G --instance-type NCP.GPU.A10G_1x
+show kubectl nvcf function invoke --request-body '{"message":"hello over gRPC"}'
 
-step "this cluster registered with the simulated SIS from its own signing keys"
-show kubectl nvca register --cluster-name demo-gpu
+step "status: identity, every release's health, the NVCFBackend, recent warnings"
+show kubectl nvcf status
 show kubectl nvca rotate --check
+
+step "down: the plan first (nothing written), then drain, uninstall the compute plane, deregister"
+show kubectl nvcf down --cluster-name demo-gpu --confirm --plan-only
+show kubectl nvcf down --cluster-name demo-gpu --confirm
 show kubectl nvca list
 
 if $keep; then
