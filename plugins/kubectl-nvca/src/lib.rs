@@ -7,6 +7,7 @@ use nvcf_shared::cli::{CommonArgs, Ctx, HasCommon, Plugin};
 use nvcf_shared::target::{KubeArgs, KubeSelection};
 
 mod cleanup;
+mod functions;
 mod operator;
 mod registration;
 mod uninstall;
@@ -52,6 +53,8 @@ pub enum Command {
     Uncordon(operator::MaintenanceArgs),
     #[command(flatten)]
     Registration(registration::RegistrationCommand),
+    #[command(subcommand)]
+    Functions(functions::FunctionsCommand),
     Uninstall(uninstall::UninstallArgs),
     Cleanup(cleanup::CleanupArgs),
     #[command(flatten)]
@@ -72,6 +75,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::Registration(cmd) => {
             registration::run(cmd, &cli.common, &cli.nvcf, &sel, &ctx).await
         }
+        Command::Functions(cmd) => functions::run(cmd, &sel, &ctx).await,
         Command::Uninstall(args) => uninstall::run(args, &sel, &ctx).await,
         Command::Cleanup(args) => cleanup::run(args, &sel, &ctx).await,
         Command::Base(cmd) => {

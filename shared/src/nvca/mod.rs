@@ -4,6 +4,7 @@ pub mod agent;
 pub mod bootstrap;
 pub mod cleanup;
 pub mod doctor;
+pub mod functions;
 pub mod maintenance;
 pub mod registration;
 pub mod uncordon;

@@ -1,0 +1,186 @@
+//! `kubectl nvca functions` on the real test cluster: ICMSRequests (the CRD the operator
+//! creates at runtime, applied here) are listed with upstream's phases, filtered and sorted.
+
+use nvcf_e2e::{Home, Run, bin};
+use nvcf_testenv::Env;
+use serde_json::{Value, json};
+
+const CRD: &str = r#"{
+  "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+  "metadata": {"name": "icmsrequests.nvca.nvcf.nvidia.io"},
+  "spec": {"group": "nvca.nvcf.nvidia.io", "scope": "Namespaced",
+    "names": {"kind": "ICMSRequest", "plural": "icmsrequests", "singular": "icmsrequest", "listKind": "ICMSRequestList"},
+    "versions": [{"name": "v2beta1", "served": true, "storage": true,
+      "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+}"#;
+
+fn apply(env: &Env, manifest: &Value) {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), manifest.to_string()).unwrap();
+    env.kubectl_run(&["apply", "-f", file.path().to_str().unwrap()])
+        .unwrap();
+}
+
+/// `(name, fid, vid, status, action, instance statuses)` of one ICMSRequest.
+type Request<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, &'a [&'a str]);
+
+/// A fresh namespace holding one ICMSRequest per item.
+fn requests(env: &Env, prefix: &str, items: &[Request]) -> String {
+    // Once per process: tests run in parallel and concurrent applies of one CRD conflict.
+    static CRD_READY: std::sync::Once = std::sync::Once::new();
+    CRD_READY.call_once(|| {
+        apply(env, &serde_json::from_str(CRD).unwrap());
+        env.kubectl_run(&[
+            "wait",
+            "--for=condition=Established",
+            "crd/icmsrequests.nvca.nvcf.nvidia.io",
+            "--timeout=30s",
+        ])
+        .unwrap();
+    });
+    let ns = env.fresh_namespace(prefix).unwrap();
+    for (name, fid, vid, status, action, instances) in items {
+        let instances: Vec<Value> = instances.iter().map(|s| json!({"status": s})).collect();
+        apply(
+            env,
+            &json!({
+                "apiVersion": "nvca.nvcf.nvidia.io/v2beta1", "kind": "ICMSRequest",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"functionId": fid, "functionVersionId": vid, "action": action},
+                "status": {"status": status, "instances": instances},
+            }),
+        );
+    }
+    ns
+}
+
+fn nvca(home: &Home, env: &Env, args: &[&str]) -> Run {
+    Run::of(
+        home.command(bin("kubectl-nvca"))
+            .arg("--kubeconfig")
+            .arg(env.kubeconfig())
+            .args(args),
+    )
+}
+
+fn json_of(run: &Run) -> Value {
+    run.expect_success();
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:#?}"))
+}
+
+#[test]
+fn list_derives_phases_sorts_and_filters() {
+    let env = Env::shared();
+    let home = Home::new();
+    let ns = requests(
+        env,
+        "fn-list",
+        &[
+            (
+                "r-c",
+                "fn-c",
+                "v1",
+                "Completed",
+                "CreateInstances",
+                &["Running"],
+            ),
+            ("r-a2", "fn-a", "v2", "InProgress", "CreateInstances", &[]),
+            ("r-a1", "fn-a", "v1", "Failed", "CreateInstances", &[]),
+            ("r-b", "fn-b", "v1", "Completed", "TerminateInstances", &[]),
+            (
+                "r-d",
+                "fn-d",
+                "v1",
+                "Completed",
+                "CreateInstances",
+                &["Terminating"],
+            ),
+        ],
+    );
+    let list = json_of(&nvca(
+        &home,
+        env,
+        &["-n", &ns, "functions", "list", "-o", "json"],
+    ));
+    let got: Vec<(String, String, String)> = list["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap().to_owned();
+            (s("functionId"), s("functionVersionId"), s("phase"))
+        })
+        .collect();
+    let want = [
+        ("fn-a", "v1", "FAILED"),
+        ("fn-a", "v2", "DEPLOYING"),
+        ("fn-b", "v1", "DRAINING"),
+        ("fn-c", "v1", "ACTIVE"),
+        ("fn-d", "v1", "DRAINING"),
+    ]
+    .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
+    assert_eq!(got, want);
+
+    let draining = json_of(&nvca(
+        &home,
+        env,
+        &[
+            "-n",
+            &ns,
+            "functions",
+            "list",
+            "--phase",
+            "DRAINING",
+            "-o",
+            "json",
+        ],
+    ));
+    let ids: Vec<&str> = draining["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["functionId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["fn-b", "fn-d"]);
+
+    let table = nvca(&home, env, &["-n", &ns, "functions", "list"]);
+    table.expect_success();
+    assert!(
+        table.stdout.contains("fn-c") && table.stdout.contains("ACTIVE"),
+        "{table:#?}"
+    );
+
+    let bad = nvca(&home, env, &["functions", "list", "--phase", "RUNNING"]);
+    assert_eq!(bad.code, Some(64), "{bad:#?}");
+}
+
+#[test]
+fn get_returns_the_first_match_or_not_found() {
+    let env = Env::shared();
+    let home = Home::new();
+    let ns = requests(
+        env,
+        "fn-get",
+        &[
+            ("g-2", "fn-get-x", "v2", "Pending", "CreateInstances", &[]),
+            ("g-1", "fn-get-x", "v1", "ACK", "CreateInstances", &[]),
+        ],
+    );
+    let first = json_of(&nvca(
+        &home,
+        env,
+        &["functions", "get", "fn-get-x", "-o", "json"],
+    ));
+    assert_eq!(first["functionVersionId"], "v1");
+    assert_eq!(first["phase"], "ACTIVE");
+    assert_eq!(first["namespace"], ns.as_str());
+    let v2 = json_of(&nvca(
+        &home,
+        env,
+        &["functions", "get", "fn-get-x", "v2", "-o", "json"],
+    ));
+    assert_eq!(v2["phase"], "DEPLOYING");
+    let missing = nvca(&home, env, &["functions", "get", "fn-get-none"]);
+    assert_eq!(missing.code, Some(4), "{missing:#?}");
+    assert!(missing.stderr.contains("fn-get-none"), "{missing:#?}");
+}
