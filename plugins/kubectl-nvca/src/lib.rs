@@ -8,6 +8,7 @@ use nvcf_shared::target::{KubeArgs, KubeSelection};
 
 mod cleanup;
 mod functions;
+mod kill;
 mod operator;
 mod registration;
 mod uninstall;
@@ -55,6 +56,8 @@ pub enum Command {
     Registration(registration::RegistrationCommand),
     #[command(subcommand)]
     Functions(functions::FunctionsCommand),
+    KillFunction(kill::KillFunctionArgs),
+    KillAll(kill::KillAllArgs),
     Uninstall(uninstall::UninstallArgs),
     Cleanup(cleanup::CleanupArgs),
     #[command(flatten)]
@@ -76,6 +79,8 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             registration::run(cmd, &cli.common, &cli.nvcf, &sel, &ctx).await
         }
         Command::Functions(cmd) => functions::run(cmd, &sel, &ctx).await,
+        Command::KillFunction(args) => kill::kill_function(args, &sel, &ctx).await,
+        Command::KillAll(args) => kill::kill_all(args, &sel, &ctx).await,
         Command::Uninstall(args) => uninstall::run(args, &sel, &ctx).await,
         Command::Cleanup(args) => cleanup::run(args, &sel, &ctx).await,
         Command::Base(cmd) => {

@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod cleanup;
 pub mod doctor;
 pub mod functions;
+pub mod kill;
 pub mod maintenance;
 pub mod registration;
 pub mod uncordon;

@@ -184,3 +184,129 @@ fn get_returns_the_first_match_or_not_found() {
     assert_eq!(missing.code, Some(4), "{missing:#?}");
     assert!(missing.stderr.contains("fn-get-none"), "{missing:#?}");
 }
+
+fn remaining(env: &Env, ns: &str) -> Vec<String> {
+    let out = env
+        .kubectl_run(&["get", "icmsrequests", "-n", ns, "-o", "name"])
+        .unwrap();
+    let mut names: Vec<String> = out
+        .lines()
+        .map(|l| l.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn kill_function_needs_yes_dry_run_writes_nothing_and_force_strips_finalizers() {
+    let env = Env::shared();
+    let home = Home::new();
+    let ns = requests(
+        env,
+        "kill-fn",
+        &[
+            ("k-1", "fn-k", "v1", "Completed", "CreateInstances", &[]),
+            ("k-2", "fn-k", "v2", "Completed", "CreateInstances", &[]),
+            ("k-3", "fn-other", "v1", "Completed", "CreateInstances", &[]),
+        ],
+    );
+    env.kubectl_run(&[
+        "patch",
+        "icmsrequest",
+        "k-2",
+        "-n",
+        &ns,
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":["nvca.finalizers.nvidia.io"]}}"#,
+    ])
+    .unwrap();
+    let kill = |extra: &[&str]| {
+        let mut args = vec!["kill-function", "--requests-namespace", &ns];
+        args.extend_from_slice(extra);
+        nvca(&home, env, &args)
+    };
+
+    let refused = kill(&["fn-k"]);
+    assert_eq!(refused.code, Some(64), "{refused:#?}");
+    assert!(refused.stderr.contains("--yes"), "{refused:#?}");
+
+    let mark = env.audit().mark().unwrap();
+    let dry = json_of(&kill(&["fn-k", "--dry-run", "-o", "json"]));
+    assert_eq!(dry["dryRun"], true);
+    assert_eq!(dry["affected"].as_array().unwrap().len(), 2, "{dry}");
+    env.audit().assert_read_only(mark, "kubectl-nvca");
+    assert_eq!(remaining(env, &ns), ["k-1", "k-2", "k-3"]);
+
+    let one = json_of(&kill(&[
+        "fn-k", "v1", "--yes", "--reason", "test", "-o", "json",
+    ]));
+    assert_eq!(one["affected"][0]["name"], "k-1");
+    assert_eq!(one["failedCount"], 0);
+    assert_eq!(one["reason"], "test");
+    assert_eq!(remaining(env, &ns), ["k-2", "k-3"]);
+
+    json_of(&kill(&["fn-k", "--yes", "--force", "-o", "json"]));
+    assert_eq!(
+        remaining(env, &ns),
+        ["k-3"],
+        "--force left k-2 on its finalizer"
+    );
+
+    let missing = kill(&["fn-none", "--yes"]);
+    assert_eq!(missing.code, Some(4), "{missing:#?}");
+}
+
+#[test]
+fn kill_all_is_confirmed_by_the_cluster_name() {
+    let env = Env::shared();
+    let home = Home::new();
+    let ns = requests(
+        env,
+        "kill-all",
+        &[
+            ("a-1", "fn-all-a", "v1", "Completed", "CreateInstances", &[]),
+            ("a-2", "fn-all-b", "v1", "Pending", "CreateInstances", &[]),
+        ],
+    );
+    let other = requests(
+        env,
+        "kill-keep",
+        &[("keep", "fn-keep", "v1", "Completed", "CreateInstances", &[])],
+    );
+    let kill = |extra: &[&str]| {
+        let mut args = vec!["kill-all", "--requests-namespace", &ns];
+        args.extend_from_slice(extra);
+        nvca(&home, env, &args)
+    };
+
+    let mark = env.audit().mark().unwrap();
+    let dry = json_of(&kill(&["--dry-run", "-o", "json"]));
+    env.audit().assert_read_only(mark, "kubectl-nvca");
+    let name = dry["clusterName"].as_str().unwrap().to_owned();
+    assert!(!name.is_empty(), "{dry}");
+    assert_eq!(dry["affected"].as_array().unwrap().len(), 2, "{dry}");
+
+    let untyped = kill(&[]);
+    assert_eq!(untyped.code, Some(64), "{untyped:#?}");
+    assert!(
+        untyped.stderr.contains("a-1") && untyped.stderr.contains("a-2"),
+        "{untyped:#?}"
+    );
+    assert!(
+        untyped.stderr.contains(&format!("--confirm {name}")),
+        "{untyped:#?}"
+    );
+    let wrong = kill(&["--yes", "--confirm", "not-this-cluster"]);
+    assert_eq!(wrong.code, Some(64), "{wrong:#?}");
+    assert!(wrong.stderr.contains("does not match"), "{wrong:#?}");
+    let bare = kill(&["--yes"]);
+    assert_eq!(bare.code, Some(64), "{bare:#?}");
+    assert_eq!(remaining(env, &ns), ["a-1", "a-2"]);
+
+    let done = json_of(&kill(&["--yes", "--confirm", &name, "-o", "json"]));
+    assert_eq!(done["dryRun"], false);
+    assert_eq!(done["failedCount"], 0);
+    assert!(remaining(env, &ns).is_empty());
+    assert_eq!(remaining(env, &other), ["keep"]);
+}

@@ -115,6 +115,26 @@ impl AuditLog {
             .collect())
     }
 
+    /// Panics unless `user_agent` read the cluster after `mark` and wrote nothing: the
+    /// proof a dry run is one. The read check keeps the write check from passing vacuously.
+    pub fn assert_read_only(&self, mark: Mark, user_agent: &str) {
+        let writes = self
+            .requests_matching(
+                mark,
+                &["create", "update", "patch", "delete", "deletecollection"],
+                user_agent,
+            )
+            .unwrap();
+        assert!(writes.is_empty(), "{user_agent} wrote: {writes:#?}");
+        let reads = self
+            .requests_matching(mark, &["list", "get"], user_agent)
+            .unwrap();
+        assert!(
+            !reads.is_empty(),
+            "the audit log shows no read by {user_agent}"
+        );
+    }
+
     /// The apiserver writes an event once the response is done, so a client can see its
     /// answer before the event is on disk. A request with a unique URI, waited for in the
     /// log, orders everything answered before it.
