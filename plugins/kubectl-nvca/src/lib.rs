@@ -12,6 +12,7 @@ mod kill;
 mod operator;
 mod registration;
 mod uninstall;
+mod validate;
 
 pub const PLUGIN: Plugin = Plugin {
     display: "kubectl nvca",
@@ -58,6 +59,7 @@ pub enum Command {
     Functions(functions::FunctionsCommand),
     KillFunction(kill::KillFunctionArgs),
     KillAll(kill::KillAllArgs),
+    Validate(validate::ValidateArgs),
     Uninstall(uninstall::UninstallArgs),
     Cleanup(cleanup::CleanupArgs),
     #[command(flatten)]
@@ -81,6 +83,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::Functions(cmd) => functions::run(cmd, &sel, &ctx).await,
         Command::KillFunction(args) => kill::kill_function(args, &sel, &ctx).await,
         Command::KillAll(args) => kill::kill_all(args, &sel, &ctx).await,
+        Command::Validate(args) => validate::run(args, &cli.common, &sel, &ctx).await,
         Command::Uninstall(args) => uninstall::run(args, &sel, &ctx).await,
         Command::Cleanup(args) => cleanup::run(args, &sel, &ctx).await,
         Command::Base(cmd) => {

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 /// The init container of the v0.5 chart (seed 001), still found on older installs.
 pub const BOOTSTRAP_INIT_CONTAINER: &str = "nvca-self-managed-bootstrap";
 
-const fn spec(id: &'static str, title: &'static str, hint: &'static str) -> Spec {
+pub(super) const fn spec(id: &'static str, title: &'static str, hint: &'static str) -> Spec {
     Spec {
         id,
         title,

@@ -10,6 +10,7 @@ pub mod maintenance;
 pub mod registration;
 pub mod uncordon;
 pub mod uninstall;
+pub mod validate;
 pub mod values;
 
 /// Namespaces the NVCA operator and agent own (seed 001's ordered uninstall).

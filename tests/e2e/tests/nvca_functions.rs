@@ -1,5 +1,6 @@
-//! `kubectl nvca functions` on the real test cluster: ICMSRequests (the CRD the operator
-//! creates at runtime, applied here) are listed with upstream's phases, filtered and sorted.
+//! `kubectl nvca functions | kill-function | kill-all | validate` on the real test cluster:
+//! ICMSRequests (the CRD the operator creates at runtime, applied here) are listed with
+//! upstream's phases, filtered, sorted and killed; the agent is validated.
 
 use nvcf_e2e::{Home, Run, bin};
 use nvcf_testenv::Env;
@@ -309,4 +310,84 @@ fn kill_all_is_confirmed_by_the_cluster_name() {
     assert_eq!(done["failedCount"], 0);
     assert!(remaining(env, &ns).is_empty());
     assert_eq!(remaining(env, &other), ["keep"]);
+}
+
+fn outcome(report: &Value, id: &str) -> String {
+    report["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == id)
+        .map(|o| o["status"].as_str().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("no {id} in {report}"))
+}
+
+fn report_of(run: &Run, code: i32) -> Value {
+    assert_eq!(run.code, Some(code), "{run:#?}");
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:#?}"))
+}
+
+#[test]
+fn validate_fails_with_exit_2_until_the_agent_and_its_pull_secret_are_there() {
+    let env = Env::shared();
+    let home = Home::new();
+    let before = report_of(&nvca(&home, env, &["validate", "-o", "json"]), 2);
+    assert_eq!(outcome(&before, "nvca-reachable"), "failed");
+    assert_eq!(outcome(&before, "gpu-capacity"), "passed");
+    assert_eq!(outcome(&before, "pull-secret"), "skipped");
+
+    env.kubectl_run(&["create", "namespace", "nvca-system"])
+        .unwrap();
+    apply(
+        env,
+        &json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "nvca", "namespace": "nvca-system"},
+            "spec": {"replicas": 1,
+                "selector": {"matchLabels": {"app": "nvca"}},
+                "template": {"metadata": {"labels": {"app": "nvca"}},
+                    "spec": {"imagePullSecrets": [{"name": "nvcr-pull"}],
+                        "containers": [{"name": "nvca", "image": "nvcr.io/nvidia/nvca:stand-in"}]}}}
+        }),
+    );
+    env.kubectl_run(&[
+        "rollout",
+        "status",
+        "deployment/nvca",
+        "-n",
+        "nvca-system",
+        "--timeout=60s",
+    ])
+    .unwrap();
+    let missing = report_of(
+        &nvca(
+            &home,
+            env,
+            &["validate", "--check", "pull-secret", "-o", "json"],
+        ),
+        2,
+    );
+    assert_eq!(missing["outcomes"].as_array().unwrap().len(), 1);
+    assert_eq!(outcome(&missing, "pull-secret"), "failed");
+    assert!(
+        missing.to_string().contains("nvca-system/nvcr-pull"),
+        "{missing}"
+    );
+
+    env.kubectl_run(&[
+        "create",
+        "secret",
+        "docker-registry",
+        "nvcr-pull",
+        "-n",
+        "nvca-system",
+        "--docker-server=nvcr.io",
+        "--docker-username=$oauthtoken",
+        "--docker-password=not-a-real-key",
+    ])
+    .unwrap();
+    let after = report_of(&nvca(&home, env, &["validate", "-o", "json"]), 0);
+    for id in ["nvca-reachable", "gpu-capacity", "pull-secret"] {
+        assert_eq!(outcome(&after, id), "passed", "{after}");
+    }
 }

@@ -1,0 +1,37 @@
+//! `kubectl nvca validate`: the agent's health as checks; exit 2 on any failure.
+
+use nvcf_shared::Result;
+use nvcf_shared::checks::{CheckOutputArgs, Runner};
+use nvcf_shared::cli::{CommonArgs, Ctx};
+use nvcf_shared::nvca::validate::{self, Check};
+use nvcf_shared::target::{KubeSelection, Target};
+
+/// Check the NVCA agent: deployment ready, GPUs allocatable, image pull secrets present
+#[derive(clap::Args, Debug)]
+pub struct ValidateArgs {
+    /// Run only this check (repeatable; default: all)
+    #[arg(long = "check", value_enum, value_name = "CHECK")]
+    pub checks: Vec<Check>,
+    /// Stop at the first failed check
+    #[arg(long)]
+    pub fail_fast: bool,
+    #[command(flatten)]
+    pub output: CheckOutputArgs,
+}
+
+pub async fn run(
+    args: ValidateArgs,
+    common: &CommonArgs,
+    sel: &KubeSelection,
+    ctx: &Ctx,
+) -> Result<()> {
+    let streaming = common.json || common.plain || common.accessible;
+    let mut runner = Runner::new(streaming.then(|| ctx.events()));
+    let client = Target::resolve(sel, &ctx.env)?
+        .client(&ctx.plugin.user_agent())
+        .await?;
+    validate::run(&mut runner, &client, &args.checks, args.fail_fast).await;
+    runner
+        .finish()
+        .print_as("NVCA validate", args.output.output, &mut ctx.stdout())
+}

@@ -1,0 +1,146 @@
+//! `kubectl nvca validate`: upstream's `cluster agent validate` checks that need only the
+//! Kubernetes API, judged through the check Runner (exit 2 on any failure).
+
+use super::bootstrap::{AGENT_NAMESPACE, OPERATOR_DEPLOYMENT};
+use super::doctor::spec;
+use super::maintenance::AGENT_DEPLOYMENT;
+use super::uninstall::OPERATOR_NAMESPACE;
+use crate::checks::{Runner, Spec, Verdict};
+use crate::kube::probes::gpu_inventory;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Check {
+    NvcaReachable,
+    GpuCapacity,
+    PullSecret,
+}
+
+const REACHABLE: Spec = spec(
+    "nvca-reachable",
+    "NVCA agent deployment ready",
+    "see why the agent is not ready: kubectl describe deployment nvca -n nvca-system; kubectl nvca doctor",
+);
+const GPU: Spec = spec(
+    "gpu-capacity",
+    "GPUs allocatable on this cluster",
+    "check the GPU operator: kubectl get pods -n gpu-operator; nodes must advertise nvidia.com/gpu",
+);
+const PULL: Spec = spec(
+    "pull-secret",
+    "image pull secrets of the operator and agent exist",
+    "create the secret named in the message: kubectl create secret docker-registry NAME -n NAMESPACE --docker-server=nvcr.io --docker-username='$oauthtoken' --docker-password=…",
+);
+
+/// Runs `checks` (all when empty); with `fail_fast` stops after the first failure.
+pub async fn run(runner: &mut Runner, client: &kube::Client, checks: &[Check], fail_fast: bool) {
+    runner.begin_category("NVCA agent");
+    let all = [Check::NvcaReachable, Check::GpuCapacity, Check::PullSecret];
+    let chosen: Vec<Check> = if checks.is_empty() {
+        all.to_vec()
+    } else {
+        all.into_iter().filter(|c| checks.contains(c)).collect()
+    };
+    for check in chosen {
+        let status = match check {
+            Check::NvcaReachable => runner.check(REACHABLE, reachable(client)).await,
+            Check::GpuCapacity => runner.check(GPU, gpus(client)).await,
+            Check::PullSecret => runner.check(PULL, pull_secrets(client)).await,
+        };
+        if fail_fast && status == crate::checks::Status::Failed {
+            return;
+        }
+    }
+}
+
+async fn deployment(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+) -> Result<Option<Deployment>, String> {
+    Api::<Deployment>::namespaced(client.clone(), ns)
+        .get_opt(name)
+        .await
+        .map_err(|e| crate::kube::from_kube(e, &format!("read deployment/{name}")).to_string())
+}
+
+async fn reachable(client: &kube::Client) -> Verdict {
+    match deployment(client, AGENT_NAMESPACE, AGENT_DEPLOYMENT).await {
+        Err(e) => Verdict::fail(e),
+        Ok(None) => Verdict::fail(format!(
+            "deployment/{AGENT_DEPLOYMENT} not found in {AGENT_NAMESPACE}: the operator has not created the agent"
+        )),
+        Ok(Some(d)) => {
+            let want = d.spec.replicas.unwrap_or(1);
+            let ready = d
+                .status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0);
+            if ready >= want && want > 0 {
+                Verdict::pass(format!("{ready}/{want} ready"))
+            } else {
+                Verdict::fail(format!(
+                    "deployment/{AGENT_DEPLOYMENT}: {ready}/{want} ready"
+                ))
+            }
+        }
+    }
+}
+
+async fn gpus(client: &kube::Client) -> Verdict {
+    match gpu_inventory(client).await {
+        Err(e) => Verdict::fail(e.to_string()),
+        Ok(inv) if inv.is_empty() => Verdict::fail("no node advertises nvidia.com/gpu"),
+        Ok(inv) => Verdict::pass(
+            inv.iter()
+                .map(|(product, (nodes, gpus))| format!("{gpus} × {product} on {nodes} node(s)"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    }
+}
+
+async fn pull_secrets(client: &kube::Client) -> Verdict {
+    let mut wanted: Vec<(&str, String)> = Vec::new();
+    for (ns, name) in [
+        (OPERATOR_NAMESPACE, OPERATOR_DEPLOYMENT),
+        (AGENT_NAMESPACE, AGENT_DEPLOYMENT),
+    ] {
+        match deployment(client, ns, name).await {
+            Err(e) => return Verdict::fail(e),
+            Ok(None) => {}
+            Ok(Some(d)) => {
+                let refs = d
+                    .spec
+                    .template
+                    .spec
+                    .and_then(|p| p.image_pull_secrets)
+                    .unwrap_or_default();
+                wanted.extend(refs.into_iter().map(|r| (ns, r.name)));
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return Verdict::skip("neither the operator nor the agent names an image pull secret");
+    }
+    let mut missing = Vec::new();
+    for (ns, name) in &wanted {
+        match Api::<Secret>::namespaced(client.clone(), ns)
+            .get_opt(name)
+            .await
+        {
+            Ok(Some(_)) => {}
+            Ok(None) => missing.push(format!("{ns}/{name}")),
+            Err(e) => return Verdict::fail(crate::kube::from_kube(e, "read secret").to_string()),
+        }
+    }
+    let names: Vec<String> = wanted.iter().map(|(ns, n)| format!("{ns}/{n}")).collect();
+    if missing.is_empty() {
+        Verdict::pass(names.join(", "))
+    } else {
+        Verdict::fail(format!("missing: {}", missing.join(", ")))
+    }
+}
