@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod bootstrap;
+pub mod cert_expiry;
 pub mod cleanup;
 pub mod doctor;
 pub mod functions;

@@ -6,6 +6,7 @@ use super::doctor::spec;
 use super::maintenance::AGENT_DEPLOYMENT;
 use super::uninstall::OPERATOR_NAMESPACE;
 use crate::checks::{Runner, Spec, Verdict};
+use crate::events::Severity;
 use crate::kube::probes::gpu_inventory;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
@@ -16,6 +17,7 @@ pub enum Check {
     NvcaReachable,
     GpuCapacity,
     PullSecret,
+    TlsCert,
 }
 
 const REACHABLE: Spec = spec(
@@ -34,10 +36,28 @@ const PULL: Spec = spec(
     "create the secret named in the message: kubectl create secret docker-registry NAME -n NAMESPACE --docker-server=nvcr.io --docker-username='$oauthtoken' --docker-password=…",
 );
 
+const TLS: Spec = spec(
+    "tls-cert",
+    "TLS certificates of the operator and agent valid",
+    "renew the certificate named in the message (cert-manager: kubectl cert-manager renew; else replace the kubernetes.io/tls Secret)",
+);
+const TLS_SOON: Spec = Spec {
+    severity: Severity::Warning,
+    ..TLS
+};
+
+/// A certificate closer than this to its end is a warning (upstream: 30 days).
+const RENEW_WITHIN: time::Duration = time::Duration::days(30);
+
 /// Runs `checks` (all when empty); with `fail_fast` stops after the first failure.
 pub async fn run(runner: &mut Runner, client: &kube::Client, checks: &[Check], fail_fast: bool) {
     runner.begin_category("NVCA agent");
-    let all = [Check::NvcaReachable, Check::GpuCapacity, Check::PullSecret];
+    let all = [
+        Check::NvcaReachable,
+        Check::GpuCapacity,
+        Check::PullSecret,
+        Check::TlsCert,
+    ];
     let chosen: Vec<Check> = if checks.is_empty() {
         all.to_vec()
     } else {
@@ -48,6 +68,12 @@ pub async fn run(runner: &mut Runner, client: &kube::Client, checks: &[Check], f
             Check::NvcaReachable => runner.check(REACHABLE, reachable(client)).await,
             Check::GpuCapacity => runner.check(GPU, gpus(client)).await,
             Check::PullSecret => runner.check(PULL, pull_secrets(client)).await,
+            Check::TlsCert => {
+                // The severity depends on what is found: expired fails, expiring warns.
+                let (verdict, expired) = tls(client).await;
+                let spec = if expired { TLS } else { TLS_SOON };
+                runner.check(spec, async { verdict }).await
+            }
         };
         if fail_fast && status == crate::checks::Status::Failed {
             return;
@@ -143,4 +169,59 @@ async fn pull_secrets(client: &kube::Client) -> Verdict {
     } else {
         Verdict::fail(format!("missing: {}", missing.join(", ")))
     }
+}
+
+/// The verdict, and whether a failure is an expiry (an error) rather than a near one.
+async fn tls(client: &kube::Client) -> (Verdict, bool) {
+    let now = time::OffsetDateTime::now_utc();
+    let mut seen = Vec::new();
+    let (mut expired, mut soon) = (Vec::new(), Vec::new());
+    for ns in [OPERATOR_NAMESPACE, AGENT_NAMESPACE] {
+        let params = kube::api::ListParams::default().fields("type=kubernetes.io/tls");
+        let list = match Api::<Secret>::namespaced(client.clone(), ns)
+            .list(&params)
+            .await
+        {
+            Ok(l) => l.items,
+            Err(e) => {
+                return (
+                    Verdict::fail(crate::kube::from_kube(e, "list TLS secrets").to_string()),
+                    true,
+                );
+            }
+        };
+        for secret in list {
+            let name = format!("{ns}/{}", secret.metadata.name.unwrap_or_default());
+            let pem = secret
+                .data
+                .as_ref()
+                .and_then(|d| d.get("tls.crt"))
+                .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+                .unwrap_or_default();
+            match super::cert_expiry::not_after(&pem) {
+                None => expired.push(format!("{name} (tls.crt is not a readable certificate)")),
+                Some(t) if t <= now => expired.push(format!("{name} expired {}", t.date())),
+                Some(t) if t - now < RENEW_WITHIN => {
+                    soon.push(format!("{name} expires {}", t.date()))
+                }
+                Some(t) => seen.push(format!("{name} until {}", t.date())),
+            }
+        }
+    }
+    if !expired.is_empty() {
+        return (Verdict::fail(expired.join(", ")), true);
+    }
+    if !soon.is_empty() {
+        return (
+            Verdict::fail(format!("within 30 days: {}", soon.join(", "))),
+            false,
+        );
+    }
+    if seen.is_empty() {
+        return (
+            Verdict::skip("no kubernetes.io/tls secret in nvca-operator or nvca-system"),
+            false,
+        );
+    }
+    (Verdict::pass(seen.join(", ")), false)
 }

@@ -390,4 +390,65 @@ fn validate_fails_with_exit_2_until_the_agent_and_its_pull_secret_are_there() {
     for id in ["nvca-reachable", "gpu-capacity", "pull-secret"] {
         assert_eq!(outcome(&after, id), "passed", "{after}");
     }
+    assert_eq!(outcome(&after, "tls-cert"), "skipped");
+
+    // A certificate ending tomorrow warns (exit 0); one ending in a year passes.
+    let tls = |name: &str, days: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let (crt, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        let status = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .args(["-nodes", "-subj", "/CN=nvca", "-days", days, "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&crt)
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{status:?}");
+        env.kubectl_run(&[
+            "create",
+            "secret",
+            "tls",
+            name,
+            "-n",
+            "nvca-system",
+            &format!("--cert={}", crt.display()),
+            &format!("--key={}", key.display()),
+        ])
+        .unwrap();
+    };
+    tls("webhook-tls", "1");
+    let soon = report_of(
+        &nvca(
+            &home,
+            env,
+            &["validate", "--check", "tls-cert", "-o", "json"],
+        ),
+        0,
+    );
+    assert_eq!(outcome(&soon, "tls-cert"), "failed");
+    assert_eq!(soon["outcomes"][0]["severity"], "warning", "{soon}");
+    assert!(
+        soon.to_string().contains("nvca-system/webhook-tls"),
+        "{soon}"
+    );
+    env.kubectl_run(&["delete", "secret", "webhook-tls", "-n", "nvca-system"])
+        .unwrap();
+    tls("webhook-tls", "400");
+    let fine = report_of(
+        &nvca(
+            &home,
+            env,
+            &["validate", "--check", "tls-cert", "-o", "json"],
+        ),
+        0,
+    );
+    assert_eq!(outcome(&fine, "tls-cert"), "passed", "{fine}");
 }
