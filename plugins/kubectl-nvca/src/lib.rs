@@ -60,6 +60,7 @@ pub enum Command {
     KillFunction(kill::KillFunctionArgs),
     KillAll(kill::KillAllArgs),
     Validate(validate::ValidateArgs),
+    ValidateDeployment(validate::ValidateDeploymentArgs),
     Uninstall(uninstall::UninstallArgs),
     Cleanup(cleanup::CleanupArgs),
     #[command(flatten)]
@@ -83,7 +84,13 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::Functions(cmd) => functions::run(cmd, &sel, &ctx).await,
         Command::KillFunction(args) => kill::kill_function(args, &sel, &ctx).await,
         Command::KillAll(args) => kill::kill_all(args, &sel, &ctx).await,
-        Command::Validate(args) => validate::run(args, &cli.common, &sel, &ctx).await,
+        Command::Validate(args) => {
+            validate::run(validate::Validation::Agent(args), &cli.common, &sel, &ctx).await
+        }
+        Command::ValidateDeployment(args) => {
+            let v = validate::Validation::Deployment(args);
+            validate::run(v, &cli.common, &sel, &ctx).await
+        }
         Command::Uninstall(args) => uninstall::run(args, &sel, &ctx).await,
         Command::Cleanup(args) => cleanup::run(args, &sel, &ctx).await,
         Command::Base(cmd) => {

@@ -19,19 +19,43 @@ pub struct ValidateArgs {
     pub output: CheckOutputArgs,
 }
 
-pub async fn run(
-    args: ValidateArgs,
-    common: &CommonArgs,
-    sel: &KubeSelection,
-    ctx: &Ctx,
-) -> Result<()> {
+/// Check one function here: its ICMSRequest ACTIVE, GPU allocation at or below 90%
+#[derive(clap::Args, Debug)]
+pub struct ValidateDeploymentArgs {
+    /// Function ID
+    pub function_id: String,
+    /// Function version ID (default: the first version found)
+    pub version_id: Option<String>,
+    #[command(flatten)]
+    pub output: CheckOutputArgs,
+}
+
+pub enum Validation {
+    Agent(ValidateArgs),
+    Deployment(ValidateDeploymentArgs),
+}
+
+pub async fn run(v: Validation, common: &CommonArgs, sel: &KubeSelection, ctx: &Ctx) -> Result<()> {
     let streaming = common.json || common.plain || common.accessible;
     let mut runner = Runner::new(streaming.then(|| ctx.events()));
     let client = Target::resolve(sel, &ctx.env)?
         .client(&ctx.plugin.user_agent())
         .await?;
-    validate::run(&mut runner, &client, &args.checks, args.fail_fast).await;
-    runner
-        .finish()
-        .print_as("NVCA validate", args.output.output, &mut ctx.stdout())
+    let (what, output) = match v {
+        Validation::Agent(args) => {
+            validate::run(&mut runner, &client, &args.checks, args.fail_fast).await;
+            ("NVCA validate", args.output.output)
+        }
+        Validation::Deployment(args) => {
+            nvcf_shared::nvca::validate_deployment::run(
+                &mut runner,
+                &client,
+                &args.function_id,
+                args.version_id.as_deref(),
+            )
+            .await?;
+            ("NVCA validate-deployment", args.output.output)
+        }
+    };
+    runner.finish().print_as(what, output, &mut ctx.stdout())
 }

@@ -12,6 +12,7 @@ pub mod registration;
 pub mod uncordon;
 pub mod uninstall;
 pub mod validate;
+pub mod validate_deployment;
 pub mod values;
 
 /// Namespaces the NVCA operator and agent own (seed 001's ordered uninstall).

@@ -452,3 +452,55 @@ fn validate_fails_with_exit_2_until_the_agent_and_its_pull_secret_are_there() {
     );
     assert_eq!(outcome(&fine, "tls-cert"), "passed", "{fine}");
 }
+
+#[test]
+fn validate_deployment_judges_the_functions_phase() {
+    let env = Env::shared();
+    let home = Home::new();
+    requests(
+        env,
+        "vd",
+        &[
+            (
+                "vd-a",
+                "fn-vd-active",
+                "v1",
+                "Completed",
+                "CreateInstances",
+                &[],
+            ),
+            (
+                "vd-f",
+                "fn-vd-failed",
+                "v1",
+                "Failed",
+                "CreateInstances",
+                &[],
+            ),
+            (
+                "vd-p",
+                "fn-vd-pending",
+                "v1",
+                "Pending",
+                "CreateInstances",
+                &[],
+            ),
+        ],
+    );
+    let vd = |fid: &str, code: i32| {
+        report_of(
+            &nvca(&home, env, &["validate-deployment", fid, "-o", "json"]),
+            code,
+        )
+    };
+    let active = vd("fn-vd-active", 0);
+    assert_eq!(outcome(&active, "queue-health"), "passed");
+    assert_eq!(outcome(&active, "gpu-utilization"), "skipped", "{active}");
+    let failed = vd("fn-vd-failed", 2);
+    assert_eq!(outcome(&failed, "queue-health"), "failed");
+    let pending = vd("fn-vd-pending", 0);
+    assert_eq!(outcome(&pending, "queue-health"), "failed");
+    assert_eq!(pending["warnings"], 1, "{pending}");
+    let missing = nvca(&home, env, &["validate-deployment", "fn-vd-none"]);
+    assert_eq!(missing.code, Some(4), "{missing:#?}");
+}
