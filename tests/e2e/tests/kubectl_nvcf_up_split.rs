@@ -128,4 +128,56 @@ fn split_up_then_add_compute_plane_with_only_a_token() {
         !values.contains("svc.cluster.local"),
         "public routes: {values}"
     );
+
+    // The rest of the split lifecycle: status sees both planes, down takes gpu-1 away.
+    let planes = [
+        "--control-plane-context",
+        "cp",
+        "--compute-plane-context",
+        "gpu",
+    ];
+    let status = Run::of(nvcf(&sim, &both, &helm).args(planes).args([
+        "status",
+        "--cluster-name",
+        "gpu-1",
+        "-o",
+        "json",
+    ]));
+    status.expect_success();
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let release = |name: &str| {
+        status["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["release"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name}: {status:#}"))
+    };
+    assert_eq!(release("api")["state"], "healthy", "{status:#}");
+    assert_eq!(release("nvca-operator")["state"], "healthy", "{status:#}");
+    let down = Run::of(nvcf(&sim, &both, &helm).args(planes).args([
+        "down",
+        "--cluster-name",
+        "gpu-1",
+        "--confirm",
+    ]));
+    down.expect_success();
+    assert!(!helm_releases(&gpu).contains_key("nvca-operator"));
+    assert_eq!(
+        helm_releases(control).get("api").map(String::as_str),
+        Some("deployed"),
+        "down --cluster-name keeps the control plane"
+    );
+    let clusters: Vec<String> = sim
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r["service"] == "sis" && r["method"] == "DELETE")
+        .filter_map(|r| r["path"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        clusters.iter().any(|p| p.contains(&id1)),
+        "gpu-1's SIS row was not deleted: {clusters:?}"
+    );
 }
