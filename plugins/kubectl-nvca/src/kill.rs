@@ -1,10 +1,11 @@
 //! `kubectl nvca kill-function | kill-all`: delete the agent's ICMSRequests, confirmed.
 
+use crate::backend::BackendArgs;
 use crate::registration::{interactive, prompt};
 use nvcf_shared::cli::Ctx;
 use nvcf_shared::nvca::kill::{self, KillResult, REQUESTS_NAMESPACE};
 use nvcf_shared::output::{OutputArgs, render};
-use nvcf_shared::target::{KubeSelection, Target};
+use nvcf_shared::target::KubeSelection;
 use nvcf_shared::{Error, Result};
 
 #[derive(clap::Args, Debug)]
@@ -21,6 +22,8 @@ pub struct KillOptions {
     /// The namespace holding the agent's ICMSRequests
     #[arg(long, value_name = "NS", default_value = REQUESTS_NAMESPACE)]
     pub requests_namespace: String,
+    #[command(flatten)]
+    pub backend: BackendArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -59,9 +62,7 @@ async fn planned(
     fid: Option<&str>,
     vid: Option<&str>,
 ) -> Result<kill::Plan> {
-    let target = Target::resolve(sel, &ctx.env)?;
-    let client = target.client(&ctx.plugin.user_agent()).await?;
-    let identity = kill::cluster_identity(&client, &target.cluster).await?;
+    let (client, identity) = opts.backend.guarded(sel, ctx).await?;
     kill::plan(
         &client,
         identity,

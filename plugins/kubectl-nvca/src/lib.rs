@@ -6,6 +6,7 @@ use nvcf_shared::base_commands::{self, BaseCommand, Scope};
 use nvcf_shared::cli::{CommonArgs, Ctx, HasCommon, Plugin};
 use nvcf_shared::target::{KubeArgs, KubeSelection};
 
+mod backend;
 mod cleanup;
 mod functions;
 mod kill;

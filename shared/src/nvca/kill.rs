@@ -2,10 +2,9 @@
 //! as upstream's `cluster agent kill-*`. `force` strips finalizers first, so a request
 //! whose agent is gone does not hang in deletion.
 
+use super::backend::Identity;
 use super::functions::{self, Filter, Function};
-use super::uninstall::OPERATOR_NAMESPACE;
 use crate::error::Result;
-use crate::kube::probes::custom_objects;
 use crate::output::{Report, column_table, key_value_table};
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde::Serialize;
@@ -38,36 +37,6 @@ pub struct KillResult {
     pub dry_run: bool,
 }
 
-/// The cluster's identity for the confirmation: the NVCFBackend's cluster name, else its
-/// cluster id (upstream), else the kubeconfig's name for the cluster when no operator ran.
-pub async fn cluster_identity(
-    client: &kube::Client,
-    kubeconfig_cluster: &str,
-) -> Result<(Option<String>, String)> {
-    let backends = custom_objects(
-        client,
-        "nvcf.nvidia.io",
-        "v1",
-        "NVCFBackend",
-        "nvcfbackends",
-    )
-    .await?;
-    let backend = backends
-        .iter()
-        .find(|b| b.metadata.namespace.as_deref() == Some(OPERATOR_NAMESPACE));
-    let get = |k: &str| {
-        backend
-            .and_then(|b| b.data["spec"]["clusterConfig"][k].as_str())
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    let id = get("clusterId");
-    let name = get("clusterName")
-        .or_else(|| id.clone())
-        .unwrap_or_else(|| kubeconfig_cluster.to_owned());
-    Ok((id, name))
-}
-
 pub struct Plan {
     pub result: KillResult,
     objects: Vec<DynamicObject>,
@@ -77,7 +46,7 @@ pub struct Plan {
 /// What a kill would delete: the requests in `namespace` for `fid` (and `vid`), or all.
 pub async fn plan(
     client: &kube::Client,
-    identity: (Option<String>, String),
+    identity: Identity,
     namespace: &str,
     fid: Option<&str>,
     vid: Option<&str>,
@@ -94,8 +63,8 @@ pub async fn plan(
     let affected = found.iter().map(|(f, _)| affected(f)).collect();
     Ok(Plan {
         result: KillResult {
-            cluster_id: identity.0,
-            cluster_name: identity.1,
+            cluster_id: identity.cluster_id,
+            cluster_name: identity.cluster_name,
             requests_namespace: namespace.to_owned(),
             reason: reason.to_owned(),
             affected,

@@ -20,6 +20,10 @@ pub const MODE: &str = "CordonAndDrain";
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DrainResult {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub cluster_name: String,
     pub system_namespace: String,
     pub mode: String,
     /// `false` when there is no agent (nothing to drain) or it was already in maintenance.
@@ -34,6 +38,8 @@ impl DrainResult {
     /// Before anything was done: the start of drain and uncordon alike.
     pub fn nothing_yet(mode: &str, dry_run: bool) -> DrainResult {
         DrainResult {
+            cluster_id: None,
+            cluster_name: String::new(),
             system_namespace: SYSTEM_NAMESPACE.into(),
             mode: mode.into(),
             config_changed: false,
@@ -42,6 +48,13 @@ impl DrainResult {
             dry_run,
             message: String::new(),
         }
+    }
+
+    /// Names the cluster acted on, as the guard saw it.
+    pub fn on(mut self, identity: &super::backend::Identity) -> DrainResult {
+        self.cluster_id = identity.cluster_id.clone();
+        self.cluster_name = identity.cluster_name.clone();
+        self
     }
 }
 

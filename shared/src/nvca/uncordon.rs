@@ -99,7 +99,15 @@ pub async fn uncordon(
 
 impl crate::output::Report for DrainResult {
     fn table(&self, _wide: bool) -> String {
-        crate::output::key_value_table(&[
+        let mut rows = Vec::new();
+        if !self.cluster_name.is_empty() {
+            let cluster = match &self.cluster_id {
+                Some(id) if *id != self.cluster_name => format!("{} ({id})", self.cluster_name),
+                _ => self.cluster_name.clone(),
+            };
+            rows.push(("CLUSTER", cluster));
+        }
+        rows.extend([
             ("MODE", self.mode.clone()),
             ("CONFIG CHANGED", self.config_changed.to_string()),
             (
@@ -110,7 +118,8 @@ impl crate::output::Report for DrainResult {
                 ),
             ),
             ("RESULT", self.message.clone()),
-        ])
+        ]);
+        crate::output::key_value_table(&rows)
     }
     fn names(&self) -> Vec<String> {
         vec![format!("deployment/{AGENT_DEPLOYMENT}")]

@@ -115,16 +115,32 @@ impl AuditLog {
             .collect())
     }
 
+    /// As [`AuditLog::assert_read_only`], counting only writes into `namespace` or to
+    /// cluster-scoped objects: for tests sharing an environment with others that run the
+    /// same binary in parallel, each in a namespace of its own.
+    pub fn assert_read_only_in(&self, mark: Mark, user_agent: &str, namespace: &str) {
+        self.assert_no_writes(mark, user_agent, |e| {
+            e.namespace().is_none_or(|ns| ns == namespace)
+        });
+    }
+
     /// Panics unless `user_agent` read the cluster after `mark` and wrote nothing: the
     /// proof a dry run is one. The read check keeps the write check from passing vacuously.
     pub fn assert_read_only(&self, mark: Mark, user_agent: &str) {
-        let writes = self
+        self.assert_no_writes(mark, user_agent, |_| true);
+    }
+
+    fn assert_no_writes(&self, mark: Mark, user_agent: &str, counts: impl Fn(&AuditEvent) -> bool) {
+        let writes: Vec<AuditEvent> = self
             .requests_matching(
                 mark,
                 &["create", "update", "patch", "delete", "deletecollection"],
                 user_agent,
             )
-            .unwrap();
+            .unwrap()
+            .into_iter()
+            .filter(|e| counts(e))
+            .collect();
         assert!(writes.is_empty(), "{user_agent} wrote: {writes:#?}");
         let reads = self
             .requests_matching(mark, &["list", "get"], user_agent)
