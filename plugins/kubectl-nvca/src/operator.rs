@@ -72,7 +72,16 @@ pub async fn bootstrap(
         spire_oidc: args.spire_oidc_url,
         timeout,
     };
-    let report = bootstrap::run(&sis, &session.profile, &client, &target.server, &opts).await?;
+    let events = ctx.events();
+    let report = bootstrap::run(
+        &sis,
+        &session.profile,
+        &client,
+        &target.server,
+        &opts,
+        Some(&events),
+    )
+    .await?;
     render(&report, args.output.output, &mut ctx.stdout())
 }
 
@@ -172,6 +181,8 @@ pub struct MaintenanceArgs {
     #[arg(long, value_name = "DURATION", default_value = "5m")]
     pub timeout: String,
     #[command(flatten)]
+    pub backend: crate::backend::BackendArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -182,10 +193,16 @@ pub async fn maintenance(
     ctx: &Ctx,
 ) -> Result<()> {
     let timeout = parse_duration("--timeout", &args.timeout)?;
+    let (client, identity) = args.backend.guarded(sel, ctx).await?;
+    let cluster = &identity.cluster_name;
     let what = if on {
-        "drain puts the NVCA agent in maintenance: it takes no new work and drains its functions"
+        format!(
+            "drain puts the NVCA agent of cluster {cluster} in maintenance: it takes no new work and drains its functions"
+        )
     } else {
-        "uncordon takes the NVCA agent out of maintenance: it takes work again"
+        format!(
+            "uncordon takes the NVCA agent of cluster {cluster} out of maintenance: it takes work again"
+        )
     };
     if !args.dry_run && !args.yes {
         let agreed = crate::registration::interactive(&ctx.env)
@@ -198,13 +215,11 @@ pub async fn maintenance(
             );
         }
     }
-    let client = Target::resolve(sel, &ctx.env)?
-        .client(&ctx.plugin.user_agent())
-        .await?;
     let result = if on {
         nvcf_shared::nvca::maintenance::drain(&client, timeout, args.dry_run).await?
     } else {
         nvcf_shared::nvca::uncordon::uncordon(&client, timeout, args.dry_run).await?
-    };
+    }
+    .on(&identity);
     render(&result, args.output.output, &mut ctx.stdout())
 }

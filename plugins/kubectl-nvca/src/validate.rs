@@ -3,10 +3,11 @@
 use nvcf_shared::Result;
 use nvcf_shared::checks::{CheckOutputArgs, Runner};
 use nvcf_shared::cli::{CommonArgs, Ctx};
+use nvcf_shared::nvca::uninstall::OPERATOR_NAMESPACE;
 use nvcf_shared::nvca::validate::{self, Check};
 use nvcf_shared::target::{KubeSelection, Target};
 
-/// Check the NVCA agent: deployment ready, GPUs allocatable, image pull secrets present
+/// Check the NVCA agent: deployment ready, GPUs allocatable, NATS reachable, pull secrets present, TLS certificates valid
 #[derive(clap::Args, Debug)]
 pub struct ValidateArgs {
     /// Run only this check (repeatable; default: all)
@@ -15,17 +16,26 @@ pub struct ValidateArgs {
     /// Stop at the first failed check
     #[arg(long)]
     pub fail_fast: bool,
+    /// The agent's HTTP address (e.g. a port-forward): nvca-reachable also probes its /livez and /version
+    #[arg(long, value_name = "URL")]
+    pub nvca_url: Option<String>,
+    /// The namespace of the operator's NVCFBackend and cluster config
+    #[arg(long, value_name = "NS", default_value = OPERATOR_NAMESPACE)]
+    pub backend_namespace: String,
     #[command(flatten)]
     pub output: CheckOutputArgs,
 }
 
-/// Check one function here: its ICMSRequest ACTIVE, GPU allocation at or below 90%
+/// Check one function here: its pods ready, its ICMSRequest ACTIVE, GPU allocation at or below 90%
 #[derive(clap::Args, Debug)]
 pub struct ValidateDeploymentArgs {
     /// Function ID
     pub function_id: String,
     /// Function version ID (default: the first version found)
     pub version_id: Option<String>,
+    /// The namespace of the operator's NVCFBackend (GPU usage)
+    #[arg(long, value_name = "NS", default_value = OPERATOR_NAMESPACE)]
+    pub backend_namespace: String,
     #[command(flatten)]
     pub output: CheckOutputArgs,
 }
@@ -43,7 +53,13 @@ pub async fn run(v: Validation, common: &CommonArgs, sel: &KubeSelection, ctx: &
         .await?;
     let (what, output) = match v {
         Validation::Agent(args) => {
-            validate::run(&mut runner, &client, &args.checks, args.fail_fast).await;
+            let opts = validate::Options {
+                checks: args.checks,
+                fail_fast: args.fail_fast,
+                backend_namespace: args.backend_namespace,
+                nvca_url: args.nvca_url,
+            };
+            validate::run(&mut runner, &client, &opts).await;
             ("NVCA validate", args.output.output)
         }
         Validation::Deployment(args) => {
@@ -52,6 +68,7 @@ pub async fn run(v: Validation, common: &CommonArgs, sel: &KubeSelection, ctx: &
                 &client,
                 &args.function_id,
                 args.version_id.as_deref(),
+                &args.backend_namespace,
             )
             .await?;
             ("NVCA validate-deployment", args.output.output)

@@ -74,12 +74,27 @@ pub async fn custom_objects(
         plural: plural.into(),
     };
     let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
-    match api.list(&ListParams::default()).await {
-        Ok(list) => Ok(list.items),
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(Vec::new()),
-        Err(e) => Err(from_kube(e, &format!("list {plural}.{group}"))),
+    // In pages, as upstream (500): a cluster with thousands of requests is not one
+    // response the API server has to build in memory.
+    let mut items = Vec::new();
+    let mut params = ListParams::default().limit(LIST_PAGE);
+    loop {
+        match api.list(&params).await {
+            Ok(page) => {
+                items.extend(page.items);
+                match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                    Some(token) => params = params.continue_token(&token),
+                    None => return Ok(items),
+                }
+            }
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(Vec::new()),
+            Err(e) => return Err(from_kube(e, &format!("list {plural}.{group}"))),
+        }
     }
 }
+
+/// Objects per list request when reading custom resources.
+pub const LIST_PAGE: u32 = 500;
 
 pub async fn csi_driver_exists(client: &kube::Client, name: &str) -> Result<bool> {
     let api: Api<CSIDriver> = Api::all(client.clone());

@@ -12,6 +12,7 @@
 use super::registration::{self, RegisterRequest};
 use super::uninstall::{OPERATOR_NAMESPACE, REGISTRATION_CONFIGMAP};
 use crate::error::{Category, Error, Result};
+use crate::events::{Emitter, Phases};
 use crate::kube::{from_kube, workloads};
 use crate::nvcf::sis::Sis;
 use crate::output::{Report, column_table};
@@ -270,14 +271,70 @@ async fn operator_current(client: &kube::Client, written_at: Option<&str>) -> Re
     Ok(!pods.is_empty() && pods.iter().all(|(p, _)| !started_before(p, written)))
 }
 
+/// The five steps as phases on `events` (when given): each starts, completes or fails
+/// there, so a long rollout wait shows where it is.
 pub async fn run(
     sis: &Sis<'_>,
     profile: &Profile,
     kube: &kube::Client,
     api_server: &str,
     opts: &Options,
+    events: Option<&Emitter>,
 ) -> Result<BootstrapReport> {
+    let phases = Phases::new(events, 5);
     let mut steps = Vec::new();
+    let (dto, nca_id, step) = phases
+        .run("cluster-config", cluster_config(kube, opts))
+        .await?;
+    steps.push(step);
+
+    let (cluster_id, group_id, step) = phases
+        .run(
+            "sis-registration",
+            registration_ids(sis, profile, kube, api_server, &dto, &nca_id, opts),
+        )
+        .await?;
+    steps.push(step);
+
+    let (wrote, step) = phases
+        .run("registration-configmap", async {
+            let wrote = write_ids(kube, &cluster_id, &group_id).await?;
+            let result = if wrote {
+                format!("wrote clusterId {cluster_id} and clusterGroupId {group_id}")
+            } else {
+                "already holds these IDs".into()
+            };
+            Ok((
+                wrote,
+                Step {
+                    step: "registration-configmap",
+                    changed: wrote,
+                    result,
+                },
+            ))
+        })
+        .await?;
+    steps.push(step);
+
+    steps.push(
+        phases
+            .run("operator-restart", restart_operator(kube, wrote, opts))
+            .await?,
+    );
+    steps.push(phases.run("nvca-agent", agent_up(kube, opts)).await?);
+    phases.finish(true);
+    Ok(BootstrapReport {
+        cluster_name: dto.cluster_name,
+        nca_id,
+        cluster_id,
+        cluster_group_id: group_id,
+        changed: steps.iter().any(|s| s.changed),
+        steps,
+    })
+}
+
+/// The cluster config and the account to register under.
+async fn cluster_config(kube: &kube::Client, opts: &Options) -> Result<(ClusterDto, String, Step)> {
     let dto = read_cluster_dto(kube).await?;
     let nca_id = Some(dto.nca_id.clone())
         .filter(|n| !n.is_empty())
@@ -290,30 +347,19 @@ pub async fn run(
             "set ncaID in the operator's values, or `kubectl nvcf profile set client_id NCA_ID`",
         ));
     }
-    steps.push(Step {
+    let step = Step {
         step: "cluster-config",
         changed: false,
         result: format!(
             "{OPERATOR_NAMESPACE}/{CLUSTER_CONFIGMAP}: cluster {}, account {nca_id}",
             dto.cluster_name
         ),
-    });
+    };
+    Ok((dto, nca_id, step))
+}
 
-    let (cluster_id, group_id, step) =
-        registration_ids(sis, profile, kube, api_server, &dto, &nca_id, opts).await?;
-    steps.push(step);
-
-    let wrote = write_ids(kube, &cluster_id, &group_id).await?;
-    steps.push(Step {
-        step: "registration-configmap",
-        changed: wrote,
-        result: if wrote {
-            format!("wrote clusterId {cluster_id} and clusterGroupId {group_id}")
-        } else {
-            "already holds these IDs".into()
-        },
-    });
-
+/// Restarts the operator unless the running one already read the IDs; waits for it.
+async fn restart_operator(kube: &kube::Client, wrote: bool, opts: &Options) -> Result<Step> {
     let written_at = read_registration_ids(kube)
         .await?
         .and_then(|ids| ids.written_at);
@@ -341,7 +387,7 @@ pub async fn run(
         )));
     }
     let replicas = deployment.spec.replicas.unwrap_or(1);
-    steps.push(Step {
+    Ok(Step {
         step: "operator-restart",
         changed: restart,
         result: if restart {
@@ -349,8 +395,11 @@ pub async fn run(
         } else {
             "not needed: the running operator started after the IDs were written".into()
         },
-    });
+    })
+}
 
+/// Waits for the agent pod the operator creates.
+async fn agent_up(kube: &kube::Client, opts: &Options) -> Result<Step> {
     let agent =
         workloads::wait_ready_pod(kube, AGENT_NAMESPACE, AGENT_SELECTOR, opts.timeout).await?;
     let Some(agent) = agent else {
@@ -365,7 +414,7 @@ pub async fn run(
             "the operator creates the agent from the NVCFBackend: kubectl describe nvcfbackends -n {OPERATOR_NAMESPACE}; kubectl nvca doctor checks the usual causes"
         )));
     };
-    steps.push(Step {
+    Ok(Step {
         step: "nvca-agent",
         changed: false,
         result: format!(
@@ -374,14 +423,6 @@ pub async fn run(
             agent.phase,
             agent.ready_count()
         ),
-    });
-    Ok(BootstrapReport {
-        cluster_name: dto.cluster_name,
-        nca_id,
-        cluster_id,
-        cluster_group_id: group_id,
-        changed: steps.iter().any(|s| s.changed),
-        steps,
     })
 }
 

@@ -77,6 +77,9 @@ pub struct Function {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub action: String,
     pub instances: Vec<String>,
+    /// The request object's uid: the function's pods may be owned by it.
+    #[serde(skip)]
+    pub uid: String,
 }
 
 fn text(v: &Value) -> String {
@@ -115,6 +118,7 @@ pub fn from_object(obj: &DynamicObject) -> Function {
         status: state,
         action,
         instances,
+        uid: obj.metadata.uid.clone().unwrap_or_default(),
     }
 }
 

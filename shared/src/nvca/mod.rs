@@ -1,6 +1,7 @@
 //! The NVCA agent side of a compute plane.
 
 pub mod agent;
+pub mod backend;
 pub mod bootstrap;
 pub mod cert_expiry;
 pub mod cleanup;
@@ -8,6 +9,7 @@ pub mod doctor;
 pub mod functions;
 pub mod kill;
 pub mod maintenance;
+pub mod nats;
 pub mod registration;
 pub mod uncordon;
 pub mod uninstall;

@@ -1,5 +1,6 @@
-//! `kubectl nvca validate`: upstream's `cluster agent validate` checks that need only the
-//! Kubernetes API, judged through the check Runner (exit 2 on any failure).
+//! `kubectl nvca validate`: upstream's `cluster agent validate` checks, judged through the
+//! check Runner (exit 2 on any failure). All but the optional HTTP probe of the agent
+//! (`--nvca-url`) and a NATS server outside the cluster need only the Kubernetes API.
 
 use super::bootstrap::{AGENT_NAMESPACE, OPERATOR_DEPLOYMENT};
 use super::doctor::spec;
@@ -16,9 +17,23 @@ use kube::api::Api;
 pub enum Check {
     NvcaReachable,
     GpuCapacity,
+    NatsHealth,
     PullSecret,
     TlsCert,
 }
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The checks to run (all when empty), in the catalogue's order.
+    pub checks: Vec<Check>,
+    pub fail_fast: bool,
+    /// Where the operator keeps its NVCFBackend and cluster config.
+    pub backend_namespace: String,
+    /// The agent's own HTTP address: `/livez` and `/version` are probed when given.
+    pub nvca_url: Option<String>,
+}
+
+const NVCA_HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 const REACHABLE: Spec = spec(
     "nvca-reachable",
@@ -29,6 +44,11 @@ const GPU: Spec = spec(
     "gpu-capacity",
     "GPUs allocatable on this cluster",
     "check the GPU operator: kubectl get pods -n gpu-operator; nodes must advertise nvidia.com/gpu",
+);
+const NATS: Spec = spec(
+    "nats-health",
+    "NATS server of the agent reachable",
+    "check NATS on the control plane (kubectl get pods -n nats-system) and the operator's selfManaged.natsURL; kubectl nvca values shows what it is given",
 );
 const PULL: Spec = spec(
     "pull-secret",
@@ -49,24 +69,43 @@ const TLS_SOON: Spec = Spec {
 /// A certificate closer than this to its end is a warning (upstream: 30 days).
 const RENEW_WITHIN: time::Duration = time::Duration::days(30);
 
-/// Runs `checks` (all when empty); with `fail_fast` stops after the first failure.
-pub async fn run(runner: &mut Runner, client: &kube::Client, checks: &[Check], fail_fast: bool) {
-    runner.begin_category("NVCA agent");
+/// Runs the chosen checks; with `fail_fast` stops after the first failure.
+pub async fn run(runner: &mut Runner, client: &kube::Client, opts: &Options) {
+    let identity = super::backend::identity(client, &opts.backend_namespace, "")
+        .await
+        .ok()
+        .filter(|i| i.has_backend);
+    runner.begin_category(&match identity {
+        Some(i) => format!("NVCA agent of cluster {}", i.cluster_name),
+        None => "NVCA agent".to_owned(),
+    });
     let all = [
         Check::NvcaReachable,
         Check::GpuCapacity,
+        Check::NatsHealth,
         Check::PullSecret,
         Check::TlsCert,
     ];
-    let chosen: Vec<Check> = if checks.is_empty() {
+    let chosen: Vec<Check> = if opts.checks.is_empty() {
         all.to_vec()
     } else {
-        all.into_iter().filter(|c| checks.contains(c)).collect()
+        all.into_iter()
+            .filter(|c| opts.checks.contains(c))
+            .collect()
     };
     for check in chosen {
         let status = match check {
-            Check::NvcaReachable => runner.check(REACHABLE, reachable(client)).await,
+            Check::NvcaReachable => {
+                runner
+                    .check(REACHABLE, reachable(client, opts.nvca_url.as_deref()))
+                    .await
+            }
             Check::GpuCapacity => runner.check(GPU, gpus(client)).await,
+            Check::NatsHealth => {
+                runner
+                    .check(NATS, super::nats::health(client, &opts.backend_namespace))
+                    .await
+            }
             Check::PullSecret => runner.check(PULL, pull_secrets(client)).await,
             Check::TlsCert => {
                 // The severity depends on what is found: expired fails, expiring warns.
@@ -75,7 +114,7 @@ pub async fn run(runner: &mut Runner, client: &kube::Client, checks: &[Check], f
                 runner.check(spec, async { verdict }).await
             }
         };
-        if fail_fast && status == crate::checks::Status::Failed {
+        if opts.fail_fast && status == crate::checks::Status::Failed {
             return;
         }
     }
@@ -92,7 +131,49 @@ async fn deployment(
         .map_err(|e| crate::kube::from_kube(e, &format!("read deployment/{name}")).to_string())
 }
 
-async fn reachable(client: &kube::Client) -> Verdict {
+async fn reachable(client: &kube::Client, nvca_url: Option<&str>) -> Verdict {
+    let deployed = deployment_ready(client).await;
+    match (deployed.status, nvca_url) {
+        (crate::checks::Status::Passed, Some(url)) => match probe_http(url).await {
+            Ok(seen) => Verdict::pass(format!("{}; {seen}", deployed.message.unwrap_or_default())),
+            Err(e) => Verdict::fail(format!("{}; but {e}", deployed.message.unwrap_or_default())),
+        },
+        _ => deployed,
+    }
+}
+
+/// `GET /livez` must answer 2xx; `GET /version` is reported as the agent gives it.
+async fn probe_http(base: &str) -> Result<String, String> {
+    let http = reqwest::Client::builder()
+        .timeout(NVCA_HTTP_TIMEOUT)
+        .build()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+    let base = base.trim_end_matches('/');
+    let get = |path: &'static str| {
+        let http = http.clone();
+        let url = format!("{base}{path}");
+        async move {
+            let resp = http
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| format!("{url}: {}", crate::nvcf::problem::root_cause(&e)))?;
+            let status = resp.status();
+            let body = resp.text().await.unwrap_or_default();
+            if status.is_success() {
+                Ok(body)
+            } else {
+                Err(format!("{url} answered {status}"))
+            }
+        }
+    };
+    get("/livez").await?;
+    let version = get("/version").await?;
+    let version: String = version.trim().chars().take(120).collect();
+    Ok(format!("{base}/livez ok, version {version}"))
+}
+
+async fn deployment_ready(client: &kube::Client) -> Verdict {
     match deployment(client, AGENT_NAMESPACE, AGENT_DEPLOYMENT).await {
         Err(e) => Verdict::fail(e),
         Ok(None) => Verdict::fail(format!(

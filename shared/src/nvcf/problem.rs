@@ -185,7 +185,7 @@ pub fn is_untrusted_certificate(cause: &str) -> bool {
     cause.contains("invalid peer certificate") || cause.contains("UnknownIssuer")
 }
 
-fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     let mut last = err.to_string();
     let mut cur = err.source();
     while let Some(e) = cur {

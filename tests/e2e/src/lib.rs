@@ -145,4 +145,21 @@ impl Run {
         assert_eq!(self.code, Some(0), "command failed: {self:#?}");
         self
     }
+
+    /// The JSONL events on stderr (a `--json` run), other lines skipped.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.stderr
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// The phases the run completed, in order.
+    pub fn completed_phases(&self) -> Vec<String> {
+        self.events()
+            .iter()
+            .filter(|e| e["event"] == "phase_completed")
+            .filter_map(|e| e["phase"].as_str().map(str::to_owned))
+            .collect()
+    }
 }

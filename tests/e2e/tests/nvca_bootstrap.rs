@@ -117,9 +117,30 @@ fn bootstrap_registers_restarts_the_operator_and_is_idempotent() {
     // Second run: finds the registration, and neither SIS nor the cluster sees a write.
     let posts_before = t.sim.requests("sis", "POST", "/v1/accounts").len();
     let mark = t.cluster.audit().mark().unwrap();
-    let again = t.json(&["bootstrap", "--timeout", "90s"]);
+    let run = t.nvca(&["--json", "bootstrap", "--timeout", "90s", "-o", "json"]);
+    run.expect_success();
+    let again: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(again["changed"], false, "{again:#}");
-    assert_eq!(again["clusterId"], id.as_str());
+    // Each step is a phase on the event stream (stderr under --json), then a final event.
+    assert_eq!(
+        run.completed_phases(),
+        [
+            "cluster-config",
+            "sis-registration",
+            "registration-configmap",
+            "operator-restart",
+            "nvca-agent"
+        ],
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.events()
+            .iter()
+            .any(|e| e["event"] == "final" && e["success"] == true),
+        "{}",
+        run.stderr
+    );
     let writes: Vec<_> = t
         .cluster
         .audit()
@@ -160,6 +181,23 @@ fn bootstrap_registers_restarts_the_operator_and_is_idempotent() {
             "jsonpath={.data.config\\.yaml}",
         ])
     };
+    // A script aimed at another cluster stops before it asks or writes anything.
+    let mark = t.cluster.audit().mark().unwrap();
+    let elsewhere = t.nvca(&[
+        "drain",
+        "--yes",
+        "--expect-cluster-id",
+        "some-other-cluster",
+    ]);
+    assert_eq!(elsewhere.code, Some(6), "{elsewhere:#?}");
+    assert!(
+        elsewhere.stderr.contains("does not match") && elsewhere.stderr.contains(&id),
+        "{elsewhere:#?}"
+    );
+    t.cluster.audit().assert_read_only(mark, "kubectl-nvca");
+    let guarded = t.json(&["drain", "--dry-run", "--expect-cluster-id", &id]);
+    assert_eq!(guarded["clusterId"], id.as_str(), "{guarded:#}");
+    assert_eq!(guarded["clusterName"], CLUSTER);
     let refused = t.nvca(&["drain"]);
     assert_eq!(refused.code, Some(64), "{refused:#?}");
     assert!(refused.stderr.contains("--yes"), "{refused:#?}");

@@ -156,6 +156,50 @@ fn list_derives_phases_sorts_and_filters() {
 }
 
 #[test]
+fn list_reads_the_requests_in_pages_of_500() {
+    let env = Env::shared();
+    let home = Home::new();
+    let ns = requests(env, "paged", &[]);
+    let items: Vec<Value> = (0..501)
+        .map(|i| {
+            json!({"apiVersion": "nvca.nvcf.nvidia.io/v2beta1", "kind": "ICMSRequest",
+                "metadata": {"name": format!("r-{i:03}"), "namespace": ns},
+                "spec": {"functionId": format!("fn-page-{i:03}"), "functionVersionId": "v1"}})
+        })
+        .collect();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        file.path(),
+        json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string(),
+    )
+    .unwrap();
+    env.kubectl_run(&["create", "-f", file.path().to_str().unwrap()])
+        .unwrap();
+    let mark = env.audit().mark().unwrap();
+    let listed = json_of(&nvca(
+        &home,
+        env,
+        &["-n", &ns, "functions", "list", "-o", "json"],
+    ));
+    let functions = listed["functions"].as_array().unwrap();
+    assert_eq!(functions.len(), 501);
+    assert_eq!(functions[0]["functionId"], "fn-page-000");
+    assert_eq!(functions[500]["functionId"], "fn-page-500");
+    let pages: Vec<String> = env
+        .audit()
+        .requests_matching(mark, &["list"], "kubectl-nvca")
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.request_uri.contains("icmsrequests"))
+        .map(|e| e.request_uri)
+        .collect();
+    assert!(pages.len() >= 2, "{pages:#?}");
+    assert!(pages.iter().all(|u| u.contains("limit=500")), "{pages:#?}");
+    // Other tests list in parallel: at least one request here went on from a token.
+    assert!(pages.iter().any(|u| u.contains("continue=")), "{pages:#?}");
+}
+
+#[test]
 fn get_returns_the_first_match_or_not_found() {
     let env = Env::shared();
     let home = Home::new();
@@ -236,7 +280,7 @@ fn kill_function_needs_yes_dry_run_writes_nothing_and_force_strips_finalizers() 
     let dry = json_of(&kill(&["fn-k", "--dry-run", "-o", "json"]));
     assert_eq!(dry["dryRun"], true);
     assert_eq!(dry["affected"].as_array().unwrap().len(), 2, "{dry}");
-    env.audit().assert_read_only(mark, "kubectl-nvca");
+    env.audit().assert_read_only_in(mark, "kubectl-nvca", &ns);
     assert_eq!(remaining(env, &ns), ["k-1", "k-2", "k-3"]);
 
     let one = json_of(&kill(&[
@@ -283,7 +327,7 @@ fn kill_all_is_confirmed_by_the_cluster_name() {
 
     let mark = env.audit().mark().unwrap();
     let dry = json_of(&kill(&["--dry-run", "-o", "json"]));
-    env.audit().assert_read_only(mark, "kubectl-nvca");
+    env.audit().assert_read_only_in(mark, "kubectl-nvca", &ns);
     let name = dry["clusterName"].as_str().unwrap().to_owned();
     assert!(!name.is_empty(), "{dry}");
     assert_eq!(dry["affected"].as_array().unwrap().len(), 2, "{dry}");
@@ -301,6 +345,18 @@ fn kill_all_is_confirmed_by_the_cluster_name() {
     let wrong = kill(&["--yes", "--confirm", "not-this-cluster"]);
     assert_eq!(wrong.code, Some(64), "{wrong:#?}");
     assert!(wrong.stderr.contains("does not match"), "{wrong:#?}");
+    let elsewhere = kill(&[
+        "--yes",
+        "--confirm",
+        &name,
+        "--expect-cluster-id",
+        "c-other",
+    ]);
+    assert_eq!(elsewhere.code, Some(6), "{elsewhere:#?}");
+    assert!(
+        elsewhere.stderr.contains("does not match"),
+        "{elsewhere:#?}"
+    );
     let bare = kill(&["--yes"]);
     assert_eq!(bare.code, Some(64), "{bare:#?}");
     assert_eq!(remaining(env, &ns), ["a-1", "a-2"]);
@@ -386,8 +442,14 @@ fn validate_fails_with_exit_2_until_the_agent_and_its_pull_secret_are_there() {
         "--docker-password=not-a-real-key",
     ])
     .unwrap();
+    nats_is_judged_through_its_service_or_dialled(env, &home);
     let after = report_of(&nvca(&home, env, &["validate", "-o", "json"]), 0);
-    for id in ["nvca-reachable", "gpu-capacity", "pull-secret"] {
+    for id in [
+        "nvca-reachable",
+        "gpu-capacity",
+        "nats-health",
+        "pull-secret",
+    ] {
         assert_eq!(outcome(&after, id), "passed", "{after}");
     }
     assert_eq!(outcome(&after, "tls-cert"), "skipped");
@@ -451,13 +513,158 @@ fn validate_fails_with_exit_2_until_the_agent_and_its_pull_secret_are_there() {
         0,
     );
     assert_eq!(outcome(&fine, "tls-cert"), "passed", "{fine}");
+
+    // --nvca-url: the agent's own /livez and /version, on top of its deployment.
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("livez"), "ok").unwrap();
+    std::fs::write(site.path().join("version"), "{\"version\":\"2.52.0\"}").unwrap();
+    let agent = nvcf_e2e::http::FileServer::start(site.path());
+    let probe = |url: &str, code: i32| {
+        report_of(
+            &nvca(
+                &home,
+                env,
+                &[
+                    "validate",
+                    "--check",
+                    "nvca-reachable",
+                    "--nvca-url",
+                    url,
+                    "-o",
+                    "json",
+                ],
+            ),
+            code,
+        )
+    };
+    let up = probe(&agent.url(), 0);
+    assert_eq!(outcome(&up, "nvca-reachable"), "passed", "{up}");
+    assert!(up.to_string().contains("2.52.0"), "{up}");
+    std::fs::remove_file(site.path().join("livez")).unwrap();
+    let sick = probe(&agent.url(), 2);
+    assert!(sick.to_string().contains("/livez answered 404"), "{sick}");
+}
+
+/// Answers every connection on loopback with `greeting`, as a NATS server greets.
+fn greeter(greeting: &'static str) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = std::io::Write::write_all(&mut stream, greeting.as_bytes());
+        }
+    });
+    port
+}
+
+fn nats_url(env: &Env, url: &str) {
+    let dto = format!("clusterName: gpu-a\nagent:\n  natsURL: {url}\n");
+    apply(
+        env,
+        &json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "nvcfbackend-self-managed", "namespace": "nvca-operator"},
+            "data": {"cluster-dto.yaml": dto}}),
+    );
+}
+
+/// nats-health: a cluster-internal URL through its Service's ready endpoints (the
+/// endpoint-slice controller's own view of a running pod); any other URL dialled.
+fn nats_is_judged_through_its_service_or_dialled(env: &Env, home: &Home) {
+    let nats = |code: i32| {
+        report_of(
+            &nvca(
+                home,
+                env,
+                &["validate", "--check", "nats-health", "-o", "json"],
+            ),
+            code,
+        )
+    };
+    let absent = nats(2);
+    assert!(
+        absent.to_string().contains("nvcfbackend-self-managed"),
+        "{absent}"
+    );
+
+    env.kubectl_run(&["create", "namespace", "nvca-operator"])
+        .unwrap();
+    let ns = env.fresh_namespace("nats").unwrap();
+    nats_url(env, &format!("nats://nats.{ns}.svc.cluster.local:4222"));
+    let no_service = nats(2);
+    assert!(
+        no_service
+            .to_string()
+            .contains(&format!("service {ns}/nats does not exist")),
+        "{no_service}"
+    );
+    apply(
+        env,
+        &json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "nats", "namespace": ns},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "nats"}},
+                "template": {"metadata": {"labels": {"app": "nats"}},
+                    "spec": {"containers": [{"name": "nats", "image": "nats:2.10",
+                        "ports": [{"containerPort": 4222}]}]}}}}),
+    );
+    apply(
+        env,
+        &json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "nats", "namespace": ns},
+            "spec": {"selector": {"app": "nats"}, "ports": [{"name": "client", "port": 4222}]}}),
+    );
+    env.kubectl_run(&[
+        "rollout",
+        "status",
+        "deployment/nats",
+        "-n",
+        &ns,
+        "--timeout=60s",
+    ])
+    .unwrap();
+    // The endpoint-slice controller catches up with the ready pod on its own schedule.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let ready = loop {
+        let run = nvca(
+            home,
+            env,
+            &["validate", "--check", "nats-health", "-o", "json"],
+        );
+        if run.code == Some(0) || std::time::Instant::now() > deadline {
+            break report_of(&run, 0);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    };
+    assert!(
+        ready.to_string().contains("1/1 endpoint(s) ready"),
+        "{ready}"
+    );
+
+    let server = greeter(
+        "INFO {\"server_id\":\"NDX\",\"server_name\":\"nats-0\",\"version\":\"2.10.22\"}\r\n",
+    );
+    nats_url(env, &format!("nats://127.0.0.1:{server}"));
+    let dialled = nats(0);
+    assert!(
+        dialled.to_string().contains("nats-server 2.10.22 (nats-0)"),
+        "{dialled}"
+    );
+    let impostor = greeter("HTTP/1.1 400 Bad Request\r\n\r\n");
+    nats_url(env, &format!("nats://127.0.0.1:{impostor}"));
+    let wrong = nats(2);
+    assert!(
+        wrong.to_string().contains("not as a NATS server"),
+        "{wrong}"
+    );
+
+    // Left pointing at the in-cluster service, which the full run then passes.
+    nats_url(env, &format!("nats://nats.{ns}.svc.cluster.local:4222"));
 }
 
 #[test]
 fn validate_deployment_judges_the_functions_phase() {
     let env = Env::shared();
     let home = Home::new();
-    requests(
+    let ns = requests(
         env,
         "vd",
         &[
@@ -493,14 +700,53 @@ fn validate_deployment_judges_the_functions_phase() {
             code,
         )
     };
+    // ACTIVE with no pod of its own is a failure: the agent thinks it runs, nothing does.
+    let podless = vd("fn-vd-active", 2);
+    assert_eq!(outcome(&podless, "pod-readiness"), "failed", "{podless}");
+    assert_eq!(outcome(&podless, "queue-health"), "passed");
+    // The function's pods carry its id as a label value; KWOK runs them to Ready.
+    let pod = |name: &str, fid: &str| {
+        apply(
+            env,
+            &json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": ns,
+                    "labels": {"nvcf.nvidia.com/function-id": fid}},
+                "spec": {"containers": [{"name": "inference", "image": "nvcr.io/acme/echo:1"}]}}),
+        );
+        env.kubectl_run(&[
+            "wait",
+            "--for=condition=Ready",
+            &format!("pod/{name}"),
+            "-n",
+            &ns,
+            "--timeout=60s",
+        ])
+        .unwrap();
+    };
+    pod("vd-a-0", "fn-vd-active");
+    pod("vd-other", "fn-vd-failed");
     let active = vd("fn-vd-active", 0);
+    assert_eq!(outcome(&active, "pod-readiness"), "passed", "{active}");
+    assert!(active.to_string().contains("1/1 pod(s) ready"), "{active}");
     assert_eq!(outcome(&active, "queue-health"), "passed");
     assert_eq!(outcome(&active, "gpu-utilization"), "skipped", "{active}");
+    pod("vd-a-1", "fn-vd-active");
+    env.set_pod_waiting(&ns, "vd-a-1", "ImagePullBackOff")
+        .unwrap();
+    let pulling = vd("fn-vd-active", 2);
+    assert_eq!(outcome(&pulling, "pod-readiness"), "failed", "{pulling}");
+    assert!(
+        pulling.to_string().contains("vd-a-1") && pulling.to_string().contains("ImagePullBackOff"),
+        "{pulling}"
+    );
     let failed = vd("fn-vd-failed", 2);
     assert_eq!(outcome(&failed, "queue-health"), "failed");
+    assert_eq!(outcome(&failed, "pod-readiness"), "passed", "{failed}");
+    // Still deploying: no pod yet is only a warning.
     let pending = vd("fn-vd-pending", 0);
     assert_eq!(outcome(&pending, "queue-health"), "failed");
-    assert_eq!(pending["warnings"], 1, "{pending}");
+    assert_eq!(outcome(&pending, "pod-readiness"), "failed");
+    assert_eq!(pending["warnings"], 2, "{pending}");
     let missing = nvca(&home, env, &["validate-deployment", "fn-vd-none"]);
     assert_eq!(missing.code, Some(4), "{missing:#?}");
 }
