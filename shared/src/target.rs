@@ -357,8 +357,34 @@ impl Target {
         })
     }
 
-    /// Builds a client. The only place in the product that does.
+    /// Builds a client. The only place in the product that does, with
+    /// [`Target::multiplexed_client`].
     pub async fn client(&self, user_agent: &str) -> Result<kube::Client> {
+        let config = self.config(user_agent).await?;
+        kube::Client::try_from(config).map_err(|e| {
+            Error::config(format!(
+                "cannot build a Kubernetes client for {}: {e}",
+                self.describe()
+            ))
+            .hint("check the kubeconfig's certificates and server URL")
+        })
+    }
+
+    /// A client whose concurrent requests share one HTTP/2 connection (kube's own speaks
+    /// HTTP/1.1, one TLS connection per request in flight): for read-only fan-outs such as
+    /// `status`, where a dozen lists go out at once.
+    pub async fn multiplexed_client(&self, user_agent: &str) -> Result<kube::Client> {
+        let config = self.config(user_agent).await?;
+        crate::kube::multiplexed::client(config).map_err(|e| {
+            Error::config(format!(
+                "cannot build a Kubernetes client for {}: {e}",
+                self.describe()
+            ))
+            .hint("check the kubeconfig's certificates and server URL")
+        })
+    }
+
+    async fn config(&self, user_agent: &str) -> Result<kube::Config> {
         let mut config = match &self.kubeconfig {
             Some(kc) => {
                 let options = KubeConfigOptions {
@@ -388,13 +414,7 @@ impl Target {
         if let Ok(value) = http::HeaderValue::from_str(user_agent) {
             config.headers.push((http::header::USER_AGENT, value));
         }
-        kube::Client::try_from(config).map_err(|e| {
-            Error::config(format!(
-                "cannot build a Kubernetes client for {}: {e}",
-                self.describe()
-            ))
-            .hint("check the kubeconfig's certificates and server URL")
-        })
+        Ok(config)
     }
 
     /// `context "x" (cluster "y" at https://…)`, for messages.

@@ -6,6 +6,7 @@ mod error;
 mod finalizers;
 pub mod identity;
 pub mod lease;
+pub mod multiplexed;
 pub mod objects;
 pub mod probes;
 pub mod workloads;

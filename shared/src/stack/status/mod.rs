@@ -232,7 +232,7 @@ impl Clusters {
                         .context
                         .clone()
                         .unwrap_or_else(|| target.cluster.clone()),
-                    client: target.client(user_agent).await?,
+                    client: target.multiplexed_client(user_agent).await?,
                 })
             }
         };
