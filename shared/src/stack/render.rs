@@ -153,6 +153,10 @@ pub fn plan<'c>(
 pub async fn template_all(helm: &Helm, plan: &Plan<'_>) -> Result<Vec<String>> {
     let dir = tempfile::tempdir()
         .map_err(|e| Error::io(format!("cannot create a temporary directory: {e}")))?;
+    // Two helms per core keep the cores busy while one writes its output, and bound the
+    // memory of helms that collect garbage late (see `Helm::template`).
+    let slots = std::thread::available_parallelism().map_or(2, |n| n.get()) * 2;
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(slots));
     let mut tasks = tokio::task::JoinSet::new();
     for (i, p) in plan.releases.iter().enumerate() {
         let values_path = dir.path().join(format!("{}.yaml", p.release.name));
@@ -166,7 +170,9 @@ pub async fn template_all(helm: &Helm, plan: &Plan<'_>) -> Result<Vec<String>> {
             p.release.version.clone(),
         );
         let api_versions = plan.api_versions.clone();
+        let gate = gate.clone();
         tasks.spawn(async move {
+            let _slot = gate.acquire_owned().await;
             let req = TemplateRequest {
                 release: &name,
                 namespace: &namespace,
