@@ -102,6 +102,16 @@ fn patterns() -> &'static Regex {
     })
 }
 
+/// The password of a URL's userinfo (`nats://user:PASSWORD@host`, `https://u:p@registry`):
+/// URLs from configs and flags reach messages whole.
+fn url_credentials() -> &'static Regex {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    PATTERN.get_or_init(|| {
+        Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+):[^/\s@]+@")
+            .expect("static URL credential pattern compiles")
+    })
+}
+
 /// Masks secrets in `text`. Borrowed when there was nothing to mask (the common case).
 pub fn redact(text: &str) -> Cow<'_, str> {
     let mut out: Cow<'_, str> = Cow::Borrowed(text);
@@ -127,6 +137,13 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         });
         out = Cow::Owned(replaced.into_owned());
     }
+    if url_credentials().is_match(&out) {
+        out = Cow::Owned(
+            url_credentials()
+                .replace_all(&out, "${1}:****@")
+                .into_owned(),
+        );
+    }
     out
 }
 
@@ -148,6 +165,14 @@ mod tests {
     fn masks_bearer_headers() {
         let red = redact("Authorization: Bearer 0123456789abcdefXYZ");
         assert_eq!(red, "Authorization: Bearer 01234567...");
+    }
+
+    #[test]
+    fn masks_the_password_in_a_urls_userinfo() {
+        assert_eq!(
+            redact("nats://agent:s3cr3t-pw@nats.example.com:4222 and https://user@host/x"),
+            "nats://agent:****@nats.example.com:4222 and https://user@host/x"
+        );
     }
 
     #[test]

@@ -642,10 +642,16 @@ fn nats_is_judged_through_its_service_or_dialled(env: &Env, home: &Home) {
     let server = greeter(
         "INFO {\"server_id\":\"NDX\",\"server_name\":\"nats-0\",\"version\":\"2.10.22\"}\r\n",
     );
-    nats_url(env, &format!("nats://127.0.0.1:{server}"));
+    // Credentials in the URL are the agent's: the report masks the password.
+    nats_url(env, &format!("nats://agent:pw-s3cret-x@127.0.0.1:{server}"));
     let dialled = nats(0);
     assert!(
         dialled.to_string().contains("nats-server 2.10.22 (nats-0)"),
+        "{dialled}"
+    );
+    assert!(
+        dialled.to_string().contains("nats://agent:****@127.0.0.1")
+            && !dialled.to_string().contains("pw-s3cret-x"),
         "{dialled}"
     );
     let impostor = greeter("HTTP/1.1 400 Bad Request\r\n\r\n");
