@@ -30,6 +30,9 @@ pub fn client(config: kube::Config) -> Result<kube::Client, kube::Error> {
         .http2_keep_alive_interval(Duration::from_secs(30))
         .build(https);
     let service = ServiceBuilder::new()
+        // `--request-timeout`: how long the server may take to answer (a watch's stream,
+        // once answered, runs on).
+        .option_layer(config.read_timeout.map(tower::timeout::TimeoutLayer::new))
         .layer(config.base_uri_layer())
         .option_layer(config.auth_layer()?)
         .layer(config.extra_headers_layer()?)
