@@ -4,7 +4,8 @@
 //! draining or killing another cluster's functions (upstream's guard).
 
 use crate::error::{Category, Error, Result};
-use crate::kube::probes::custom_objects;
+use crate::kube::from_kube;
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use serde_json::Value;
 
 pub const GROUP: &str = "nvcf.nvidia.io";
@@ -23,13 +24,26 @@ pub struct Identity {
     pub has_backend: bool,
 }
 
-/// The first NVCFBackend in `namespace` (the operator keeps one), as JSON.
+/// The first NVCFBackend in `namespace` (the operator keeps one), as JSON. Read in that
+/// namespace only: rights there suffice, and other namespaces' objects are not fetched.
 pub async fn first(client: &kube::Client, namespace: &str) -> Result<Option<Value>> {
-    let backends = custom_objects(client, GROUP, VERSION, KIND, PLURAL).await?;
-    Ok(backends
-        .into_iter()
-        .find(|b| b.metadata.namespace.as_deref() == Some(namespace))
-        .map(|b| b.data))
+    let resource = ApiResource {
+        group: GROUP.into(),
+        version: VERSION.into(),
+        api_version: format!("{GROUP}/{VERSION}"),
+        kind: KIND.into(),
+        plural: PLURAL.into(),
+    };
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+    match api.list(&ListParams::default().limit(1)).await {
+        Ok(list) => Ok(list.items.into_iter().next().map(|b| b.data)),
+        // The CRD is absent: no operator ran here.
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
+        Err(e) => Err(from_kube(
+            e,
+            &format!("list {PLURAL}.{GROUP} in {namespace}"),
+        )),
+    }
 }
 
 pub fn identity_of(backend: Option<&Value>, kubeconfig_cluster: &str) -> Identity {
@@ -67,7 +81,13 @@ pub async fn guarded(
     expected: Option<&str>,
 ) -> Result<(kube::Client, Identity)> {
     let client = target.client(user_agent).await?;
-    let found = identity(&client, namespace, &target.cluster).await?;
+    let found = match identity(&client, namespace, &target.cluster).await {
+        Ok(found) => found,
+        // Only the guard needs the backend; without one the name is for display, and an
+        // identity that may not read NVCFBackends can still drain or kill.
+        Err(_) if expected.is_none() => identity_of(None, &target.cluster),
+        Err(e) => return Err(e),
+    };
     expect(&found, expected, namespace)?;
     Ok((client, found))
 }
