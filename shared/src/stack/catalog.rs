@@ -128,6 +128,9 @@ pub struct Release {
     pub persistent: Vec<Persistent>,
     #[serde(default)]
     pub random_secrets: Vec<String>,
+    /// Inline values under `valuesKey`; empty where `shared/stack/values/NAME.yaml.j2`
+    /// (ported from upstream's templates) renders the whole document instead.
+    #[serde(default)]
     pub values: String,
 }
 

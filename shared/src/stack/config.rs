@@ -24,6 +24,8 @@ enum Ty {
     StrList,
     /// `key: value` pairs (node selectors).
     StrMap,
+    /// A list of Kubernetes tolerations (maps with key, operator, value, effect).
+    Tolerations,
     /// `{env: VAR}`, `{secretRef: {namespace, name, key}}`, or `{value: ...}` when
     /// `allowInlinePasswords` is true.
     Password,
@@ -63,6 +65,43 @@ const SCHEMA: &[(&str, Ty)] = &[
             ("cassandra", Ty::StrMap),
             ("controlplane", Ty::StrMap),
             ("compute", Ty::StrMap),
+        ]),
+    ),
+    (
+        "tolerations",
+        Ty::Map(&[
+            ("all", Ty::Tolerations),
+            ("vault", Ty::Tolerations),
+            ("cassandra", Ty::Tolerations),
+            ("controlplane", Ty::Tolerations),
+            ("compute", Ty::Tolerations),
+        ]),
+    ),
+    ("podDisruptionBudgets", Ty::Bool),
+    (
+        "llmPki",
+        Ty::Map(&[
+            ("mode", Ty::Enum(&["certManager", "existingSecret"])),
+            ("dnsNames", Ty::StrList),
+            ("allowedDomains", Ty::Str),
+            ("issuerKind", Ty::Enum(&["ClusterIssuer", "Issuer"])),
+            ("issuerName", Ty::Str),
+            ("secretName", Ty::Str),
+            ("imageTag", Ty::Str),
+        ]),
+    ),
+    (
+        "workerEndpoints",
+        Ty::Map(&[
+            ("nvcfServiceURL", Ty::Str),
+            ("nvcfGrpcServiceURL", Ty::Str),
+            ("nvcfNatsServiceURL", Ty::Str),
+            ("essServiceURL", Ty::Str),
+            ("nvctServiceURL", Ty::Str),
+            ("nvctGrpcServiceURL", Ty::Str),
+            ("invocationServiceURL", Ty::Str),
+            ("grpcProxyWorkerConnectURL", Ty::Str),
+            ("llmRequestRouterAddress", Ty::Str),
         ]),
     ),
     ("observability", Ty::Map(&[("enabled", Ty::Bool)])),
@@ -132,7 +171,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(key: &str, message: impl Into<String>, fix: impl Into<String>) -> Problem {
+    pub fn new(key: &str, message: impl Into<String>, fix: impl Into<String>) -> Problem {
         Problem {
             key: key.to_owned(),
             message: message.into(),
@@ -227,6 +266,7 @@ fn check(value: &Value, ty: Ty, key: &str, inline_ok: bool, out: &mut Vec<Proble
             Value::Object(m) if m.values().all(Value::is_string) => {}
             _ => out.push(type_problem("a map of label key to value")),
         },
+        Ty::Tolerations => check_tolerations(value, key, out),
         Ty::Password => check_password(value, key, inline_ok, out),
         Ty::Map(fields) => {
             let Value::Object(map) = value else {
@@ -252,6 +292,56 @@ fn check(value: &Value, ty: Ty, key: &str, inline_ok: bool, out: &mut Vec<Proble
                         out.push(Problem::new(&path, "is not a known key", fix));
                     }
                 }
+            }
+        }
+    }
+}
+
+fn check_tolerations(value: &Value, key: &str, out: &mut Vec<Problem>) {
+    const FIELDS: [&str; 5] = ["key", "operator", "value", "effect", "tolerationSeconds"];
+    let fix = format!(
+        "write `{key}` as a list of tolerations, e.g. [{{key: dedicated, operator: Equal, value: gpu, effect: NoSchedule}}]"
+    );
+    let Value::Array(items) = value else {
+        out.push(Problem::new(
+            key,
+            format!("must be a list of tolerations, got {}", describe(value)),
+            fix,
+        ));
+        return;
+    };
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("{key}[{i}]");
+        let Value::Object(map) = item else {
+            out.push(Problem::new(
+                &path,
+                format!("must be a toleration map, got {}", describe(item)),
+                fix.clone(),
+            ));
+            continue;
+        };
+        for (field, v) in map {
+            let typed = match field.as_str() {
+                "tolerationSeconds" => v.is_i64(),
+                "operator" => matches!(v.as_str(), Some("Equal" | "Exists")),
+                "effect" => matches!(
+                    v.as_str(),
+                    Some("NoSchedule" | "PreferNoSchedule" | "NoExecute" | "")
+                ),
+                _ => v.is_string(),
+            };
+            if !FIELDS.contains(&field.as_str()) {
+                out.push(Problem::new(
+                    &format!("{path}.{field}"),
+                    "is not a toleration field",
+                    format!("remove it; a toleration has {}", FIELDS.join(", ")),
+                ));
+            } else if !typed {
+                out.push(Problem::new(
+                    &format!("{path}.{field}"),
+                    format!("is not a valid toleration {field}: {}", describe(v)),
+                    "operator is Equal or Exists; effect is NoSchedule, PreferNoSchedule or NoExecute; tolerationSeconds is a whole number",
+                ));
             }
         }
     }
@@ -430,6 +520,49 @@ pub struct Addons {
     pub topology_aware_scheduling: bool,
 }
 
+/// The LLM request router's certificate (upstream's `addons.llm.pki`), read when
+/// `addons.llm` and `addons.llmPki` are on.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LlmPki {
+    pub mode: String,
+    pub dns_names: Vec<String>,
+    pub allowed_domains: String,
+    pub issuer_kind: String,
+    pub issuer_name: String,
+    pub secret_name: String,
+    pub image_tag: String,
+}
+
+impl Default for LlmPki {
+    /// The router's own names, issued by the stack's OpenBao: what upstream's docs tell
+    /// operators to write, so `llmPki: true` works without more.
+    fn default() -> Self {
+        LlmPki {
+            mode: "certManager".into(),
+            dns_names: vec![
+                "*.llm-request-router-headless.nvcf.svc.cluster.local".into(),
+                "llm-request-router.nvcf.svc.cluster.local".into(),
+            ],
+            allowed_domains: "cluster.local".into(),
+            issuer_kind: "ClusterIssuer".into(),
+            issuer_name: "nvcf-openbao-pki".into(),
+            secret_name: String::new(),
+            image_tag: "0.18.0".into(),
+        }
+    }
+}
+
+impl LlmPki {
+    /// Whether the stack creates the issuer (upstream's `$managedIssuer`): the nvcf-pki
+    /// release is installed only then.
+    pub fn managed_issuer(&self) -> bool {
+        self.mode == "certManager"
+            && self.issuer_kind == "ClusterIssuer"
+            && self.issuer_name == "nvcf-openbao-pki"
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct GatewayRef {
     pub name: String,
@@ -518,6 +651,11 @@ pub struct StackConfig {
     pub allow_inline_passwords: bool,
     pub passwords: Passwords,
     pub node_selectors: BTreeMap<String, BTreeMap<String, String>>,
+    pub tolerations: BTreeMap<String, Vec<Value>>,
+    pub pod_disruption_budgets: bool,
+    pub llm_pki: LlmPki,
+    /// Endpoints advertised to workers, by upstream's `global.workerEndpoints` names.
+    pub worker_endpoints: BTreeMap<String, String>,
     pub observability: Observability,
     pub rate_limiter: bool,
     pub state_metrics: bool,
@@ -539,6 +677,10 @@ impl Default for StackConfig {
             allow_inline_passwords: false,
             passwords: Passwords::default(),
             node_selectors: BTreeMap::new(),
+            tolerations: BTreeMap::new(),
+            pod_disruption_budgets: false,
+            llm_pki: LlmPki::default(),
+            worker_endpoints: BTreeMap::new(),
             observability: Observability::default(),
             rate_limiter: true,
             state_metrics: true,
@@ -575,16 +717,22 @@ impl StackConfig {
             .unwrap_or(false);
         let mut problems = Vec::new();
         check(&value, Ty::Map(SCHEMA), "", inline_ok, &mut problems);
-        if let Some(sel) = value
-            .pointer("/nodeSelectors/compute")
-            .and_then(Value::as_object)
-            && sel.len() != 1
-        {
-            problems.push(Problem::new(
-                "nodeSelectors.compute",
-                format!("must hold exactly one label, got {}", sel.len()),
-                "the NVCA operator chart takes a single key/value node selector: keep one label",
-            ));
+        // Upstream's charts and global.yaml.gotmpl take one `key: value` per pool.
+        if let Some(pools) = value.get("nodeSelectors").and_then(Value::as_object) {
+            for (pool, sel) in pools {
+                if let Some(sel) = sel.as_object()
+                    && sel.len() != 1
+                {
+                    problems.push(Problem::new(
+                        &format!("nodeSelectors.{pool}"),
+                        format!("must hold exactly one label, got {}", sel.len()),
+                        "the NVCF charts take a single key/value node selector per pool: keep one label",
+                    ));
+                }
+            }
+        }
+        if problems.is_empty() {
+            crate::stack::config_rules::check(&value, &mut problems);
         }
         for (key, fix) in REQUIRED {
             let present = value
@@ -614,9 +762,17 @@ impl StackConfig {
         StackConfig::parse(&text, &path.display().to_string())
     }
 
-    /// The config as a JSON value, for `enabledWhen` lookups and templates.
+    /// The config as a JSON value, for `enabledWhen` lookups and templates, with the
+    /// derived `llmPki.managedIssuer`.
     pub fn as_value(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
+        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Some(pki) = value.get_mut("llmPki").and_then(Value::as_object_mut) {
+            pki.insert(
+                "managedIssuer".into(),
+                Value::Bool(self.llm_pki.managed_issuer()),
+            );
+        }
+        value
     }
 }
 

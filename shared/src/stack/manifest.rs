@@ -115,10 +115,14 @@ pub fn kind_rank(kind: &str) -> usize {
 
 /// Parses a multi-document YAML stream, skipping empty documents.
 pub fn parse_stream(text: &str, what: &str) -> Result<Vec<Value>> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| {
-        Error::invalid_input(format!("{what} printed YAML that does not parse: {e}"))
-            .hint("render the chart alone with `helm template` to see the broken template")
-    })?;
+    // Kubernetes and helm read manifests as YAML 1.1, where `defaultMode: 0755` is octal
+    // (493); read as YAML 1.2 it would be 755, which the API server rejects.
+    let options = serde_saphyr::options! { legacy_octal_numbers: true };
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple_with_options(text, options).map_err(|e| {
+            Error::invalid_input(format!("{what} printed YAML that does not parse: {e}"))
+                .hint("render the chart alone with `helm template` to see the broken template")
+        })?;
     Ok(docs
         .into_iter()
         .filter(|d| d.as_object().is_some_and(|m| !m.is_empty()))
@@ -195,6 +199,18 @@ pub fn write_doc(out: &mut String, origin: &str, doc: &Value) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_modes_keep_their_yaml_1_1_octal_meaning() {
+        let docs = parse_stream(
+            "kind: Job\nspec: {mode: 0755, plain: 755, quoted: \"0755\"}\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(docs[0]["spec"]["mode"], 0o755);
+        assert_eq!(docs[0]["spec"]["plain"], 755);
+        assert_eq!(docs[0]["spec"]["quoted"], "0755");
+    }
     use serde_json::json;
 
     fn hook(events: &str, weight: &str) -> Value {

@@ -3,9 +3,12 @@
 
 pub mod bundle;
 pub mod catalog;
+pub mod chart_deps;
 pub mod config;
+pub mod config_rules;
 pub mod down;
 pub mod dump;
+pub mod environment;
 pub mod inputs;
 pub mod manifest;
 pub mod openbao;

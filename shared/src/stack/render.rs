@@ -133,6 +133,10 @@ pub fn plan<'c>(
             values: input.release_values(r, view)?,
         });
     }
+    crate::stack::chart_deps::check(releases.iter().filter_map(|p| match &p.chart {
+        ChartRef::Path(dir) => Some((p.release.name.as_str(), dir.as_path())),
+        _ => None,
+    }))?;
     let api_versions: BTreeSet<String> = enabled
         .iter()
         .flat_map(|r| &r.crds)

@@ -3,8 +3,9 @@
 
 use crate::error::{Error, Result};
 use crate::profile::Registration;
-use crate::stack::catalog::{Catalog, Release, lookup};
+use crate::stack::catalog::{Catalog, Plane, Release, lookup};
 use crate::stack::config::{ProfileName, ResolvedPasswords, SecretKeyRef, StackConfig};
+use crate::stack::environment;
 use crate::templates;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -303,6 +304,11 @@ impl ValuesInput<'_> {
         }
         let namespace = release.namespace_in(&self.config.as_value());
         let ctx = self.template_context(view, &namespace);
+        if templates::has_release_file(&release.name) {
+            let mut out = self.ported_values(release, &ctx)?;
+            self.apply_overrides(release, &mut out);
+            return Ok(out);
+        }
         let prefix = format!("{}/{}", self.config.registry, self.config.repository);
         // `image("name:tag")` in a values template: the user's registry and repository.
         let image = minijinja::Value::from_function(move |name: String| format!("{prefix}/{name}"));
@@ -339,14 +345,98 @@ impl ValuesInput<'_> {
             .map_err(|e| Error::internal(format!("global values are invalid YAML: {e}")))?;
         let mut out = global;
         merge(&mut out, values.take());
-        if let Some(overlay) = self.overlays.get(&release.name) {
-            merge(&mut out, overlay.clone());
-        }
-        for s in self.sets.iter().filter(|s| s.release == release.name) {
-            set_path(&mut out, &s.path, s.value.clone());
-        }
+        self.apply_overrides(release, &mut out);
         Ok(out)
     }
+
+    /// `-f` overlays, then `--set`.
+    fn apply_overrides(&self, release: &Release, out: &mut Value) {
+        if let Some(overlay) = self.overlays.get(&release.name) {
+            merge(out, overlay.clone());
+        }
+        for s in self.sets.iter().filter(|s| s.release == release.name) {
+            set_path(out, &s.path, s.value.clone());
+        }
+    }
+
+    /// A release whose values template is ported from upstream: rendered from upstream's
+    /// environment shape, the whole document, as helmfile hands it to the chart.
+    fn ported_values(&self, release: &Release, ctx: &Value) -> Result<Value> {
+        let env = match release.plane {
+            Plane::Control => environment::control(self.config),
+            Plane::Compute => environment::compute(self.config),
+        };
+        let mut map: BTreeMap<String, minijinja::Value> = BTreeMap::new();
+        if let Some(obj) = ctx.as_object() {
+            for (k, v) in obj {
+                map.insert(k.clone(), minijinja::Value::from_serialize(v));
+            }
+        }
+        let selectors = env["global"]["nodeSelectors"].clone();
+        map.insert(
+            "node_selector".into(),
+            minijinja::Value::from_function(move |pool: String| {
+                minijinja::Value::from_serialize(pool_node_selector(&selectors, &pool))
+            }),
+        );
+        let tolerations = env["global"]["tolerations"].clone();
+        map.insert(
+            "tolerations".into(),
+            minijinja::Value::from_function(move |pool: String| {
+                minijinja::Value::from_serialize(pool_tolerations(&tolerations, &pool))
+            }),
+        );
+        map.insert("env".into(), minijinja::Value::from_serialize(&env));
+        let text = templates::render(
+            &templates::values_template(&release.name),
+            minijinja::Value::from(map),
+        )?;
+        let own: Value = serde_saphyr::from_str(&text).map_err(|e| {
+            Error::internal(format!(
+                "values template of {} produced invalid YAML: {e}",
+                release.name
+            ))
+        })?;
+        Ok(if own.is_null() {
+            Value::Object(Map::new())
+        } else {
+            own
+        })
+    }
+}
+
+/// Upstream's `nvcf.nodeSelector`: the pool's `{key, value}`, else `all`'s, as a map;
+/// null when selectors are off or neither is set.
+fn pool_node_selector(selectors: &Value, pool: &str) -> Value {
+    if selectors["enabled"] != Value::Bool(true) {
+        return Value::Null;
+    }
+    let has_key = |v: &Value| {
+        v.get("key")
+            .is_some_and(|k| k.as_str().is_some_and(|s| !s.is_empty()))
+    };
+    [&selectors[pool], &selectors["all"]]
+        .into_iter()
+        .find(|v| has_key(v))
+        .map_or(Value::Null, |sel| {
+            let mut m = Map::new();
+            let key = sel["key"].as_str().unwrap_or_default().to_owned();
+            m.insert(key, sel["value"].clone());
+            Value::Object(m)
+        })
+}
+
+/// Upstream's `nvcf.tolerations`: the pool's list, else `all`'s; null when off or empty.
+fn pool_tolerations(tolerations: &Value, pool: &str) -> Value {
+    if tolerations["enabled"] != Value::Bool(true) {
+        return Value::Null;
+    }
+    let non_empty = |v: &Value| v.as_array().is_some_and(|a| !a.is_empty());
+    [&tolerations[pool], &tolerations["all"]]
+        .into_iter()
+        .find(|v| non_empty(v))
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 
 /// Checks that every `--set` and `-f` key names a catalog release.
@@ -429,22 +519,26 @@ mod tests {
             let text = format!("{CFG}profile: {profile}\n");
             for r in &Catalog::embedded().releases {
                 let v = input_values(&text, &r.name, &[]);
-                assert_eq!(
-                    v["global"]["image"]["registry"], "reg.example",
-                    "{}",
-                    r.name
-                );
+                let yaml = to_yaml(&v).unwrap();
+                assert!(!yaml.contains("YOUR_ORG"), "{}: {yaml}", r.name);
             }
         }
+        let api = input_values(CFG, "api", &[]);
+        assert_eq!(api["api"]["image"]["registry"], "reg.example");
+        assert_eq!(
+            api["api"]["image"]["repository"],
+            "acme/nvcf/nvcf-service-oss"
+        );
     }
 
     #[test]
     fn profiles_and_sets_shape_the_values() {
-        let local = input_values(CFG, "api", &[]);
-        assert_eq!(local["api"]["replicaCount"], 1);
+        let local = input_values(CFG, "cassandra", &[]);
+        assert_eq!(local["cassandra"]["replicaCount"], 1);
+        assert_eq!(local["cassandra"]["persistence"]["size"], "1Gi");
         assert_eq!(
-            local["api"]["image"],
-            "reg.example/acme/nvcf/nvcf-service-oss"
+            local["cassandra"]["image"],
+            serde_json::json!({"registry": "reg.example", "repository": "acme/nvcf/cassandra"})
         );
         let prod = input_values(&format!("{CFG}profile: production\n"), "cassandra", &[]);
         assert_eq!(prod["cassandra"]["replicaCount"], 3);
