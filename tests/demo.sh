@@ -23,9 +23,11 @@ step "real helm, kubectl and the Go-built cluster binaries (first run builds for
 tools="$(tests/tools/install-clients.sh)"
 tests/testenv/build.sh >/dev/null
 
-step "building the plugins"
+step "building the plugins (the same cached build tests/test.sh uses)"
+# shellcheck source=tests/cargo-env.sh
+. "$root/tests/cargo-env.sh"
 cargo build --bins -p kubectl-nvcf -p kubectl-nvca -p helm-nvcf -p nvcf-sim
-target="${CARGO_TARGET_DIR:-$root/target}/debug"
+target="$CARGO_TARGET_DIR/debug"
 bindir="$(mktemp -d)"
 for b in kubectl-nvcf kubectl-nvca kubectl_complete-nvcf kubectl_complete-nvca helm-nvcf nvcf-sim; do
   ln -s "$target/$b" "$bindir/$b"

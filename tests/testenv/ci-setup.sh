@@ -19,6 +19,9 @@ step "binaries in $bin"
 step "building the OCI registry for chart-source tests (cached by version; cold ~20 min)"
 step "registry: $("$here/build-registry.sh")"
 
+step "building upstream's helmfile for the equivalence tests (cached by version; cold ~10 min)"
+step "helmfile: $("$here/../tools/install-helmfile.sh")"
+
 name="ci-setup-$$"
 step "smoke test: start and stop environment $name"
 trap '"$here/stop.sh" "$name" >/dev/null 2>&1 || true' EXIT

@@ -23,6 +23,10 @@
 #                     replaced by a dummy base64 "$oauthtoken:<key>" credential.
 #   --exclude NAME    also leave out release NAME (repeatable).
 #   --with-release    append a sixth column: the release as NAMESPACE/NAME.
+#   --as-installed    only what an install applies: objects without a helm hook, or with a
+#                     pre-install or post-install hook (test and delete hooks are left out).
+#   --repeat N        run the same `helmfile template` N more times, logging each wall
+#                     time ("repeat I wall time: Ss") for benchmarks.
 #   --keep-workdir    keep the temporary copy (its path is printed on stderr).
 #   --registration-file, --cluster-name (default ncp-local), --nca-id (default
 #                     nvcf-default): the compute plane's CLUSTER_NAME, NCA_ID and
@@ -94,6 +98,8 @@ registration_file=""
 cluster_name="ncp-local"
 nca_id="nvcf-default"
 with_release=0
+as_installed=0
+repeat=0
 keep=0
 excludes=()
 while [[ $# -gt 0 ]]; do
@@ -106,6 +112,8 @@ while [[ $# -gt 0 ]]; do
     --cluster-name) cluster_name="${2:?--cluster-name needs a value}"; shift 2 ;;
     --nca-id) nca_id="${2:?--nca-id needs a value}"; shift 2 ;;
     --with-release) with_release=1; shift ;;
+    --as-installed) as_installed=1; shift ;;
+    --repeat) repeat="$2"; shift 2 ;;
     --keep-workdir) keep=1; shift ;;
     -h | --help) usage ;;
     -*) log "unknown option $1"; usage ;;
@@ -376,12 +384,28 @@ TIMEFORMAT='%3R'
   >"$work/template.log" 2>&1; } 2>"$work/time" ||
   { cat "$work/template.log" >&2; die "helmfile template failed"; }
 wall="$(tail -n1 "$work/time")"
+# Benchmarks: the same `helmfile template` again, each wall time on its own stderr line.
+for ((i = 1; i <= repeat; i++)); do
+  rm -rf "$work/out.again"
+  { time hf "${selector[@]}" template --skip-deps --output-dir "$work/out.again" \
+    --output-dir-template '{{ .OutputDir }}/{{ .Release.Namespace }}/{{ .Release.Name }}' \
+    >/dev/null 2>&1; } 2>"$work/time.again"
+  log "repeat $i wall time: $(tail -n1 "$work/time.again")s"
+done
 
 # --- one line per object -----------------------------------------------------------------
-python3 - "$work/out" "$with_release" <<'PY' | LC_ALL=C sort >"$work/objects.tsv"
+python3 - "$work/out" "$with_release" "$as_installed" <<'PY' | LC_ALL=C sort >"$work/objects.tsv"
 import os, sys, yaml
 
-out, with_release = sys.argv[1], sys.argv[2] == "1"
+out, with_release, as_installed = sys.argv[1], sys.argv[2] == "1", sys.argv[3] == "1"
+
+def installed(doc):
+    """What an install applies: no hook, or a pre-/post-install hook (not test, delete, ...)."""
+    hooks = ((doc.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook")
+    if not hooks:
+        return True
+    events = {h.strip() for h in str(hooks).split(",")}
+    return bool(events & {"pre-install", "post-install"})
 # Kinds installed cluster-wide (no namespace).
 CLUSTER_SCOPED = {
     "APIService", "CertificateSigningRequest", "ClusterIssuer", "ClusterRole",
@@ -418,6 +442,8 @@ for ns in sorted(os.listdir(out)):
                 with open(os.path.join(dirpath, f)) as fh:
                     for doc in yaml.safe_load_all(fh):
                         if not isinstance(doc, dict) or "kind" not in doc:
+                            continue
+                        if as_installed and not installed(doc):
                             continue
                         meta = doc.get("metadata") or {}
                         kind = doc["kind"]

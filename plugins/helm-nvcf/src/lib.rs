@@ -70,6 +70,10 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Show one release's revisions
     History(HistoryArgs),
+    /// Write a stack config from an upstream helmfile install's environment files;
+    /// passwords become environment variables, and every key that cannot be carried
+    /// over is listed (exit 65 if one changes the install)
+    ImportHelmfile(ImportArgs),
     #[command(flatten)]
     Base(BaseCommand),
 }
@@ -84,6 +88,30 @@ pub struct ValuesArgs {
     /// A dot path into the values (leading dot optional); scalars print as plain text
     #[arg(long, value_name = "PATH")]
     pub query: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The control plane's environment: stacks/self-managed/environments/X.yaml
+    #[arg(long, value_name = "FILE")]
+    pub env: Option<PathBuf>,
+    /// Its secrets: stacks/self-managed/secrets/X-secrets.yaml (values become env variables)
+    #[arg(long, value_name = "FILE")]
+    pub secrets: Option<PathBuf>,
+    /// The GPU cluster's environment: stacks/nvcf-compute-plane/environments/Y.yaml
+    #[arg(long, value_name = "FILE")]
+    pub compute_env: Option<PathBuf>,
+    /// The observability stack's environment: stacks/observability/environments/Z.yaml
+    #[arg(long, value_name = "FILE")]
+    pub observability_env: Option<PathBuf>,
+    /// Write the stack config to FILE instead of stdout (an existing file needs --force)
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Replace an existing --write file
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Args, Debug, Clone, Copy)]
@@ -229,8 +257,47 @@ fn kube_context(ctx: &Ctx) -> Option<String> {
     KubeSelection::from_helm_env(&ctx.env).context
 }
 
+fn import_helmfile(args: ImportArgs, ctx: &Ctx) -> Result<()> {
+    use nvcf_shared::stack::migrate;
+    let files = migrate::ImportFiles {
+        env: args.env,
+        secrets: args.secrets,
+        compute_env: args.compute_env,
+        observability_env: args.observability_env,
+    };
+    let migration = migrate::migrate(&files.read()?)?;
+    let text = migrate::config_text(&migration, &files)?;
+    let machine = matches!(args.output.output, OutputFormat::Json | OutputFormat::Yaml);
+    match &args.write {
+        Some(path) => {
+            if path.exists() && !args.force {
+                return Err(nvcf_shared::Error::new(
+                    nvcf_shared::error::Category::Conflict,
+                    format!("{} exists; nothing was written", path.display()),
+                )
+                .hint("pass --force to replace it, or another --write FILE"));
+            }
+            nvcf_shared::files::write_atomic(path, text.as_bytes())?;
+        }
+        None if !machine => write_out(&mut ctx.stdout(), &text)?,
+        None => {}
+    }
+    if machine {
+        render(&migration, args.output.output, &mut ctx.stdout())?;
+    }
+    let mut err = std::io::stderr().lock();
+    for line in migrate::report_lines(&migration) {
+        let _ = writeln!(err, "{line}");
+    }
+    if migration.incomplete() {
+        return Err(migrate::incomplete_error(&migration));
+    }
+    Ok(())
+}
+
 pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
     match cli.command {
+        Command::ImportHelmfile(args) => import_helmfile(args, &ctx),
         Command::Values(args) => {
             let inputs = args
                 .stack

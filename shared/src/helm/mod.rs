@@ -394,6 +394,44 @@ fn classify(stderr: &str, default: Category) -> (Category, &'static str) {
             Category::NotFound,
             "check the release name and namespace with `helm list -A`",
         )
+    } else if stderr.contains("values don't meet the specifications of the schema") {
+        (
+            Category::InvalidInput,
+            "a value does not fit the chart's values.schema.json (the path is named above): fix it in the stack config, -f overlay or --set",
+        )
+    } else if [
+        "401 Unauthorized",
+        "unauthorized:",
+        "authentication required",
+        "denied:",
+    ]
+    .iter()
+    .any(|m| stderr.contains(m))
+    {
+        (
+            Category::Auth,
+            "the chart registry refused the credentials: run `helm registry login REGISTRY` (or `docker login`) with a user that may pull the charts",
+        )
+    } else if [
+        "connection refused",
+        "no such host",
+        "i/o timeout",
+        "network is unreachable",
+    ]
+    .iter()
+    .any(|m| stderr.contains(m))
+    {
+        (
+            Category::Network,
+            "the chart registry is unreachable: check the address in --chart-source or the stack config's chartSource, and the network",
+        )
+    } else if default == Category::HelmRender
+        && (stderr.contains(": not found") || stderr.contains("404 Not Found"))
+    {
+        (
+            Category::NotFound,
+            "that chart version is not in the registry: mirror it there (helm push), or point --chart-source at a registry that has it",
+        )
     } else if default == Category::HelmRender {
         (
             default,
@@ -513,5 +551,25 @@ mod tests {
         assert_eq!(c, Category::NotFound);
         let (c, _) = classify("Error: parse error", Category::HelmRender);
         assert_eq!(c, Category::HelmRender);
+        for (stderr, want) in [
+            (
+                "Error: values don't meet the specifications of the schema(s) in the following chart(s):\nhelm-nvcf-vanity-gateway:\n- at '/vanityGateway/image': got string, want object",
+                Category::InvalidInput,
+            ),
+            (
+                "Error: failed to authorize: failed to fetch oauth token: unexpected status from GET request to https://r/token: 401 Unauthorized",
+                Category::Auth,
+            ),
+            (
+                "Error: failed to do request: Head \"https://r/v2/c/manifests/9.9.9\": dial tcp 127.0.0.1:1: connect: connection refused",
+                Category::Network,
+            ),
+            (
+                "Error: oci://127.0.0.1:5000/nvcf/helm-nvcf-api:9.9.9: not found",
+                Category::NotFound,
+            ),
+        ] {
+            assert_eq!(classify(stderr, Category::HelmRender).0, want, "{stderr}");
+        }
     }
 }

@@ -103,7 +103,10 @@ compute:
         assert!(v.get("nodeSelector").is_none(), "{v:#}");
         assert_eq!(v["selfManaged"]["nvcaVersion"], "3.2.7");
         assert_eq!(v["selfManaged"]["featureGateValues"][1], "SelfHosted");
-        assert_eq!(v["imagePullSecrets"], serde_json::json!([]));
+        assert!(
+            v.get("imagePullSecrets").is_none(),
+            "upstream omits an empty list"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ fn defaults(text: &'static str, cell: &'static OnceLock<Value>) -> Value {
 }
 
 /// The services whose PodDisruptionBudget `podDisruptionBudgets: true` turns on.
-const PDB_KEYS: &[&str] = &[
+pub const PDB_KEYS: &[&str] = &[
     "nats",
     "cassandra",
     "rateLimiter",

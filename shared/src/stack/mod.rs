@@ -11,6 +11,7 @@ pub mod dump;
 pub mod environment;
 pub mod inputs;
 pub mod manifest;
+pub mod migrate;
 pub mod openbao;
 pub mod render;
 pub mod status;

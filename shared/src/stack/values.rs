@@ -16,8 +16,6 @@ use std::collections::BTreeMap;
 #[serde(rename_all = "camelCase")]
 pub struct Profile {
     pub name: &'static str,
-    pub replicas: u32,
-    pub nats_replicas: u32,
     pub cassandra_replicas: u32,
     pub injector_replicas: u32,
     pub cassandra_preset: &'static str,
@@ -32,8 +30,6 @@ impl Profile {
         match name {
             ProfileName::Local => Profile {
                 name: "local",
-                replicas: 1,
-                nats_replicas: 1,
                 cassandra_replicas: 1,
                 injector_replicas: 1,
                 cassandra_preset: "large",
@@ -42,8 +38,6 @@ impl Profile {
             },
             ProfileName::Production => Profile {
                 name: "production",
-                replicas: 3,
-                nats_replicas: 3,
                 cassandra_replicas: 3,
                 injector_replicas: 2,
                 cassandra_preset: "xlarge",
@@ -188,26 +182,6 @@ impl ValuesInput<'_> {
         let cfg = self.config;
         let profile = Profile::of(cfg.profile);
         let cfg_value = cfg.as_value();
-        let selectors: Map<String, Value> = ["vault", "cassandra", "controlplane", "compute"]
-            .iter()
-            .map(|kind| {
-                // `all` is the control plane's pools; the compute plane is often another
-                // cluster, so its operator is placed only by its own selector.
-                let fallback = (*kind != "compute")
-                    .then(|| cfg.node_selectors.get("all"))
-                    .flatten();
-                let sel = cfg
-                    .node_selectors
-                    .get(*kind)
-                    .or(fallback)
-                    .cloned()
-                    .unwrap_or_default();
-                (
-                    (*kind).to_owned(),
-                    serde_json::to_value(sel).unwrap_or_default(),
-                )
-            })
-            .collect();
         let pull_secrets: Vec<Value> = cfg
             .image_pull_secrets
             .iter()
@@ -262,14 +236,7 @@ impl ValuesInput<'_> {
             "class": cfg.storage.class,
             "size": cfg.storage.size.clone().unwrap_or_else(|| profile.storage_size.to_owned()),
         });
-        let image_prefix = format!("{}/{}", cfg.registry, cfg.repository);
         serde_json::json!({
-            "s": {
-                "profile": profile,
-                "selectors": selectors,
-                "image_prefix": image_prefix,
-                "pull_secrets": pull_secrets,
-            },
             "cfg": cfg_value,
             "profile": profile,
             "storage": storage,
@@ -309,17 +276,7 @@ impl ValuesInput<'_> {
             self.apply_overrides(release, &mut out);
             return Ok(out);
         }
-        let prefix = format!("{}/{}", self.config.registry, self.config.repository);
-        // `image("name:tag")` in a values template: the user's registry and repository.
-        let image = minijinja::Value::from_function(move |name: String| format!("{prefix}/{name}"));
-        let mut map: BTreeMap<String, minijinja::Value> = BTreeMap::new();
-        if let Some(obj) = ctx.as_object() {
-            for (k, v) in obj {
-                map.insert(k.clone(), minijinja::Value::from_serialize(v));
-            }
-        }
-        map.insert("image".into(), image);
-        let ctx_fn = minijinja::Value::from(map);
+        let ctx_fn = minijinja::Value::from_serialize(&ctx);
         let text = templates::render(&templates::values_template(&release.name), ctx_fn)?;
         let own: Value = serde_saphyr::from_str(&text).map_err(|e| {
             Error::internal(format!(

@@ -11,7 +11,6 @@ use serde::Serialize;
 use std::sync::OnceLock;
 
 const FILES: &[(&str, &str)] = &[
-    ("macros.j2", include_str!("macros.j2")),
     ("namespace.yaml.j2", include_str!("namespace.yaml.j2")),
     ("pull-secret.yaml.j2", include_str!("pull-secret.yaml.j2")),
     (
@@ -152,8 +151,7 @@ fn environment() -> &'static Environment<'static> {
             .iter()
             .filter(|r| !has_release_file(&r.name))
         {
-            let source = format!("{{% import \"macros.j2\" as m %}}\n{}", r.values);
-            env.add_template_owned(values_template(&r.name), source)
+            env.add_template_owned(values_template(&r.name), r.values.clone())
                 .expect("catalog values templates compile");
         }
         env

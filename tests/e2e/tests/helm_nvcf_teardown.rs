@@ -221,7 +221,11 @@ fn teardown_leaves_only_the_declared_persistent_state_then_removes_it_on_request
     );
     assert_eq!(
         state("nats-system"),
-        set(&["persistentvolumeclaim/nats-js-nats-0"])
+        set(&[
+            "persistentvolumeclaim/nats-js-nats-0",
+            "persistentvolumeclaim/nats-js-nats-1",
+            "persistentvolumeclaim/nats-js-nats-2",
+        ])
     );
 
     let purge =

@@ -103,7 +103,7 @@ fn upgrade_backs_up_values_then_rollback_and_history_follow_the_runbook() {
     let backup = home.path().join("api-keys-values-backup-rev1.yaml");
     let saved = std::fs::read_to_string(&backup).unwrap();
     assert!(
-        saved.contains("image: registry.example.com/acme/nvcf/nvcf-api-keys-service"),
+        saved.contains("repository: acme/nvcf/nvcf-api-keys-service"),
         "{saved}"
     );
 

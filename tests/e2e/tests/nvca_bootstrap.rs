@@ -70,7 +70,17 @@ fn bootstrap_registers_restarts_the_operator_and_is_idempotent() {
     assert_eq!(sis["clusterName"], CLUSTER);
     assert_eq!(
         sis["capabilities"],
-        serde_json::json!(["DynamicGPUDiscovery", "SelfHosted", "KAIScheduler"])
+        // The stack config's gates, then upstream's defaults (02-nvca.yaml.gotmpl).
+        serde_json::json!([
+            "DynamicGPUDiscovery",
+            "SelfHosted",
+            "KAIScheduler",
+            "InfraResourceOverhead",
+            "EnforceHelmFunctionResourceLimits",
+            "EnforceContainerFunctionResourceLimits",
+            "EnforceHelmTaskResourceLimits",
+            "EnforceContainerTaskResourceLimits"
+        ])
     );
     assert_eq!(sis["nvcaVersion"], "3.2.7");
 
