@@ -175,3 +175,59 @@ pub async fn finalize_namespace(client: &kube::Client, name: &str) -> Result<boo
         Err(e) => Err(from_kube(e, &format!("finalize namespace {name}"))),
     }
 }
+
+/// An object a release declares with finalizers of its own, by identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    pub resource: ApiResource,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub finalizers: Vec<String>,
+}
+
+/// Strips `finalizers` from each of `objects` that is being deleted, and names what it
+/// released. Objects that are gone or not yet being deleted are left alone.
+pub async fn release_deleting(client: &kube::Client, objects: &[Declared]) -> Result<Vec<String>> {
+    let mut released = Vec::new();
+    for d in objects {
+        let api = super::objects::dynamic_api(client, &d.resource, d.namespace.as_deref());
+        let Some(obj) = api
+            .get_opt(&d.name)
+            .await
+            .map_err(|e| from_kube(e, &format!("read {} {}", d.resource.kind, d.name)))?
+        else {
+            continue;
+        };
+        if obj.metadata.deletion_timestamp.is_none() {
+            continue;
+        }
+        let finalizers = obj.metadata.finalizers.clone().unwrap_or_default();
+        let matching: Vec<String> = finalizers
+            .iter()
+            .filter(|f| d.finalizers.contains(f))
+            .cloned()
+            .collect();
+        if matching.is_empty() {
+            continue;
+        }
+        let held = FinalizedObject {
+            object: ObjectRef {
+                kind: d.resource.kind.clone(),
+                group: d.resource.group.clone(),
+                namespace: d.namespace.clone(),
+                name: d.name.clone(),
+            },
+            matching: matching.clone(),
+            finalizers,
+            resource: d.resource.clone(),
+            resource_version: obj.metadata.resource_version.clone(),
+        };
+        strip_finalizers(client, &held).await?;
+        released.push(format!(
+            "{} (finalizer {} released)",
+            held.object.kubectl_name(),
+            matching.join(", ")
+        ));
+    }
+    Ok(released)
+}

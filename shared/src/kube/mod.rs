@@ -14,7 +14,8 @@ pub mod workloads;
 pub use ::kube::Client;
 pub use error::from_kube;
 pub use finalizers::{
-    FinalizedObject, ObjectRef, finalize_namespace, list_with_finalizers, strip_finalizers,
+    Declared, FinalizedObject, ObjectRef, finalize_namespace, list_with_finalizers,
+    release_deleting, strip_finalizers,
 };
 
 /// The field manager every server-side apply and patch of ours uses.

@@ -20,11 +20,12 @@ pub struct Plan {
     pub stuck_namespaces: Vec<String>,
 }
 
-/// Cluster-scoped kinds worth scanning: NVCA's own API groups, and ClusterRoleBindings
-/// (the operator's binding carries its cleanup finalizer).
+/// Cluster-scoped kinds worth scanning: NVCA's own API groups, and the operator's
+/// ClusterRole and ClusterRoleBinding (the real chart puts its cleanup finalizer on both).
 fn nvca_cluster_kind(r: &kube::discovery::ApiResource) -> bool {
     r.group.ends_with("nvidia.io")
-        || (r.group == "rbac.authorization.k8s.io" && r.kind == "ClusterRoleBinding")
+        || (r.group == "rbac.authorization.k8s.io"
+            && matches!(r.kind.as_str(), "ClusterRole" | "ClusterRoleBinding"))
 }
 
 /// `namespaces` defaults to NVCA's own when empty.

@@ -148,7 +148,7 @@ impl ReleaseJob {
                 releases::wait_not_pending(&self.client, &self.namespace, &r.name, self.timeout)
                     .await?;
         }
-        let fingerprint = releases::fingerprint(&r.chart, &r.version, &self.values);
+        let fingerprint = releases::planned_fingerprint(r, &self.chart, &self.values);
         let current = recorded.as_ref().is_some_and(|rec| {
             rec.status == "deployed" && rec.fingerprint.as_deref() == Some(fingerprint.as_str())
         });

@@ -59,6 +59,23 @@ pub async fn recorded(client: &kube::Client) -> Result<BTreeMap<(String, String)
 }
 
 /// Chart, version and values: equal fingerprints mean `helm upgrade` would change nothing.
+/// The fingerprint of a planned release: its chart, the version helm installs (a chart
+/// directory's own, since a source tree says 0.0.0; else the pinned one) and its values,
+/// so moving between a directory and a registry is a change to apply.
+pub fn planned_fingerprint(
+    release: &crate::stack::catalog::Release,
+    chart: &crate::helm::ChartRef,
+    values: &Value,
+) -> String {
+    let version = match chart {
+        crate::helm::ChartRef::Path(dir) => {
+            crate::stack::chart_deps::version(dir).unwrap_or_else(|| release.version.clone())
+        }
+        _ => release.version.clone(),
+    };
+    fingerprint(&release.chart, &version, values)
+}
+
 pub fn fingerprint(chart: &str, version: &str, values: &Value) -> String {
     let mut h = Sha256::new();
     h.update(chart.as_bytes());

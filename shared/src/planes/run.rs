@@ -548,8 +548,7 @@ async fn verify(req: &Request<'_>, state: &State, catalog: &Catalog) -> Result<S
         )?;
         for p in wanted {
             count += 1;
-            let planned_as =
-                super::releases::fingerprint(&p.release.chart, &p.release.version, &p.values);
+            let planned_as = super::releases::planned_fingerprint(p.release, &p.chart, &p.values);
             match recorded.get(&(p.namespace.clone(), p.release.name.clone())) {
                 Some(r)
                     if r.status == "deployed" && r.fingerprint.as_deref() == Some(&planned_as) => {}

@@ -12,7 +12,15 @@ use std::path::Path;
 #[derive(Debug, Deserialize)]
 struct ChartYaml {
     #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
     dependencies: Vec<Dependency>,
+}
+
+/// The version a chart directory declares, if it is one.
+pub fn version(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("Chart.yaml")).ok()?;
+    serde_saphyr::from_str::<ChartYaml>(&text).ok()?.version
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,5 +138,7 @@ mod tests {
         let bare = tmp.path().join("bare");
         chart(&bare, "");
         assert!(missing(&bare).unwrap().is_empty());
+        assert_eq!(version(&bare).as_deref(), Some("0.1.0"));
+        assert_eq!(version(tmp.path()), None);
     }
 }

@@ -2,6 +2,7 @@
 //! that captures everything a command printed.
 
 pub mod http;
+pub mod registry;
 pub mod upstream;
 
 use std::path::{Path, PathBuf};

@@ -215,3 +215,72 @@ pub fn our_objects(stream: &str) -> Vec<ObjectRow> {
     }
     rows
 }
+
+/// Each chart of the catalog, packaged from `charts` at the version the catalog pins (the
+/// source tree's Chart.yaml says 0.0.0, set at publish time) and pushed to `registry`
+/// under `nvcf/`, as a site mirroring the stack does. `extra` adds (chart, version) pairs,
+/// for upgrade tests. Returns the `--chart-source`.
+pub fn push_stack(
+    home: &Path,
+    charts: &Path,
+    registry: &crate::registry::Registry,
+    extra: &[(&str, &str)],
+) -> String {
+    let catalog: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(repo_root().join("shared/stack/catalog.yaml")).unwrap(),
+    )
+    .unwrap();
+    let mut pins: std::collections::BTreeSet<(String, String)> = catalog["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["chart"].as_str().unwrap().to_owned(),
+                r["version"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    pins.extend(
+        extra
+            .iter()
+            .map(|(c, v)| ((*c).to_owned(), (*v).to_owned())),
+    );
+    let packages = home.join("packages");
+    std::fs::create_dir_all(&packages).unwrap();
+    let helm = |args: &[&str]| {
+        let out = Command::new(nvcf_testenv::tools::helm3())
+            .args(args)
+            .env("HELM_CONFIG_HOME", home.join("helm/config"))
+            .env("HELM_CACHE_HOME", home.join("helm/cache"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "helm {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    for (chart, version) in &pins {
+        let dir = charts.join(chart);
+        if !dir.join("Chart.yaml").is_file() {
+            continue;
+        }
+        helm(&[
+            "package",
+            dir.to_str().unwrap(),
+            "--version",
+            version,
+            "--destination",
+            packages.to_str().unwrap(),
+        ]);
+        let tgz = packages.join(format!("{chart}-{version}.tgz"));
+        helm(&[
+            "push",
+            tgz.to_str().unwrap(),
+            &format!("oci://{}/nvcf", registry.addr),
+            "--plain-http",
+        ]);
+    }
+    format!("oci+http://{}/nvcf", registry.addr)
+}
