@@ -37,7 +37,7 @@ done
 NVCF_UPSTREAM_DIR="$charts_real/.." tests/tools/helmfile-template.sh bench \
   --env-file "$data/$case_name.env.yaml" --repeat 10 >"$work/helmfile.tsv" 2>"$work/helmfile.log"
 grep -Eo 'repeat [0-9]+ wall time: [0-9.]+' "$work/helmfile.log" | awk '{print $5}' >"$work/helmfile.times"
-releases_upstream="$(grep -Eo 'rendered releases: .*' "$work/helmfile.log" | wc -w)"
+releases_upstream="$(grep -Eo "rendered releases: .*" "$work/helmfile.log" | tr " " "\n" | grep -c /)"
 
 # The sequential baseline: exactly the helm commands render runs, from render's own plan.
 export HOME="$work" XDG_CACHE_HOME="$work/.cache"

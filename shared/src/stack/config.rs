@@ -41,6 +41,7 @@ const SCHEMA: &[(&str, Ty)] = &[
     ("registry", Ty::Str),
     ("repository", Ty::Str),
     ("chartSource", Ty::Str),
+    ("chartMirrors", Ty::StrMap),
     ("domain", Ty::Str),
     (
         "storage",
@@ -645,6 +646,9 @@ pub struct StackConfig {
     pub registry: String,
     pub repository: String,
     pub chart_source: Option<String>,
+    /// Where third-party charts come from instead of their public repositories: by release
+    /// name, or `all`.
+    pub chart_mirrors: BTreeMap<String, String>,
     pub domain: String,
     pub storage: Storage,
     pub image_pull_secrets: Vec<String>,
@@ -671,6 +675,7 @@ impl Default for StackConfig {
             registry: String::new(),
             repository: String::new(),
             chart_source: None,
+            chart_mirrors: BTreeMap::new(),
             domain: "localhost".into(),
             storage: Storage::default(),
             image_pull_secrets: Vec::new(),

@@ -11,6 +11,7 @@ const ROUTER_DEFAULT_ADDRESS: &str = "llm-request-router.nvcf.svc.cluster.local:
 
 /// Adds a problem for each rule `value` (already type-checked) breaks.
 pub fn check(value: &Value, out: &mut Vec<Problem>) {
+    check_mirrors(value, out);
     let on = |path: &str| value.pointer(path).and_then(Value::as_bool) == Some(true);
     let observability = on("/observability/enabled");
     let state_metrics = value.get("stateMetrics").and_then(Value::as_bool) != Some(false);
@@ -42,6 +43,44 @@ pub fn check(value: &Value, out: &mut Vec<Problem>) {
                 .and_then(|v| serde_json::from_value(v).ok())
                 .unwrap_or_default();
             check_pki(&pki, out);
+        }
+    }
+}
+
+/// `chartMirrors`: `all` or a third-party release, each to a chart repository URL.
+fn check_mirrors(value: &Value, out: &mut Vec<Problem>) {
+    let Some(mirrors) = value.get("chartMirrors").and_then(Value::as_object) else {
+        return;
+    };
+    let catalog = crate::stack::catalog::Catalog::embedded();
+    let third_party: Vec<&str> = catalog
+        .releases
+        .iter()
+        .filter(|r| r.repo.is_some())
+        .map(|r| r.name.as_str())
+        .collect();
+    for (key, url) in mirrors {
+        let path = format!("chartMirrors.{key}");
+        if key != "all" && !third_party.contains(&key.as_str()) {
+            out.push(Problem::new(
+                &path,
+                "is not a release whose chart comes from a public repository",
+                format!(
+                    "use `all` or one of {}; the NVCF charts come from chartSource",
+                    third_party.join(", ")
+                ),
+            ));
+        }
+        let url = url.as_str().unwrap_or_default();
+        if !["oci://", "oci+http://", "https://", "http://"]
+            .iter()
+            .any(|s| url.starts_with(s) && url.len() > s.len())
+        {
+            out.push(Problem::new(
+                &path,
+                format!("{url:?} is not a chart repository URL"),
+                "write oci://REGISTRY/PATH (oci+http:// without TLS) or https://HOST/PATH for a classic repository",
+            ));
         }
     }
 }
@@ -207,6 +246,15 @@ mod tests {
                 "addons: {llm: true}\nworkerEndpoints: {llmRequestRouterAddress: \"router\"}\n"
             ),
             ["workerEndpoints.llmRequestRouterAddress"]
+        );
+    }
+
+    #[test]
+    fn mirrors_name_third_party_releases_and_repository_urls() {
+        assert!(problems("chartMirrors: {all: \"oci://mirror.example/charts\", kai-scheduler: \"https://m.example/kai\"}\n").is_empty());
+        assert_eq!(
+            problems("chartMirrors: {api: \"oci://m.example/x\", grove-operator: \"ftp://m\"}\n"),
+            ["chartMirrors.api", "chartMirrors.grove-operator"]
         );
     }
 

@@ -77,12 +77,22 @@ impl ChartSource {
     }
 
     /// A chart directory holds every chart under its catalog name, external ones included,
-    /// so an air-gapped mirror needs no network at all.
-    pub fn chart_ref(&self, release: &Release) -> ChartRef {
-        match (self, &release.repo) {
+    /// so an air-gapped mirror needs no network at all. Otherwise a third-party chart comes
+    /// from its public repository (the catalog's `repo`, as upstream's helmfile names it),
+    /// unless the stack config's `chartMirrors` names a mirror for it or for `all`.
+    pub fn chart_ref(&self, release: &Release, mirrors: &BTreeMap<String, String>) -> ChartRef {
+        let repo = release.repo.as_ref().map(|public| {
+            mirrors
+                .get(&release.name)
+                .or_else(|| mirrors.get("all"))
+                .unwrap_or(public)
+        });
+        match (self, repo) {
             (ChartSource::Dir(dir), _) => ChartRef::Path(dir.join(&release.chart)),
-            (ChartSource::Oci(_), Some(repo)) if repo.starts_with("oci://") => {
-                ChartRef::Oci(format!("{repo}/{}", release.chart))
+            (ChartSource::Oci(_), Some(repo))
+                if repo.starts_with("oci://") || repo.starts_with("oci+http://") =>
+            {
+                ChartRef::Oci(format!("{}/{}", repo.trim_end_matches('/'), release.chart))
             }
             (ChartSource::Oci(_), Some(repo)) => ChartRef::Repo {
                 url: repo.clone(),
@@ -129,7 +139,7 @@ pub fn plan<'c>(
         releases.push(Planned {
             release: r,
             namespace: r.namespace_in(&cfg),
-            chart: source.chart_ref(r),
+            chart: source.chart_ref(r, &input.config.chart_mirrors),
             values: input.release_values(r, view)?,
         });
     }
@@ -413,4 +423,56 @@ pub async fn render_stream(
         registry_password,
         &live,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn third_party_charts_come_from_their_public_repository_unless_mirrored() {
+        let catalog = Catalog::embedded();
+        let kai = catalog.release("kai-scheduler").unwrap();
+        let api = catalog.release("api").unwrap();
+        let source = ChartSource::Oci("oci://r.example/acme".into());
+        let none = BTreeMap::new();
+        assert_eq!(
+            source.chart_ref(kai, &none),
+            ChartRef::Oci("oci://ghcr.io/kai-scheduler/kai-scheduler/kai-scheduler".into())
+        );
+        let all: BTreeMap<String, String> = [(
+            "all".to_owned(),
+            "oci+http://127.0.0.1:5000/mirror/".to_owned(),
+        )]
+        .into();
+        assert_eq!(
+            source.chart_ref(kai, &all),
+            ChartRef::Oci("oci+http://127.0.0.1:5000/mirror/kai-scheduler".into())
+        );
+        let one: BTreeMap<String, String> = [
+            ("all".to_owned(), "oci://m.example/all".to_owned()),
+            (
+                "kai-scheduler".to_owned(),
+                "https://m.example/kai".to_owned(),
+            ),
+        ]
+        .into();
+        assert_eq!(
+            source.chart_ref(kai, &one),
+            ChartRef::Repo {
+                url: "https://m.example/kai".into(),
+                chart: "kai-scheduler".into()
+            }
+        );
+        // NVCF charts follow chartSource, mirrors or not; a directory holds everything.
+        assert_eq!(
+            source.chart_ref(api, &one),
+            ChartRef::Oci("oci://r.example/acme/helm-nvcf-api".into())
+        );
+        let dir = ChartSource::Dir("/charts".into());
+        assert_eq!(
+            dir.chart_ref(kai, &one),
+            ChartRef::Path("/charts/kai-scheduler".into())
+        );
+    }
 }

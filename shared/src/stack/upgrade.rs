@@ -225,7 +225,7 @@ pub async fn upgrade_with(
                 Some(s) => ChartSource::parse(s)?,
                 None => ChartSource::from_config(&inputs.config)?,
             };
-            let chart = source.chart_ref(r);
+            let chart = source.chart_ref(r, &inputs.config.chart_mirrors);
             if let crate::helm::ChartRef::Path(dir) = &chart {
                 check_local_version(dir, version)?;
             }

@@ -109,3 +109,103 @@ fn charts_from_a_plain_http_oci_registry_render_like_the_directory() {
     );
     assert_ne!(tls.code, Some(0), "{tls:#?}");
 }
+
+/// An air-gapped site: the third-party charts (here KAI Scheduler) come from the site's
+/// mirror named in `chartMirrors`, not from their public repositories, which this machine
+/// cannot reach.
+#[test]
+fn third_party_charts_come_from_the_configured_mirror() {
+    let registry = start_registry();
+    let home = Home::new();
+    push_stand_ins(&home, &registry);
+    let config = home.path().join("stack.yaml");
+    let base = std::fs::read_to_string(data("local.yaml")).unwrap();
+    let compute = |mirrors: &str| {
+        std::fs::write(
+            &config,
+            format!("{base}addons: {{kaiScheduler: true}}\n{mirrors}"),
+        )
+        .unwrap();
+        Run::of(
+            home.command(bin("helm-nvcf"))
+                .env("HELM_BIN", tools::helm3())
+                .env("HELM_CONFIG_HOME", home.path().join("helm/config"))
+                .env("HELM_CACHE_HOME", home.path().join("helm/cache"))
+                .env("NVCF_TEST_REGISTRY_KEY", "registry-key-for-tests")
+                .args(["render", "--compute-plane", "--chart-source"])
+                .arg(format!("oci+http://{}/nvcf", registry.addr))
+                .arg("--stack-config")
+                .arg(&config),
+        )
+    };
+    let mirror = format!(
+        "chartMirrors: {{all: \"oci+http://{}/mirror\"}}\n",
+        registry.addr
+    );
+    // Not mirrored yet: the version is missing from the registry, said as such (exit 4).
+    let missing = compute(&mirror);
+    assert_eq!(missing.code, Some(4), "{missing:#?}");
+    assert!(
+        missing.stderr.contains("kai-scheduler"),
+        "{}",
+        missing.stderr
+    );
+    assert!(
+        missing.stderr.contains("not in the registry"),
+        "{}",
+        missing.stderr
+    );
+    // Mirrored as the project publishes it: tag v0.16.7.
+    let packages = home.path().join("mirror-packages");
+    Run::of(
+        helm(&home, &tools::helm3())
+            .arg("package")
+            .arg(charts_dir().join("kai-scheduler"))
+            .args(["--version", "v0.16.7", "--destination"])
+            .arg(&packages),
+    )
+    .expect_success();
+    Run::of(
+        helm(&home, &tools::helm3())
+            .arg("push")
+            .arg(packages.join("kai-scheduler-v0.16.7.tgz"))
+            .arg(format!("oci://{}/mirror", registry.addr))
+            .arg("--plain-http"),
+    )
+    .expect_success();
+    let mirrored = compute(&mirror);
+    mirrored.expect_success();
+    assert!(
+        mirrored
+            .stdout
+            .contains("# kai-scheduler (kai-scheduler v0.16.7)"),
+        "{}",
+        mirrored.stdout
+    );
+    // A registry nobody listens on is unreachable (exit 7), not a missing chart.
+    let nobody = Run::of(
+        home.command(bin("helm-nvcf"))
+            .env("HELM_BIN", tools::helm3())
+            .env("HELM_CONFIG_HOME", home.path().join("helm/config"))
+            .env("HELM_CACHE_HOME", home.path().join("helm/cache"))
+            .env("NVCF_TEST_REGISTRY_KEY", "registry-key-for-tests")
+            .args([
+                "render",
+                "--control-plane",
+                "--chart-source",
+                "oci+http://127.0.0.1:1/nvcf",
+            ])
+            .arg("--stack-config")
+            .arg(&config),
+    );
+    assert_eq!(nobody.code, Some(7), "{nobody:#?}");
+    assert!(nobody.stderr.contains("unreachable"), "{}", nobody.stderr);
+    // A mirror for a release that has no public repository is refused up front.
+    let wrong = compute("chartMirrors: {api: \"oci://m.example/x\"}\n");
+    assert_eq!(wrong.code, Some(65), "{wrong:#?}");
+    assert!(
+        wrong.stderr.contains("chartMirrors.api"),
+        "{}",
+        wrong.stderr
+    );
+}
