@@ -304,3 +304,106 @@ fn a_value_the_charts_schema_refuses_names_the_release_and_renders_nothing() {
     );
     assert!(run.stderr.contains("values.schema.json"), "{}", run.stderr);
 }
+
+/// The real stack applied as a stream, as `helm nvcf render | kubectl apply -f -` does:
+/// every object is created, Deployments become Available and hook Jobs complete (KWOK runs
+/// the pods), and a render against the live stack keeps the NATS keys the cluster holds.
+#[test]
+fn the_real_stream_applies_and_its_jobs_and_deployments_complete() {
+    let Some(real) = upstream::charts("the_real_stream_applies") else {
+        return;
+    };
+    let env = Env::start_named("real-apply").expect("a test cluster of its own");
+    install_gateway_prerequisites(&env);
+    let home = Home::new();
+    let charts = upstream::prepared_stack(&real, home.path());
+    let run = render(&home, &tools::helm3(), &charts, &data("local.yaml"));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let applied = kubectl_apply(&env, &run.stdout, &[]);
+    assert_eq!(applied.code, Some(0), "{applied:#?}");
+    let stream = home.path().join("stream.yaml");
+    std::fs::write(&stream, &run.stdout).unwrap();
+    let got = env
+        .kubectl_run(&["get", "-f", stream.to_str().unwrap(), "-o", "name"])
+        .unwrap();
+    let objects = run.stdout.matches("\n---\n").count() + 1;
+    assert_eq!(got.lines().count(), objects, "every object exists: {got}");
+    for ns in [
+        "nvcf",
+        "api-keys",
+        "sis",
+        "ess",
+        "nats-system",
+        "cert-manager",
+        "nvca-operator",
+    ] {
+        env.kubectl_run(&[
+            "wait",
+            "--for=condition=Available",
+            "deployment",
+            "--all",
+            "-n",
+            ns,
+            "--timeout=180s",
+        ])
+        .unwrap_or_else(|e| panic!("deployments in {ns}: {e:#}"));
+    }
+    for ns in ["vault-system", "cassandra-system", "nvcf"] {
+        env.kubectl_run(&[
+            "wait",
+            "--for=condition=Complete",
+            "job",
+            "--all",
+            "-n",
+            ns,
+            "--timeout=180s",
+        ])
+        .unwrap_or_else(|e| panic!("jobs in {ns}: {e:#}"));
+    }
+    // Against the live stack, the minted NATS keys are the cluster's: helm 3 and helm 4
+    // render the same stream, carrying them.
+    let live = env
+        .kubectl_run(&[
+            "get",
+            "secret",
+            "nats-nkeys",
+            "-n",
+            "nats-system",
+            "-o",
+            "jsonpath={.data.user\\.key}",
+        ])
+        .unwrap();
+    assert!(!live.trim().is_empty());
+    let reuse = |helm: &std::path::Path| {
+        let run = Run::of(
+            home.command(bin("helm-nvcf"))
+                .env("HELM_BIN", helm)
+                .current_dir(home.path())
+                .args(["render", "--reuse-live-secrets", "--chart-source"])
+                .arg(format!("dir:{}", charts.display()))
+                .arg("--stack-config")
+                .arg(data("local.yaml"))
+                .env("KUBECONFIG", env.kubeconfig())
+                .env("NVCF_TEST_REGISTRY_KEY", "registry-key-for-tests"),
+        );
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        run.stdout
+    };
+    let (three, four) = (reuse(&tools::helm3()), reuse(&tools::helm4()));
+    assert!(
+        three.contains(&format!("  user.key: {}", live.trim())),
+        "live key kept"
+    );
+    let trimmed = |s: &str| -> Vec<String> {
+        s.lines()
+            .map(|l| l.trim_end().to_owned())
+            .filter(|l| !l.is_empty())
+            .collect()
+    };
+    assert_eq!(
+        trimmed(&three),
+        trimmed(&four),
+        "the same stream with live secrets"
+    );
+    assert_eq!(kubectl_apply(&env, &three, &[]).code, Some(0));
+}
