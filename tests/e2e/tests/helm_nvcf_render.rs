@@ -3,11 +3,11 @@
 
 mod helm_nvcf_support;
 
-use helm_nvcf_support::{charts, data, install_gateway_prerequisites};
+use helm_nvcf_support::{charts, data};
 use nvcf_e2e::{Home, Run, bin};
 use nvcf_testenv::{Env, tools};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// `helm-nvcf` as helm starts it: `$HELM_BIN` names the helm that ran us.
 fn nvcf(home: &Home, helm: &Path) -> Command {
