@@ -5,9 +5,11 @@
 # runs the whole lifecycle: check --pre -> up -> function create/deploy/invoke -> status -> down.
 #
 # Plainly: the NVCF control-plane API here is nvcf-sim (a simulator written to the published
-# API contracts, not NVIDIA's services), and the stack `up` installs is made of stand-in
-# charts (tests/fixtures/charts: the real release, workload and Job names, tiny pods KWOK
-# runs). The Kubernetes, helm and kubectl are real.
+# API contracts, not NVIDIA's services). The stack `up` installs is upstream's real NVCF
+# charts (NVCF_UPSTREAM_CHARTS, default ../shared/upstream/charts; tests/tools/stack-charts.sh
+# adds placeholders for the two subcharts upstream does not vendor and our stand-ins for the
+# third-party charts); KWOK runs their pods without running the images. The Kubernetes,
+# helm and kubectl are real.
 #
 #   tests/demo.sh          run, then stop everything
 #   tests/demo.sh --keep   leave the cluster and simulator running and say how to use them
@@ -87,7 +89,7 @@ eval "$(grep '^export ' "$sim_log")"
 export NVCF_PROFILE=demo
 export NVCF_STACK_CONFIG="$root/tests/e2e/tests/helm_nvcf_data/local.yaml"
 export NVCF_TEST_REGISTRY_KEY=demo-registry-password
-charts="dir:$root/tests/fixtures/charts"
+charts="dir:$(tests/tools/stack-charts.sh "$bindir/charts")"
 
 step "up: the plan first (no lock, no cluster or API call), then the eight phases"
 show kubectl nvcf up --cluster-name demo-gpu --chart-source "$charts" --plan-only

@@ -14,7 +14,8 @@ cargo build --release -p helm-nvcf >&2
 bin="${CARGO_TARGET_DIR:-$root/target}/release/helm-nvcf"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-charts="$root/tests/fixtures/charts"
+# The stack's charts as an install sees them (the real upstream charts; exits 66 without them).
+charts="$(tests/tools/stack-charts.sh "$work/charts")"
 config="$root/tests/e2e/tests/helm_nvcf_data/full-stack.yaml"
 export HOME="$work" XDG_CACHE_HOME="$work/.cache"
 

@@ -27,11 +27,7 @@ config="$data/$case_name.stack.yaml"
 
 # The stack as render sees it: the real charts with placeholder subcharts, plus stand-ins
 # for the third-party charts (which upstream's helmfile cannot render offline either).
-tests/tools/placeholder-subcharts.sh "$charts_real" "$work/charts" >/dev/null
-for c in kai-scheduler grove-charts dynamo-platform prometheus-operator-crds \
-  opentelemetry-operator victoria-metrics-single helm-nvcf-state-metrics; do
-  cp -R "tests/fixtures/charts/$c" "$work/charts/$c"
-done
+NVCF_UPSTREAM_CHARTS="$charts_real" tests/tools/stack-charts.sh "$work/charts" >/dev/null
 
 # Upstream's installer, ten timed runs of the same `helmfile template`.
 NVCF_UPSTREAM_DIR="$charts_real/.." tests/tools/helmfile-template.sh bench \

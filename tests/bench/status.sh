@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `kubectl nvcf status` against `kubectl get` of the same objects (the same kinds and
 # selectors status lists), measured in the same run with hyperfine on a test cluster with
-# stand-in releases installed by real helm; then the number of sequential waves of API
+# the real charts installed by real helm (with the stack's values); then the number of sequential waves of API
 # requests status made, from the apiserver's audit log. Reports; asserts nothing.
 #   tests/bench/status.sh              (release build; NVCF_BENCH_PROFILE=debug for a quick look)
 # Goals (issue 7): status <= 0.5x the kubectl time; at most two waves.
@@ -11,18 +11,24 @@ cd "$root"
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
 tools="$(tests/tools/install-clients.sh)"
 profile="${NVCF_BENCH_PROFILE:-release}"
-if [ "$profile" = release ]; then cargo build --release -p kubectl-nvcf >&2; else cargo build -p kubectl-nvcf >&2; fi
+if [ "$profile" = release ]; then cargo build --release -p kubectl-nvcf -p helm-nvcf >&2; else cargo build -p kubectl-nvcf -p helm-nvcf >&2; fi
 bin="${CARGO_TARGET_DIR:-$root/target}/$profile/kubectl-nvcf"
 name="bench-status-$$"
 eval "$(tests/testenv/start.sh "$name" | grep '=')"
 work="$(mktemp -d)"
 trap 'tests/testenv/stop.sh "$name" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 export KUBECONFIG HOME="$work" XDG_CACHE_HOME="$work/.cache" PATH="$tools:$PATH"
-charts="$root/tests/fixtures/charts"
+charts="$(tests/tools/stack-charts.sh "$work/charts")"
+helm_nvcf="${CARGO_TARGET_DIR:-$root/target}/$profile/helm-nvcf"
+config="$root/tests/e2e/tests/helm_nvcf_data/local.yaml"
 
-# Every stand-in release that needs no prerequisite beyond the cluster (no PVs, no CRDs
-# from elsewhere), under its catalog name and namespace, in parallel.
-install() { helm4 upgrade --install "$1" "$charts/$2" -n "$3" --create-namespace --wait --timeout 180s >/dev/null; }
+# Every release that needs no prerequisite beyond the cluster (no PVs, no CRDs from
+# elsewhere), under its catalog name and namespace, with the stack's values, in parallel.
+install() {
+  NVCF_TEST_REGISTRY_KEY=bench "$helm_nvcf" values --release "$1" --stack-config "$config" >"$work/$1.values.yaml"
+  helm4 upgrade --install "$1" "$charts/$2" -n "$3" --create-namespace --wait --timeout 180s \
+    -f "$work/$1.values.yaml" >/dev/null
+}
 install api helm-nvcf-api nvcf & install invocation-service helm-nvcf-invocation-service nvcf &
 install grpc-proxy helm-nvcf-grpc-proxy nvcf & install notary-service helm-nvcf-notary-service nvcf &
 install nvct-api helm-nvcf-nvct-api nvcf & install reval helm-reval nvcf &

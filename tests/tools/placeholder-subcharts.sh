@@ -13,12 +13,15 @@
 # named as the real chart names them, with container images built from the same values
 # keys the wrapper charts and global.yaml.gotmpl set:
 #   nats:    StatefulSet/Service/ConfigMap "<fullname>" (release "nats" -> "nats") with the
+#            JetStream file store's "<fullname>-js" volumeClaimTemplate (config.jetstream),
 #            nats + reloader containers (nats.container.image, nats.reloader.image),
 #            headless Service, PodDisruptionBudget, nats-box Deployment
 #            (nats.natsBox.container.image) and its contexts Secret.
 #   openbao: StatefulSet "openbao-server" (openbao.fullnameOverride) with the openbao
 #            container (openbao.server.image) plus server.extraContainers (passed through
-#            tpl, as the real chart does) and server.volumes/volumeMounts, its Services/ConfigMap/ServiceAccount/PDB, and the
+#            tpl, as the real chart does) and server.volumes/volumeMounts, the real chart's
+#            "data"/"audit" volumeClaimTemplates (server.dataStorage/auditStorage, raft or
+#            standalone), its Services/ConfigMap/ServiceAccount/PDB, and the
 #            agent injector Deployment "openbao-server-agent-injector"
 #            (openbao.injector.image) with its Service and webhook configuration.
 # Everything else the real charts render (test pods, RBAC, probes, config contents, ...)
@@ -108,6 +111,14 @@ config:
   cluster:
     enabled: false
     replicas: 3
+  jetstream:
+    enabled: false
+    fileStore:
+      enabled: true
+      pvc:
+        enabled: true
+        size: 10Gi
+        storageClassName: null
 container:
   image:
     repository: nats
@@ -237,6 +248,22 @@ spec:
         - name: reloader
           {{- include "nats.image" (merge (pick .Values "global") .Values.reloader.image) | nindent 10 }}
         {{- end }}
+  {{- /* As the real chart: JetStream's file store keeps its data in a claim named
+         "<fullname>-js", so the pods' PVCs are <fullname>-js-<pod>. */}}
+  {{- $fs := .Values.config.jetstream.fileStore }}
+  {{- if and .Values.config.jetstream.enabled $fs.enabled $fs.pvc.enabled }}
+  volumeClaimTemplates:
+    - metadata:
+        name: {{ $name }}-js
+      spec:
+        accessModes: [ReadWriteOnce]
+        resources:
+          requests:
+            storage: {{ $fs.pvc.size }}
+        {{- with $fs.pvc.storageClassName }}
+        storageClassName: {{ . }}
+        {{- end }}
+  {{- end }}
 {{- if .Values.podDisruptionBudget.enabled }}
 ---
 apiVersion: policy/v1
@@ -324,9 +351,23 @@ server:
     pullPolicy: IfNotPresent
   extraInitContainers: null
   extraContainers: null
+  dataStorage:
+    enabled: true
+    size: 10Gi
+    mountPath: "/openbao/data"
+    storageClass: null
+    accessMode: ReadWriteOnce
+  auditStorage:
+    enabled: false
+    size: 10Gi
+    mountPath: "/openbao/audit"
+    storageClass: null
+    accessMode: ReadWriteOnce
   ha:
     enabled: false
     replicas: 3
+    raft:
+      enabled: false
     disruptionBudget:
       enabled: true
       maxUnavailable: null
@@ -483,6 +524,31 @@ spec:
       volumes:
         {{- toYaml . | nindent 8 }}
       {{- end }}
+  {{- /* As the real chart: raft (or standalone) servers keep their data in claims named
+         "data" (and "audit" when enabled), so the pods' PVCs are data-<pod>. */}}
+  {{- $raft := and .Values.server.ha.enabled .Values.server.ha.raft.enabled }}
+  {{- $claims := list }}
+  {{- if and .Values.server.dataStorage.enabled (or $raft (not .Values.server.ha.enabled)) }}
+  {{- $claims = append $claims (dict "name" "data" "s" .Values.server.dataStorage) }}
+  {{- end }}
+  {{- if .Values.server.auditStorage.enabled }}
+  {{- $claims = append $claims (dict "name" "audit" "s" .Values.server.auditStorage) }}
+  {{- end }}
+  {{- with $claims }}
+  volumeClaimTemplates:
+  {{- range . }}
+    - metadata:
+        name: {{ .name }}
+      spec:
+        accessModes: [{{ .s.accessMode | default "ReadWriteOnce" }}]
+        resources:
+          requests:
+            storage: {{ .s.size }}
+        {{- with .s.storageClass }}
+        storageClassName: {{ . }}
+        {{- end }}
+  {{- end }}
+  {{- end }}
 {{- end }}
 EOF
   cat >"$dir/templates/injector.yaml" <<'EOF'

@@ -339,10 +339,13 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
                 client.as_ref(),
             )
             .await?;
+            for note in &stream.notes {
+                eprintln!("{note}");
+            }
             // The stream is for kubectl: Secrets must carry their real values, so it is
             // written as is rather than through the redacting writer.
             let mut out = ctx.stdout();
-            out.write_all(stream.as_bytes())
+            out.write_all(stream.yaml.as_bytes())
                 .and_then(|()| out.flush())
                 .map_err(|e| {
                     nvcf_shared::Error::io(format!("cannot write output: {e}")).with_source(e)

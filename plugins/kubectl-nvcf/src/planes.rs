@@ -330,7 +330,10 @@ async fn print_yaml(
         None,
     )
     .await?;
-    write_out(&mut api.ctx.stdout(), yaml.trim_end())
+    for note in &yaml.notes {
+        api.note(note);
+    }
+    write_out(&mut api.ctx.stdout(), yaml.yaml.trim_end())
 }
 
 pub async fn add_compute_plane(

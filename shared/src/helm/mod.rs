@@ -404,6 +404,8 @@ fn classify(stderr: &str, default: Category) -> (Category, &'static str) {
         "unauthorized:",
         "authentication required",
         "denied:",
+        // helm 4 (oras) asking a registry that wants credentials it was not given.
+        "basic credential not found",
     ]
     .iter()
     .any(|m| stderr.contains(m))

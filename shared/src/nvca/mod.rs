@@ -10,6 +10,7 @@ pub mod functions;
 pub mod kill;
 pub mod maintenance;
 pub mod nats;
+pub mod orphans;
 pub mod registration;
 pub mod uncordon;
 pub mod uninstall;

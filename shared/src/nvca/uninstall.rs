@@ -201,9 +201,27 @@ async fn run_step(
         }
         3 => {
             let timeout = format!("{}s", opts.timeout.as_secs().max(1));
-            helm.uninstall(RELEASE, OPERATOR_NAMESPACE, &timeout)
-                .await?;
-            Ok(format!("release {RELEASE} uninstalled"))
+            let Some(manifest) = helm.get_manifest(RELEASE, OPERATOR_NAMESPACE).await? else {
+                return Ok(format!("release {RELEASE} not installed"));
+            };
+            let released = super::orphans::uninstall_releasing_orphans(
+                helm,
+                client,
+                RELEASE,
+                OPERATOR_NAMESPACE,
+                &manifest,
+                &timeout,
+            )
+            .await?;
+            Ok(if released.is_empty() {
+                format!("release {RELEASE} uninstalled")
+            } else {
+                format!(
+                    "release {RELEASE} uninstalled; no operator ran to clear its cleanup \
+                     finalizers, released on {}",
+                    released.join(", ")
+                )
+            })
         }
         4 => {
             if opts.purge {

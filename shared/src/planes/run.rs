@@ -486,7 +486,9 @@ async fn render(
         &outputs,
         inputs.passwords.registry.as_ref().map(|s| s.expose()),
         &LiveSecrets::new(),
-    )?;
+        &crate::stack::password_refs::stored(&inputs.config, &inputs.passwords),
+    )?
+    .yaml;
     let objects = stream.matches("\n---").count() + usize::from(stream.starts_with("---"));
     progress.note(format!("rendered {} release(s)", plan.releases.len()));
     Ok(format!(

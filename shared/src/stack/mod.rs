@@ -13,6 +13,7 @@ pub mod inputs;
 pub mod manifest;
 pub mod migrate;
 pub mod openbao;
+pub mod password_refs;
 pub mod render;
 pub mod status;
 pub mod teardown;

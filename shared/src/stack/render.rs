@@ -7,6 +7,7 @@ use crate::stack::catalog::{Catalog, Plane, Release, install_order};
 use crate::stack::config::StackConfig;
 use crate::stack::inputs::Inputs;
 use crate::stack::manifest::{self, Phase};
+use crate::stack::password_refs::{self, StoredPassword};
 use crate::stack::values::{PasswordView, ValuesInput};
 use crate::templates;
 use serde_json::Value;
@@ -246,8 +247,17 @@ pub fn support_docs(
     Ok((ns_docs, secrets))
 }
 
+/// An install stream, with what the user must know about it (passwords a chart forced
+/// into it as literals).
+#[derive(Debug, Clone, Default)]
+pub struct Stream {
+    pub yaml: String,
+    pub notes: Vec<String>,
+}
+
 /// Orders everything into one stream: namespaces, CRDs, support objects, then each
-/// release's pre-install hooks, body and post-install hooks, in install order.
+/// release's pre-install hooks, body and post-install hooks, in install order. Literal
+/// copies of `stored` passwords become Secret references where Kubernetes allows it.
 pub fn assemble(
     catalog: &Catalog,
     cfg: &StackConfig,
@@ -255,7 +265,9 @@ pub fn assemble(
     outputs: &[String],
     registry_password: Option<&str>,
     live: &LiveSecrets,
-) -> Result<String> {
+    stored: &[StoredPassword],
+) -> Result<Stream> {
+    let mut notes = Vec::new();
     let mut crds: Vec<(String, Value)> = Vec::new();
     let mut chart_namespaces: Vec<Value> = Vec::new();
     let mut per_release: Vec<Vec<Value>> = Vec::new();
@@ -298,6 +310,7 @@ pub fn assemble(
     for (p, docs) in plan.releases.iter().zip(per_release.iter_mut()) {
         for doc in docs.iter_mut() {
             manifest::inject_namespace(doc, &p.namespace, &cluster_scoped);
+            notes.extend(password_refs::reference(doc, stored));
             if let Some(ns) = manifest::namespace(doc) {
                 namespaces.insert(ns.to_owned());
             }
@@ -343,7 +356,7 @@ pub fn assemble(
             }
         }
     }
-    Ok(out)
+    Ok(Stream { yaml: out, notes })
 }
 
 /// Live `data` of the Secrets charts mint on every render, by (namespace, name).
@@ -395,7 +408,7 @@ pub async fn render_stream(
     source: Option<&str>,
     helm: &Helm,
     live_from: Option<&kube::Client>,
-) -> Result<String> {
+) -> Result<Stream> {
     let catalog = Catalog::embedded();
     let source = match source {
         Some(s) => ChartSource::parse(s)?,
@@ -422,6 +435,7 @@ pub async fn render_stream(
         &outputs,
         registry_password,
         &live,
+        &password_refs::stored(&inputs.config, &inputs.passwords),
     )
 }
 

@@ -112,6 +112,26 @@ const RELEASE_FILES: &[(&str, &str)] = &[
         include_str!("../../stack/values/ingress.yaml.j2"),
     ),
     (
+        "kai-scheduler",
+        include_str!("../../stack/values/kai-scheduler.yaml.j2"),
+    ),
+    (
+        "nvcf-kai-topology",
+        include_str!("../../stack/values/nvcf-kai-topology.yaml.j2"),
+    ),
+    (
+        "grove-operator",
+        include_str!("../../stack/values/grove-operator.yaml.j2"),
+    ),
+    (
+        "nvcf-grove-topology",
+        include_str!("../../stack/values/nvcf-grove-topology.yaml.j2"),
+    ),
+    (
+        "dynamo-operator",
+        include_str!("../../stack/values/dynamo-operator.yaml.j2"),
+    ),
+    (
         "nvca-operator",
         include_str!("../../stack/values/nvca-operator.yaml.j2"),
     ),

@@ -33,6 +33,16 @@ fn registry_binary() -> PathBuf {
 
 /// A registry with an empty store on a free loopback port, stopped when dropped.
 pub fn start_registry() -> Registry {
+    start(None)
+}
+
+/// As [`start_registry`], refusing every request without `user`'s basic credentials
+/// (distribution's htpasswd auth, bcrypt hashes), as a site's private registry does.
+pub fn start_registry_with_auth(user: &str, password: &str) -> Registry {
+    start(Some((user, password)))
+}
+
+fn start(auth: Option<(&str, &str)>) -> Registry {
     let dir = tempfile::tempdir().unwrap();
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -40,11 +50,23 @@ pub fn start_registry() -> Registry {
         .unwrap()
         .port();
     let addr = format!("127.0.0.1:{port}");
+    let auth_config = match auth {
+        Some((user, password)) => {
+            let hash = bcrypt::hash(password, 4).expect("bcrypt hash");
+            let file = dir.path().join("htpasswd");
+            std::fs::write(&file, format!("{user}:{hash}\n")).unwrap();
+            format!(
+                "auth:\n  htpasswd:\n    realm: nvcf-e2e\n    path: {}\n",
+                file.display()
+            )
+        }
+        None => String::new(),
+    };
     let config = dir.path().join("config.yml");
     std::fs::write(
         &config,
         format!(
-            "version: 0.1\nlog: {{level: error}}\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n",
+            "version: 0.1\nlog: {{level: error}}\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n{auth_config}",
             dir.path().join("data").display()
         ),
     )

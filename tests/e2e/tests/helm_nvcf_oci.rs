@@ -1,12 +1,12 @@
 //! `helm nvcf render --chart-source oci+http://…` against a real OCI registry (the CNCF
 //! distribution registry, built from its Go module by tests/testenv/build-registry.sh) on
-//! loopback: the stand-in charts pushed with real helm render byte for byte like `dir:`.
+//! loopback: the real charts pushed with real helm render byte for byte like `dir:`.
 
 mod helm_nvcf_support;
 
-use helm_nvcf_support::{charts, charts_dir, data};
+use helm_nvcf_support::{charts_dir, data};
 use nvcf_e2e::registry::{Registry, start_registry};
-use nvcf_e2e::{Home, Run, bin};
+use nvcf_e2e::{Home, Run, bin, upstream};
 use nvcf_testenv::tools;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,36 +18,12 @@ fn helm(home: &Home, helm: &Path) -> Command {
     cmd
 }
 
-/// Packages and pushes every stand-in chart, as a site mirroring the stack would.
-fn push_stand_ins(home: &Home, registry: &Registry) {
-    let packages = home.path().join("packages");
-    std::fs::create_dir_all(&packages).unwrap();
-    let mut charts: Vec<PathBuf> = std::fs::read_dir(charts_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("Chart.yaml").is_file())
-        .collect();
-    charts.sort();
-    for chart in charts {
-        Run::of(
-            helm(home, &tools::helm3())
-                .arg("package")
-                .arg(&chart)
-                .arg("--destination")
-                .arg(&packages),
-        )
-        .expect_success();
-    }
-    for package in std::fs::read_dir(&packages).unwrap() {
-        Run::of(
-            helm(home, &tools::helm3())
-                .arg("push")
-                .arg(package.unwrap().path())
-                .arg(format!("oci://{}/nvcf", registry.addr))
-                .arg("--plain-http"),
-        )
-        .expect_success();
-    }
+/// The stack's charts at their published versions, each packaged and pushed with real
+/// helm, as a site mirroring the stack would. Returns the copy pushed (a `dir:` twin).
+fn push_charts(home: &Home, charts: &Path, registry: &Registry) -> PathBuf {
+    let published = upstream::at_versions(charts, &home.path().join("published"), &[]);
+    upstream::push_stack(home.path(), &published, registry, &[]);
+    published
 }
 
 fn render(home: &Home, helm_bin: &Path, source: &str) -> Run {
@@ -65,12 +41,18 @@ fn render(home: &Home, helm_bin: &Path, source: &str) -> Run {
 
 #[test]
 fn charts_from_a_plain_http_oci_registry_render_like_the_directory() {
+    let Some(charts) =
+        charts_dir("charts_from_a_plain_http_oci_registry_render_like_the_directory")
+    else {
+        return;
+    };
     let registry = start_registry();
     let home = Home::new();
-    push_stand_ins(&home, &registry);
+    let published = push_charts(&home, &charts, &registry);
+    let dir_source = format!("dir:{}", published.display());
     let oci = format!("oci+http://{}/nvcf", registry.addr);
     for helm_bin in [tools::helm3(), tools::helm4()] {
-        let from_dir = render(&home, &helm_bin, &charts());
+        let from_dir = render(&home, &helm_bin, &dir_source);
         from_dir.expect_success();
         let from_oci = render(&home, &helm_bin, &oci);
         from_oci.expect_success();
@@ -79,24 +61,36 @@ fn charts_from_a_plain_http_oci_registry_render_like_the_directory() {
             stream
                 .replace(&format!("{}/", oci.replace("oci+http", "oci")), "CHARTS/")
                 .replace(&format!("{source}/"), "CHARTS/")
-                .replace(&format!("{}/", charts_dir().display()), "CHARTS/")
+                .replace(&format!("{}/", published.display()), "CHARTS/")
         };
         let (a, b) = (
-            normalise(&from_dir.stdout, &charts()),
+            normalise(&from_dir.stdout, &dir_source),
             normalise(&from_oci.stdout, &oci),
         );
         assert!(a.contains("# api (helm-nvcf-api"), "{a}");
-        // NATS mints its seeds per render (stack.md §7); everything else is identical.
+        // NATS's charts mint their NKeys per render (the catalog's randomSecrets); every
+        // other object is identical.
         let unseeded = |s: &str| {
-            s.lines()
-                .filter(|l| !l.starts_with("  seed: "))
+            s.split("\n---\n")
+                .map(|doc| {
+                    let minted = doc.contains("kind: Secret")
+                        && ["name: nats-nkeys\n", "name: nats-auth-callout-nkeys\n"]
+                            .iter()
+                            .any(|n| doc.contains(n));
+                    if minted { "minted NKeys" } else { doc }
+                })
                 .collect::<Vec<_>>()
-                .join("\n")
+                .join("\n---\n")
         };
-        assert_eq!(
-            unseeded(&a),
-            unseeded(&b),
-            "{} render differs between dir: and oci+http://",
+        let (a, b) = (unseeded(&a), unseeded(&b));
+        let first_difference = a
+            .lines()
+            .zip(b.lines())
+            .enumerate()
+            .find(|(_, (x, y))| x != y);
+        assert!(
+            a == b,
+            "{} render differs between dir: and oci+http:// at {first_difference:?}",
             helm_bin.display()
         );
     }
@@ -115,9 +109,12 @@ fn charts_from_a_plain_http_oci_registry_render_like_the_directory() {
 /// cannot reach.
 #[test]
 fn third_party_charts_come_from_the_configured_mirror() {
+    let Some(charts) = charts_dir("third_party_charts_come_from_the_configured_mirror") else {
+        return;
+    };
     let registry = start_registry();
     let home = Home::new();
-    push_stand_ins(&home, &registry);
+    push_charts(&home, &charts, &registry);
     let config = home.path().join("stack.yaml");
     let base = std::fs::read_to_string(data("local.yaml")).unwrap();
     let compute = |mirrors: &str| {
@@ -160,7 +157,7 @@ fn third_party_charts_come_from_the_configured_mirror() {
     Run::of(
         helm(&home, &tools::helm3())
             .arg("package")
-            .arg(charts_dir().join("kai-scheduler"))
+            .arg(charts.join("kai-scheduler"))
             .args(["--version", "v0.16.7", "--destination"])
             .arg(&packages),
     )
@@ -207,5 +204,76 @@ fn third_party_charts_come_from_the_configured_mirror() {
         wrong.stderr.contains("chartMirrors.api"),
         "{}",
         wrong.stderr
+    );
+}
+
+/// helm's registry config (`$HELM_CONFIG_HOME/registry/config.json`) holding `user:password`
+/// for `registry`, as `helm registry login` leaves it.
+fn registry_login(config_home: &Path, registry: &Registry, user: &str, password: &str) {
+    use base64::Engine as _;
+    let dir = config_home.join("registry");
+    std::fs::create_dir_all(&dir).unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    std::fs::write(
+        dir.join("config.json"),
+        format!(
+            r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
+            registry.addr
+        ),
+    )
+    .unwrap();
+}
+
+/// A site's private chart registry (htpasswd auth): without credentials or with the wrong
+/// ones, render stops before anything runs, names the release and the fix, and exits 3
+/// (authentication), not 4 (a missing chart) or 7 (unreachable); with them it renders.
+#[test]
+fn a_registry_refusing_the_credentials_exits_3_naming_the_release() {
+    let Some(charts) = charts_dir("a_registry_refusing_the_credentials_exits_3_naming_the_release")
+    else {
+        return;
+    };
+    let registry = nvcf_e2e::registry::start_registry_with_auth("nvcf-ci", "right-password-5521");
+    let home = Home::new();
+    registry_login(
+        &home.path().join("helm/config"),
+        &registry,
+        "nvcf-ci",
+        "right-password-5521",
+    );
+    push_charts(&home, &charts, &registry);
+    let oci = format!("oci+http://{}/nvcf", registry.addr);
+    let render_with = |config_home: &Path| {
+        Run::of(
+            home.command(bin("helm-nvcf"))
+                .env("HELM_BIN", tools::helm4())
+                .env("HELM_CONFIG_HOME", config_home)
+                .env("HELM_CACHE_HOME", home.path().join("helm/cache"))
+                .env("NVCF_TEST_REGISTRY_KEY", "registry-key-for-tests")
+                .args(["render", "--control-plane", "--chart-source", &oci])
+                .arg("--stack-config")
+                .arg(data("local.yaml")),
+        )
+    };
+    let anonymous = render_with(&home.path().join("anonymous"));
+    let wrong_home = home.path().join("wrong");
+    registry_login(&wrong_home, &registry, "nvcf-ci", "wrong-password-0007");
+    let wrong = render_with(&wrong_home);
+    for refused in [&anonymous, &wrong] {
+        assert_eq!(refused.code, Some(3), "{refused:#?}");
+        assert_eq!(refused.stdout, "", "nothing rendered");
+        assert!(
+            refused.stderr.contains("nats") && refused.stderr.contains("helm registry login"),
+            "names the release and the fix: {}",
+            refused.stderr
+        );
+        assert!(!refused.all().contains("password-"), "{refused:#?}");
+    }
+    let fine = render_with(&home.path().join("helm/config"));
+    fine.expect_success();
+    assert!(
+        fine.stdout.contains("# api (helm-nvcf-api"),
+        "{}",
+        fine.stdout
     );
 }

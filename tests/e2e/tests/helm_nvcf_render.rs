@@ -1,4 +1,4 @@
-//! `helm nvcf render` and `values` on real helm 3 and real helm 4, with the stand-in charts:
+//! `helm nvcf render` and `values` on real helm 3 and real helm 4, with the real charts:
 //! golden snapshots, `kubectl apply --server-side` on the test cluster, and bad configs.
 
 mod helm_nvcf_support;
@@ -16,10 +16,10 @@ fn nvcf(home: &Home, helm: &Path) -> Command {
     cmd
 }
 
-fn render(home: &Home, helm: &Path, config: &Path, extra: &[&str]) -> Run {
+fn render(home: &Home, charts: &str, helm: &Path, config: &Path, extra: &[&str]) -> Run {
     Run::of(
         nvcf(home, helm)
-            .args(["render", "--chart-source", &charts(), "--stack-config"])
+            .args(["render", "--chart-source", charts, "--stack-config"])
             .arg(config)
             .args(extra)
             .env("NVCF_TEST_REGISTRY_KEY", "registry-key-for-tests"),
@@ -28,8 +28,19 @@ fn render(home: &Home, helm: &Path, config: &Path, extra: &[&str]) -> Run {
 
 #[test]
 fn stream_order_puts_namespaces_crds_hooks_and_releases_where_kubectl_needs_them() {
+    let Some(charts) =
+        charts("stream_order_puts_namespaces_crds_hooks_and_releases_where_kubectl_needs_them")
+    else {
+        return;
+    };
     let home = Home::new();
-    let run = render(&home, &tools::helm4(), &data("full-stack.yaml"), &[]);
+    let run = render(
+        &home,
+        &charts,
+        &tools::helm4(),
+        &data("full-stack.yaml"),
+        &[],
+    );
     run.expect_success();
     let origins: Vec<&str> = run
         .stdout
@@ -73,9 +84,13 @@ fn stream_order_puts_namespaces_crds_hooks_and_releases_where_kubectl_needs_them
 
 #[test]
 fn planes_select_their_releases() {
+    let Some(charts) = charts("planes_select_their_releases") else {
+        return;
+    };
     let home = Home::new();
     let control = render(
         &home,
+        &charts,
         &tools::helm3(),
         &data("full-stack.yaml"),
         &["--control-plane"],
@@ -85,6 +100,7 @@ fn planes_select_their_releases() {
     assert!(!control.stdout.contains("# nvca-operator ("));
     let compute = render(
         &home,
+        &charts,
         &tools::helm3(),
         &data("full-stack.yaml"),
         &["--compute-plane"],
@@ -103,6 +119,9 @@ fn planes_select_their_releases() {
 
 #[test]
 fn the_profiles_cluster_registration_reaches_the_compute_plane() {
+    let Some(charts) = charts("the_profiles_cluster_registration_reaches_the_compute_plane") else {
+        return;
+    };
     let home = Home::new();
     // What `kubectl nvca register` leaves in a profile's state.
     let profile = home.path().join("gpu-east.yaml");
@@ -117,6 +136,7 @@ fn the_profiles_cluster_registration_reaches_the_compute_plane() {
     let profile_arg = profile.to_str().unwrap();
     let run = render(
         &home,
+        &charts,
         &tools::helm4(),
         &data("local.yaml"),
         &["--compute-plane", "--config", profile_arg],
@@ -158,7 +178,13 @@ fn the_profiles_cluster_registration_reaches_the_compute_plane() {
         format!("{text}compute: {{clusterName: gpu-west}}\n"),
     )
     .unwrap();
-    let refused = render(&home, &tools::helm4(), &other, &["--config", profile_arg]);
+    let refused = render(
+        &home,
+        &charts,
+        &tools::helm4(),
+        &other,
+        &["--config", profile_arg],
+    );
     assert_eq!(refused.code, Some(78), "{refused:#?}");
     assert!(
         refused.stderr.contains("\"gpu-west\"")
@@ -169,6 +195,7 @@ fn the_profiles_cluster_registration_reaches_the_compute_plane() {
     // Without a registration the operator registers itself (seed 001): no ids rendered.
     let plain = render(
         &home,
+        &charts,
         &tools::helm4(),
         &data("local.yaml"),
         &["--compute-plane"],
@@ -183,11 +210,15 @@ fn the_profiles_cluster_registration_reaches_the_compute_plane() {
 
 #[test]
 fn set_and_values_files_reach_the_rendered_objects() {
+    let Some(charts) = charts("set_and_values_files_reach_the_rendered_objects") else {
+        return;
+    };
     let home = Home::new();
     let overlay = home.path().join("overlay.yaml");
     std::fs::write(&overlay, "reval: {reval: {replicaCount: 4}}\n").unwrap();
     let run = render(
         &home,
+        &charts,
         &tools::helm4(),
         &data("local.yaml"),
         &[
@@ -209,6 +240,7 @@ fn set_and_values_files_reach_the_rendered_objects() {
     assert!(doc("reval").contains("replicas: 4"));
     let bad = render(
         &home,
+        &charts,
         &tools::helm4(),
         &data("local.yaml"),
         &["--set", "no-such:a=1"],
@@ -298,8 +330,8 @@ fn bad_config_gives_one_error_per_problem_and_renders_nothing() {
 const SERVICE_PW: &str = "sr-pw-from-secret-7781";
 const SUPERUSER_PW: &str = "su-pw-from-secret-4410";
 
-/// Passwords in Kubernetes Secrets: one beside OpenBao (referenced, never copied), one in
-/// another namespace (read, then masked everywhere but the chart's own values).
+/// Passwords in Kubernetes Secrets: one beside OpenBao (referenced, never copied), the
+/// superuser's in another namespace and beside Cassandra.
 fn password_secrets(env: &Env, home: &Home) {
     let file = home.path().join("password-secrets.yaml");
     std::fs::write(
@@ -307,6 +339,9 @@ fn password_secrets(env: &Env, home: &Home) {
         format!(
             "apiVersion: v1\nkind: Namespace\nmetadata: {{name: vault-system}}\n---\n\
              apiVersion: v1\nkind: Namespace\nmetadata: {{name: nvcf-creds}}\n---\n\
+             apiVersion: v1\nkind: Namespace\nmetadata: {{name: cassandra-system}}\n---\n\
+             apiVersion: v1\nkind: Secret\nmetadata: {{name: cassandra-su, namespace: cassandra-system}}\n\
+             stringData: {{superuser: {SUPERUSER_PW}}}\n---\n\
              apiVersion: v1\nkind: Secret\nmetadata: {{name: cassandra-service, namespace: vault-system}}\n\
              stringData: {{password: {SERVICE_PW}}}\n---\n\
              apiVersion: v1\nkind: Secret\nmetadata: {{name: cassandra-su, namespace: nvcf-creds}}\n\
@@ -318,14 +353,16 @@ fn password_secrets(env: &Env, home: &Home) {
         .unwrap();
 }
 
-fn secret_ref_config(home: &Home, superuser_key: &str) -> std::path::PathBuf {
-    let cfg = home.path().join(format!("stack-{superuser_key}.yaml"));
+fn secret_ref_config(home: &Home, superuser_ns: &str, superuser_key: &str) -> std::path::PathBuf {
+    let cfg = home
+        .path()
+        .join(format!("stack-{superuser_ns}-{superuser_key}.yaml"));
     std::fs::write(
         &cfg,
         format!(
             "registry: registry.example.com\nrepository: acme/nvcf\npasswords:\n  \
              cassandraServiceRole: {{secretRef: {{namespace: vault-system, name: cassandra-service, key: password}}}}\n  \
-             cassandraSuperuser: {{secretRef: {{namespace: nvcf-creds, name: cassandra-su, key: {superuser_key}}}}}\n"
+             cassandraSuperuser: {{secretRef: {{namespace: {superuser_ns}, name: cassandra-su, key: {superuser_key}}}}}\n"
         ),
     )
     .unwrap();
@@ -334,10 +371,14 @@ fn secret_ref_config(home: &Home, superuser_key: &str) -> std::path::PathBuf {
 
 #[test]
 fn passwords_come_from_kubernetes_secrets_and_stay_out_of_output() {
+    let Some(charts) = charts("passwords_come_from_kubernetes_secrets_and_stay_out_of_output")
+    else {
+        return;
+    };
     let env = Env::shared();
     let home = Home::new();
     password_secrets(env, &home);
-    let cfg = secret_ref_config(&home, "superuser");
+    let cfg = secret_ref_config(&home, "nvcf-creds", "superuser");
     let run = |cfg: &Path, args: &[&str], kubeconfig: bool| {
         let mut cmd = nvcf(&home, &tools::helm4());
         cmd.args(args).arg("--stack-config").arg(cfg);
@@ -349,7 +390,7 @@ fn passwords_come_from_kubernetes_secrets_and_stay_out_of_output() {
 
     let stream = run(
         &cfg,
-        &["render", "--control-plane", "--chart-source", &charts()],
+        &["render", "--control-plane", "--chart-source", &charts],
         true,
     );
     stream.expect_success();
@@ -375,10 +416,69 @@ fn passwords_come_from_kubernetes_secrets_and_stay_out_of_output() {
         ],
         "{migrations}"
     );
+    // The real Cassandra chart takes both passwords only as literal EnvVars of its hook
+    // Jobs. Their Secrets are in other namespaces, so only those Jobs carry them, and the
+    // user is told which object and how to have it referenced instead.
+    let docs: Vec<&str> = stream.stdout.split("\n---\n").collect();
     for pw in [SERVICE_PW, SUPERUSER_PW] {
-        assert!(!stream.stdout.contains(pw), "{pw} in the stream");
         assert!(!stream.stderr.contains(pw), "{pw} on stderr");
+        for doc in docs.iter().filter(|d| d.contains(pw)) {
+            assert!(
+                doc.contains("kind: Job") && doc.contains("namespace: cassandra-system"),
+                "{pw} outside Cassandra's hook Jobs: {doc}"
+            );
+        }
     }
+    for warning in [
+        "passwords.cassandraServiceRole is written as a literal into Job cassandra-system/",
+        "passwords.cassandraSuperuser is written as a literal into Job cassandra-system/",
+    ] {
+        assert!(
+            stream.stderr.contains(warning),
+            "{warning}: {}",
+            stream.stderr
+        );
+    }
+    // With the superuser's Secret beside Cassandra, the Jobs reference it instead.
+    let beside = run(
+        &secret_ref_config(&home, "cassandra-system", "superuser"),
+        &["render", "--control-plane", "--chart-source", &charts],
+        true,
+    );
+    beside.expect_success();
+    assert!(
+        !beside.stdout.contains(SUPERUSER_PW),
+        "superuser password in the stream"
+    );
+    assert!(
+        !beside
+            .stderr
+            .contains("passwords.cassandraSuperuser is written"),
+        "{}",
+        beside.stderr
+    );
+    let init = beside
+        .stdout
+        .split("\n---\n")
+        .find(|d| d.contains("kind: Job") && d.contains("- name: CASSANDRA_PASSWORD"))
+        .unwrap();
+    let env_var: Vec<&str> = init
+        .lines()
+        .skip_while(|l| !l.ends_with("- name: CASSANDRA_PASSWORD"))
+        .take(5)
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        env_var,
+        [
+            "- name: CASSANDRA_PASSWORD",
+            "valueFrom:",
+            "secretKeyRef:",
+            "name: cassandra-su",
+            "key: superuser"
+        ],
+        "{init}"
+    );
 
     // The chart takes the superuser password only as a string: values carry it, masked.
     let su = run(
@@ -410,8 +510,8 @@ fn passwords_come_from_kubernetes_secrets_and_stay_out_of_output() {
 
     // A missing key names the password, the Secret and the fix, and renders nothing.
     let wrong = run(
-        &secret_ref_config(&home, "nope"),
-        &["render", "--chart-source", &charts()],
+        &secret_ref_config(&home, "nvcf-creds", "nope"),
+        &["render", "--chart-source", &charts],
         true,
     );
     assert_eq!(wrong.code, Some(78), "{wrong:#?}");
@@ -424,7 +524,7 @@ fn passwords_come_from_kubernetes_secrets_and_stay_out_of_output() {
         wrong.stderr
     );
     // Without a cluster, the Secrets cannot be read: said so, nothing rendered.
-    let offline = run(&cfg, &["render", "--chart-source", &charts()], false);
+    let offline = run(&cfg, &["render", "--chart-source", &charts], false);
     assert_ne!(offline.code, Some(0), "{offline:#?}");
     assert_eq!(offline.stdout, "");
     assert!(

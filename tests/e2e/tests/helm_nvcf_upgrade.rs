@@ -9,26 +9,20 @@ use nvcf_testenv::{Env, tools};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A copy of the stand-in charts with helm-nvcf-api-keys at `version`.
-fn charts_with_api_keys_at(home: &Home, version: &str) -> PathBuf {
-    let dir = home.path().join(format!("charts-{version}"));
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(charts_dir())
-        .arg(&dir)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let chart = dir.join("helm-nvcf-api-keys/Chart.yaml");
-    let text = std::fs::read_to_string(&chart)
-        .unwrap()
-        .replace("version: 1.6.0", &format!("version: {version}"));
-    std::fs::write(&chart, text).unwrap();
-    dir
+/// A copy of the stack's charts at their published versions, `versions` overriding.
+fn charts_at(home: &Home, charts: &Path, versions: &[(&str, &str)]) -> PathBuf {
+    let tag: Vec<&str> = versions.iter().map(|(_, v)| *v).collect();
+    let dir = home.path().join(format!("charts-{}", tag.join("-")));
+    nvcf_e2e::upstream::at_versions(charts, &dir, versions)
 }
 
 #[test]
 fn upgrade_backs_up_values_then_rollback_and_history_follow_the_runbook() {
+    let Some(charts) =
+        charts_dir("upgrade_backs_up_values_then_rollback_and_history_follow_the_runbook")
+    else {
+        return;
+    };
     let env = Env::shared();
     let home = Home::new();
     let cfg = data("local.yaml");
@@ -51,7 +45,10 @@ fn upgrade_backs_up_values_then_rollback_and_history_follow_the_runbook() {
             .args(["bundle", "-o"])
             .arg(&bundle)
             .arg("--chart-source")
-            .arg(format!("dir:{}", charts_dir().display())),
+            .arg(format!(
+                "dir:{}",
+                charts_at(&home, &charts, &[("helm-nvcf-api-keys", "1.6.0")]).display()
+            )),
     )
     .expect_success();
     Run::of(
@@ -62,7 +59,7 @@ fn upgrade_backs_up_values_then_rollback_and_history_follow_the_runbook() {
     )
     .expect_success();
 
-    let newer = charts_with_api_keys_at(&home, "1.6.1");
+    let newer = charts_at(&home, &charts, &[("helm-nvcf-api-keys", "1.6.1")]);
     let source = format!("dir:{}", newer.display());
     let wrong = Run::of(nvcf(&tools::helm4()).args([
         "upgrade",
@@ -183,6 +180,11 @@ fn seal_label(env: &Env, pod: &str, sealed: Option<bool>) {
 
 #[test]
 fn openbao_must_be_unsealed_after_an_upgrade_or_rollback_not_just_ready() {
+    let Some(charts) =
+        charts_dir("openbao_must_be_unsealed_after_an_upgrade_or_rollback_not_just_ready")
+    else {
+        return;
+    };
     let env = Env::shared();
     let home = Home::new();
     persistent_volumes(env, &home);
@@ -199,7 +201,10 @@ fn openbao_must_be_unsealed_after_an_upgrade_or_rollback_not_just_ready() {
             .env("NVCF_TEST_REGISTRY_KEY", "registry-key-for-tests");
         cmd
     };
-    let source = format!("dir:{}", charts_dir().display());
+    let source = format!(
+        "dir:{}",
+        charts_at(&home, &charts, &[("helm-nvcf-openbao-server", "0.30.25")]).display()
+    );
     let bundle = home.path().join("bundle");
     Run::of(
         nvcf(&tools::helm3())

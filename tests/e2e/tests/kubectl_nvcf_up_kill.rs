@@ -28,20 +28,23 @@ const BOUNDARIES: [(&str, u64); 9] = [
     ("phase_completed", 8),
 ];
 
-fn round_args(round: usize) -> Vec<String> {
-    let mut args = up_args("gpu-k");
+fn round_args(charts: &str, round: usize) -> Vec<String> {
+    let mut args = up_args("gpu-k", charts);
     args.extend([
         "--json".into(),
         "--set".into(),
-        format!("nats:podAnnotations.round=r{round}"),
+        format!("api-keys:apikeys.podAnnotations.round=r{round}"),
         "--set".into(),
-        format!("nvca-operator:podAnnotations.round=r{round}"),
+        format!("nvca-operator:agent.customAnnotations.round=r{round}"),
     ]);
     args
 }
 
 #[test]
 fn up_killed_at_each_phase_boundary_converges_on_rerun() {
+    let Some(charts) = charts("up_killed_at_each_phase_boundary_converges_on_rerun") else {
+        return;
+    };
     let env = Env::shared();
     prepare(env);
     let sim = SimEnv::start();
@@ -56,7 +59,7 @@ fn up_killed_at_each_phase_boundary_converges_on_rerun() {
         let (event, phase) = BOUNDARIES[round % BOUNDARIES.len()];
         let signal = if round % 2 == 0 { "INT" } else { "KILL" };
         let mut child = nvcf(&sim, &kubeconfig, &helm)
-            .args(round_args(round))
+            .args(round_args(&charts, round))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -89,7 +92,7 @@ fn up_killed_at_each_phase_boundary_converges_on_rerun() {
             "round {round}: the killed run did not succeed"
         );
 
-        let rerun = Run::of(nvcf(&sim, &kubeconfig, &helm).args(round_args(round)));
+        let rerun = Run::of(nvcf(&sim, &kubeconfig, &helm).args(round_args(&charts, round)));
         assert_eq!(
             rerun.code,
             Some(0),
@@ -126,7 +129,7 @@ fn up_killed_at_each_phase_boundary_converges_on_rerun() {
         "--cluster-name",
         "gpu-k",
         "--chart-source",
-        &charts(),
+        &charts,
     ]));
     run.expect_success();
     assert!(run.stdout.contains("kind: Deployment"), "{}", run.stdout);
@@ -147,7 +150,7 @@ fn up_killed_at_each_phase_boundary_converges_on_rerun() {
         "--control-plane",
         "--no-apply",
         "--chart-source",
-        &charts(),
+        &charts,
     ]));
     cp.expect_success();
     assert!(cp.stdout.contains("name: openbao-server"));

@@ -15,6 +15,9 @@ use up_support::{events, helm_releases, nvcf, prepare, renamed_kubeconfig, up_ar
 
 #[test]
 fn split_up_then_add_compute_plane_with_only_a_token() {
+    let Some(charts) = charts("split_up_then_add_compute_plane_with_only_a_token") else {
+        return;
+    };
     let control = Env::shared();
     let gpu = Env::start_named("up-split-gpu").unwrap();
     let gpu2 = Env::start_named("up-split-gpu2").unwrap();
@@ -29,7 +32,7 @@ fn split_up_then_add_compute_plane_with_only_a_token() {
     let both = format!("{}:{}", cp.display(), g1.display());
     let helm = tools::helm4();
 
-    let mut args = up_args("gpu-1");
+    let mut args = up_args("gpu-1", &charts);
     args.extend([
         "--control-plane-context".into(),
         "cp".into(),
@@ -67,7 +70,7 @@ fn split_up_then_add_compute_plane_with_only_a_token() {
         "--cluster-name",
         "gpu-2",
         "--chart-source",
-        &charts(),
+        &charts,
         "--token",
         &token,
         "--json",

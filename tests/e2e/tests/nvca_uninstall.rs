@@ -1,15 +1,10 @@
-//! `kubectl nvca uninstall` on a real test cluster with the stand-in operator chart
-//! installed by real helm: refusal while functions run, a write-free dry run, the ordered
+//! `kubectl nvca uninstall` on a real test cluster with the real operator chart
+//! installed by real helm (the stack's values): refusal while functions run, a write-free dry run, the ordered
 //! run, the kept registration ConfigMap, and `--purge`.
 
 use nvcf_e2e::{Home, Run, bin};
 use nvcf_testenv::{Env, tools};
-use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn chart() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/charts/helm-nvca-operator")
-}
 
 fn apply(env: &Env, yaml: &str) {
     let file = tempfile::NamedTempFile::new().unwrap();
@@ -48,6 +43,12 @@ fn gone_or_terminating(env: &Env, ns: &str) -> bool {
 
 #[test]
 fn ordered_uninstall_keeps_the_registration_until_purged() {
+    let Some(chart) = nvcf_e2e::upstream::stack_chart(
+        "ordered_uninstall_keeps_the_registration_until_purged",
+        "helm-nvca-operator",
+    ) else {
+        return;
+    };
     let env = Env::start_named("nvca-uninstall").unwrap();
     let home = Home::new();
     let helm_path = home.path().join("bin");
@@ -59,16 +60,20 @@ fn ordered_uninstall_keeps_the_registration_until_purged() {
     run_helm(&[
         "install",
         "nvca-operator",
-        chart().to_str().unwrap(),
+        chart.to_str().unwrap(),
         "-n",
         "nvca-operator",
         "--create-namespace",
         "--wait",
+        "-f",
+        nvcf_e2e::upstream::release_values(home.path(), "nvca-operator")
+            .to_str()
+            .unwrap(),
     ])
     .expect_success();
     apply(
         &env,
-        "apiVersion: nvcf.nvidia.io/v1\nkind: NVCFBackend\nmetadata: {name: gpu-a, namespace: nvca-operator}\n",
+        "apiVersion: nvcf.nvidia.io/v1\nkind: NVCFBackend\nmetadata: {name: gpu-a, namespace: nvca-operator}\nspec: {clusterName: gpu-a}\n",
     );
     apply(
         &env,
@@ -174,6 +179,12 @@ fn ordered_uninstall_keeps_the_registration_until_purged() {
     run.expect_success();
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(report["steps"][0]["result"], "deleted NVCFBackend gpu-a");
+    // The real chart's cleanup finalizers: no operator ran to clear them, so uninstall did.
+    let helm_step = report["steps"][2]["result"].as_str().unwrap();
+    assert!(
+        helm_step.contains("released on") && helm_step.contains("clusterrole"),
+        "{helm_step}"
+    );
     assert_eq!(report["steps"][3]["result"], "kept for a reinstall");
     let phases: Vec<String> = run
         .stderr

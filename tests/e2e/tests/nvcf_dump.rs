@@ -1,4 +1,4 @@
-//! `kubectl nvcf dump` on a real test cluster with stand-in releases: the bundle holds
+//! `kubectl nvcf dump` on a real test cluster with a real chart installed: the bundle holds
 //! resources, helm releases and log files; Secret values are redacted unless --no-redact.
 
 mod status_support;
@@ -18,9 +18,22 @@ fn grep_all(dir: &std::path::Path, needle: &str) -> bool {
 
 #[test]
 fn dump_redacts_secrets_by_default_and_writes_a_tarball() {
+    let Some(charts) =
+        status_support::charts("dump_redacts_secrets_by_default_and_writes_a_tarball")
+    else {
+        return;
+    };
     let env = Env::start_named("nvcf-dump").unwrap();
     let home = Home::new();
-    helm_install(&env, &home, &tools::helm4(), "api", "helm-nvcf-api", "nvcf");
+    helm_install(
+        &env,
+        &home,
+        &tools::helm4(),
+        &charts,
+        "api",
+        "helm-nvcf-api",
+        "nvcf",
+    );
     // "c3VwZXItc2VjcmV0LXZhbHVlLTQyCg==" is base64 of the value.
     apply(
         &env,

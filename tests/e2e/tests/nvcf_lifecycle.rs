@@ -1,4 +1,4 @@
-//! The single-cluster lifecycle with real helm 3, the stand-in charts and nvcf-sim as the
+//! The single-cluster lifecycle with real helm 3, the real charts and nvcf-sim as the
 //! NVCF API: `up` → `status` (identity from the saved registration, every release) →
 //! `down --plan-only` (no mutating request to the cluster or SIS) → `down` (compute plane
 //! uninstalled, SIS row deleted, control plane kept).
@@ -15,6 +15,9 @@ use up_support::{events, helm_releases, nvcf, prepare, up_args};
 
 #[test]
 fn up_status_down_on_one_cluster() {
+    let Some(charts) = helm_nvcf_support::charts("up_status_down_on_one_cluster") else {
+        return;
+    };
     let env = Env::start_named("nvcf-lifecycle").unwrap();
     prepare(&env);
     let sim = SimEnv::start();
@@ -22,7 +25,7 @@ fn up_status_down_on_one_cluster() {
     let helm = tools::helm3();
     let run = |args: &[&str]| Run::of(nvcf(&sim, &kubeconfig, &helm).args(args));
 
-    let mut args = up_args("gpu-a");
+    let mut args = up_args("gpu-a", &charts);
     args.push("--json".into());
     let up = Run::of(nvcf(&sim, &kubeconfig, &helm).args(&args));
     up.expect_success();

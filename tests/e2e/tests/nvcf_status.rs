@@ -1,4 +1,4 @@
-//! `kubectl nvcf status` on a real test cluster with stand-in releases installed by real
+//! `kubectl nvcf status` on a real test cluster with real charts installed by real
 //! helm: the JSON shape, release and NVCFBackend health, Warning events, read-only
 //! requests, and `--watch` reporting a workload change it learns from a watch.
 
@@ -22,13 +22,19 @@ fn release<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("release {name} in {report:#}"))
 }
 
-fn install_some_of_the_stack(env: &Env, home: &Home, helm: &std::path::Path) {
-    helm_install(env, home, helm, "api", "helm-nvcf-api", "nvcf");
-    helm_install(env, home, helm, "sis", "helm-nvcf-sis", "sis");
+fn install_some_of_the_stack(
+    env: &Env,
+    home: &Home,
+    helm: &std::path::Path,
+    charts: &std::path::Path,
+) {
+    helm_install(env, home, helm, charts, "api", "helm-nvcf-api", "nvcf");
+    helm_install(env, home, helm, charts, "sis", "helm-nvcf-sis", "sis");
     helm_install(
         env,
         home,
         helm,
+        charts,
         "nvca-operator",
         "helm-nvca-operator",
         "nvca-operator",
@@ -39,9 +45,14 @@ fn install_some_of_the_stack(env: &Env, home: &Home, helm: &std::path::Path) {
 
 #[test]
 fn status_reports_identity_releases_backend_events_and_config_in_one_json_document() {
+    let Some(charts) = status_support::charts(
+        "status_reports_identity_releases_backend_events_and_config_in_one_json_document",
+    ) else {
+        return;
+    };
     let env = Env::start_named("nvcf-status").unwrap();
     let home = Home::new();
-    install_some_of_the_stack(&env, &home, &tools::helm3());
+    install_some_of_the_stack(&env, &home, &tools::helm3(), &charts);
     let now = std::process::Command::new("date")
         .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
         .output()
@@ -149,9 +160,13 @@ fn status_reports_identity_releases_backend_events_and_config_in_one_json_docume
 
 #[test]
 fn watch_emits_an_update_when_a_workload_changes() {
+    let Some(charts) = status_support::charts("watch_emits_an_update_when_a_workload_changes")
+    else {
+        return;
+    };
     let env = Env::start_named("nvcf-status-watch").unwrap();
     let home = Home::new();
-    install_some_of_the_stack(&env, &home, &tools::helm4());
+    install_some_of_the_stack(&env, &home, &tools::helm4(), &charts);
 
     let mut child = nvcf(&home, &env)
         .args(["status", "--watch", "--json"])

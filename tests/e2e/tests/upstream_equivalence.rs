@@ -160,3 +160,85 @@ fn every_upstream_environment_file_imports() {
     }
     assert!(seen >= 4, "{seen} environment files");
 }
+
+/// The compute plane, against upstream's golden output of its compute-plane helmfile for
+/// its test environment (`testdata/environments/local.yaml`, every add-on on): the same
+/// releases, objects and images. NVCA's operator and the topology releases are the real
+/// charts; KAI Scheduler, Grove and Dynamo are stand-ins built from that same golden output
+/// (tests/tools/golden-stand-ins.py), so for them this checks which releases we install and
+/// that our values pass their schema of upstream's keys, not the charts' contents.
+#[test]
+fn compute_plane_render_matches_upstreams_golden_output() {
+    let test = "compute_plane_render_matches_upstreams_golden_output";
+    let Some(real) = upstream::charts(test) else {
+        return;
+    };
+    let Some(stacks) = upstream::stacks(test, &real) else {
+        return;
+    };
+    let compute = stacks.join("nvcf-compute-plane");
+    let golden = compute.join("testdata/golden/local");
+    let theirs: BTreeSet<ObjectRow> = upstream::golden_objects(
+        &golden,
+        &[
+            ("kai-scheduler", "kai-scheduler"),
+            ("nvcf-kai-topology", "nvca-operator"),
+            ("grove-operator", "grove-system"),
+            ("nvcf-grove-topology", "nvca-operator"),
+            ("dynamo-operator", "dynamo-system"),
+            ("nvca-operator", "nvca-operator"),
+        ],
+    )
+    .into_iter()
+    .collect();
+    let home = Home::new();
+    let charts = upstream::prepared_stack(&real, home.path());
+    // One operator: the control plane's environment names the compute environment's registry.
+    let control = home.path().join("control.env.yaml");
+    std::fs::write(
+        &control,
+        std::fs::read_to_string(data("upstream/minimal.env.yaml"))
+            .unwrap()
+            .replace("acme/nvcf", "0651155215864979/ncp-dev"),
+    )
+    .unwrap();
+    let config = home.path().join("nvcf-stack.yaml");
+    let import = Run::of(
+        home.command(bin("helm-nvcf"))
+            .args(["import-helmfile", "--env"])
+            .arg(&control)
+            .arg("--compute-env")
+            .arg(compute.join("testdata/environments/local.yaml"))
+            .arg("--write")
+            .arg(&config),
+    );
+    assert!(matches!(import.code, Some(0 | 65)), "{import:#?}");
+    let run = Run::of(
+        home.command(bin("helm-nvcf"))
+            .env("HELM_BIN", tools::helm4())
+            .current_dir(home.path())
+            .args(["render", "--compute-plane", "--chart-source"])
+            .arg(format!("dir:{}", charts.display()))
+            .arg("--stack-config")
+            .arg(&config),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let ours: BTreeSet<ObjectRow> = our_objects(&run.stdout).into_iter().collect();
+    let releases = |rows: &BTreeSet<ObjectRow>| -> BTreeSet<String> {
+        rows.iter().map(|r| r.0.clone()).collect()
+    };
+    assert_eq!(releases(&ours), releases(&theirs), "the same releases");
+    let only_theirs: Vec<&ObjectRow> = theirs.difference(&ours).collect();
+    let only_ours: Vec<&ObjectRow> = ours
+        .difference(&theirs)
+        // The real CRDs ship in the charts' crds/, which a golden of templates/ lacks.
+        .filter(|r| {
+            r.2 != "CustomResourceDefinition" || r.0 != "kai-scheduler" && r.0 != "grove-operator"
+        })
+        .collect();
+    assert!(
+        only_theirs.is_empty() && only_ours.is_empty(),
+        "upstream only: {only_theirs:#?}\nours only: {only_ours:#?}"
+    );
+    assert!(theirs.len() > 100, "{} objects", theirs.len());
+}

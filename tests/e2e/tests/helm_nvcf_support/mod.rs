@@ -1,4 +1,4 @@
-//! What the `helm nvcf` end-to-end tests share: the stand-in charts, test data, and the
+//! What the `helm nvcf` end-to-end tests share: the real stack's charts, test data, and the
 //! Gateway API prerequisites the stack's routes need on the test cluster.
 
 #![allow(
@@ -9,17 +9,16 @@
 use nvcf_testenv::Env;
 use std::path::{Path, PathBuf};
 
-/// The stand-in charts, one per catalog chart.
-pub fn charts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/charts")
-        .canonicalize()
-        .expect("tests/fixtures/charts exists")
+/// The stack's charts: the real upstream charts (with placeholder subcharts) and the
+/// third-party stand-ins, prepared once per test process; `None` after saying loudly why
+/// `test` skips.
+pub fn charts_dir(test: &str) -> Option<PathBuf> {
+    nvcf_e2e::upstream::stack(test)
 }
 
-/// `--chart-source` for the stand-in charts.
-pub fn charts() -> String {
-    format!("dir:{}", charts_dir().display())
+/// `--chart-source` for [`charts_dir`].
+pub fn charts(test: &str) -> Option<String> {
+    charts_dir(test).map(|dir| format!("dir:{}", dir.display()))
 }
 
 /// A file under `tests/helm_nvcf_data`.

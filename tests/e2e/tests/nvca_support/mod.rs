@@ -1,7 +1,7 @@
-//! A test cluster with the stand-in operator chart installed by real helm from
+//! A test cluster with the real operator chart installed by real helm from
 //! `kubectl nvca values`, nvcf-sim as SIS, and a stand-in for the operator's controller.
 //!
-//! The stand-in chart's operator pod runs nothing (KWOK), so [`FakeOperator`] does what the
+//! The operator pod runs nothing (KWOK), so [`FakeOperator`] does what the
 //! real operator does at start: it reads `nvca-cluster-registration` once per operator pod,
 //! and when that pod saw IDs it creates the NVCFBackend and the NVCA agent Deployment.
 //! Like the real one, it never notices IDs written after its pod started.
@@ -30,8 +30,9 @@ use std::time::{Duration, Instant};
 
 pub const CLUSTER: &str = "gpu-a";
 
-pub fn chart() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/charts/helm-nvca-operator")
+/// The real nvca-operator chart, or `None` after saying loudly why `test` skips.
+pub fn operator_chart(test: &str) -> Option<PathBuf> {
+    nvcf_e2e::upstream::stack_chart(test, "helm-nvca-operator")
 }
 
 pub struct Nvca {
@@ -87,9 +88,9 @@ impl Nvca {
         apply(self.cluster.kubeconfig(), yaml);
     }
 
-    /// `kubectl nvca values` from a stack config, then `helm install` of the stand-in chart
-    /// with that file, waiting for the operator Deployment.
-    pub fn install_operator(&self) {
+    /// `kubectl nvca values` from a stack config, then `helm install` of `chart` with that
+    /// file, waiting for the operator Deployment.
+    pub fn install_operator(&self, chart: &Path) {
         let dir = self.sim.home.path();
         let config = dir.join("nvcf-stack.yaml");
         std::fs::write(
@@ -107,7 +108,7 @@ impl Nvca {
             tools::helm_command(&tools::helm4(), self.cluster.kubeconfig(), dir).args([
                 "install",
                 "nvca-operator",
-                chart().to_str().unwrap(),
+                chart.to_str().unwrap(),
                 "-n",
                 "nvca-operator",
                 "--create-namespace",
@@ -269,7 +270,36 @@ fn reconcile(kubeconfig: &Path, seen: &mut BTreeSet<String>, creates_agent: bool
             continue;
         }
         apply(kubeconfig, &backend_and_agent(id, group));
+        // The real CRD has a status subresource: the operator reports through it.
+        let status = json!({"status": backend_status()}).to_string();
+        let _ = kubectl_out(
+            kubeconfig,
+            &[
+                "patch",
+                "nvcfbackend",
+                CLUSTER,
+                "-n",
+                "nvca-operator",
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                &status,
+            ],
+        );
     }
+}
+
+/// What the operator reports on its NVCFBackend.
+fn backend_status() -> Value {
+    json!({
+        "agentStatus": "healthy",
+        "kubernetesVersion": "v1.36.3",
+        "lastUpdated": "2026-11-23T09:00:00Z",
+        "gpuUsage": [
+            {"name": "H100", "capacity": 8, "available": 6, "allocated": 2},
+            {"name": "L40S", "capacity": 4, "available": 4, "allocated": 0},
+        ],
+    })
 }
 
 fn backend_and_agent(cluster_id: &str, group_id: &str) -> String {
@@ -280,15 +310,6 @@ fn backend_and_agent(cluster_id: &str, group_id: &str) -> String {
         "spec": {
             "version": "3.2.7",
             "clusterConfig": {"clusterId": cluster_id, "clusterGroupId": group_id, "clusterName": CLUSTER},
-        },
-        "status": {
-            "agentStatus": "healthy",
-            "kubernetesVersion": "v1.36.3",
-            "lastUpdated": "2026-11-23T09:00:00Z",
-            "gpuUsage": [
-                {"name": "H100", "capacity": 8, "available": 6, "allocated": 2},
-                {"name": "L40S", "capacity": 4, "available": 4, "allocated": 0},
-            ],
         },
     });
     let container =

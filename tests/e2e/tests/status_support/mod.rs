@@ -1,5 +1,5 @@
-//! What the status/down/dump end-to-end tests share: stand-in releases installed with real
-//! helm under their catalog names and namespaces, and objects a running operator would make.
+//! What the status/down/dump end-to-end tests share: real charts installed with real helm
+//! under their catalog names and namespaces, with the stack's values, and objects a running operator would make.
 
 #![allow(
     dead_code,
@@ -11,27 +11,40 @@ use nvcf_testenv::{Env, tools};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub fn chart(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/charts")
-        .join(name)
+/// The stack's charts (real where upstream publishes them), or `None` after saying loudly
+/// why `test` skips.
+pub fn charts(test: &str) -> Option<PathBuf> {
+    nvcf_e2e::upstream::stack(test)
 }
 
-/// `helm upgrade --install RELEASE CHART -n NS --create-namespace --wait`.
-pub fn helm_install(env: &Env, home: &Home, helm: &Path, release: &str, chart_dir: &str, ns: &str) {
+/// `helm upgrade --install RELEASE CHART -n NS --create-namespace --wait`, with the values
+/// the stack gives that release.
+pub fn helm_install(
+    env: &Env,
+    home: &Home,
+    helm: &Path,
+    charts: &Path,
+    release: &str,
+    chart_dir: &str,
+    ns: &str,
+) {
+    let values = nvcf_e2e::upstream::release_values(home.path(), release);
     Run::of(
-        tools::helm_command(helm, env.kubeconfig(), home.path()).args([
-            "upgrade",
-            "--install",
-            release,
-            chart(chart_dir).to_str().unwrap(),
-            "-n",
-            ns,
-            "--create-namespace",
-            "--wait",
-            "--timeout",
-            "120s",
-        ]),
+        tools::helm_command(helm, env.kubeconfig(), home.path())
+            .args([
+                "upgrade",
+                "--install",
+                release,
+                charts.join(chart_dir).to_str().unwrap(),
+                "-n",
+                ns,
+                "--create-namespace",
+                "--wait",
+                "--timeout",
+                "120s",
+                "-f",
+            ])
+            .arg(values),
     )
     .expect_success();
 }
@@ -49,9 +62,22 @@ pub fn backend(env: &Env, cluster: &str, health: &str) {
         env,
         &format!(
             "apiVersion: nvcf.nvidia.io/v1\nkind: NVCFBackend\nmetadata: {{name: {cluster}, namespace: nvca-operator}}\n\
-             spec: {{clusterName: {cluster}}}\nstatus: {{agentStatus: {health}, version: 3.2.7}}\n"
+             spec: {{clusterName: {cluster}}}\n"
         ),
     );
+    // The real CRD has a status subresource: the operator reports through it.
+    env.kubectl_run(&[
+        "patch",
+        "nvcfbackend",
+        cluster,
+        "-n",
+        "nvca-operator",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        &format!(r#"{{"status": {{"agentStatus": "{health}", "version": "3.2.7"}}}}"#),
+    ])
+    .unwrap();
 }
 
 /// The ConfigMap the operator's bootstrap writes the registration ids into (seed 001).

@@ -1,5 +1,5 @@
 //! What the `kubectl nvcf up` end-to-end tests share: a cluster prepared so preflight
-//! passes and the stand-in stack can become ready, nvcf-sim as the NVCF API, and the real
+//! passes and the real stack can become ready, nvcf-sim as the NVCF API, and the real
 //! binaries on PATH.
 
 #![allow(
@@ -7,7 +7,7 @@
     reason = "each test crate uses a different part of the support"
 )]
 
-use crate::helm_nvcf_support::{charts, data, install_gateway_prerequisites};
+use crate::helm_nvcf_support::{data, install_gateway_prerequisites};
 use crate::nvcf_support::SimEnv;
 use nvcf_e2e::bin;
 use nvcf_testenv::{Env, tools};
@@ -65,13 +65,14 @@ pub fn nvcf(sim: &SimEnv, kubeconfig: &str, helm: &Path) -> Command {
     cmd
 }
 
-pub fn up_args(cluster: &str) -> Vec<String> {
+/// `up --cluster-name CLUSTER --chart-source SOURCE`.
+pub fn up_args(cluster: &str, source: &str) -> Vec<String> {
     vec![
         "up".into(),
         "--cluster-name".into(),
         cluster.into(),
         "--chart-source".into(),
-        charts(),
+        source.into(),
     ]
 }
 
