@@ -5,7 +5,9 @@ use crate::error::Result;
 use crate::output::{Report, key_value_table};
 use crate::profile::{Profile, ProfileArgs};
 use crate::settings::EnvLookup;
-use crate::target::{KubeSelection, NamespaceSource, PlaneArgs, Source, Target};
+use crate::target::{
+    KubeSelection, NO_CONTEXT_PROFILE, NamespaceSource, PlaneArgs, Source, Target,
+};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -47,8 +49,12 @@ pub struct ProfileView {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContextReport {
+    /// `None` on a machine without any kubeconfig: API commands still work there.
     #[serde(flatten)]
-    pub target: TargetView,
+    pub target: Option<TargetView>,
+    /// Why there is no cluster, and what cluster commands need.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_cluster: Option<String>,
     pub profile: ProfileView,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub control_plane: Option<TargetView>,
@@ -63,7 +69,7 @@ impl ContextReport {
         profile_args: &ProfileArgs,
         env: &dyn EnvLookup,
     ) -> Result<ContextReport> {
-        let target = Target::resolve(sel, env)?;
+        let target = Target::resolve_if_any(sel, env)?;
         let plane = |ctx: Option<&String>| -> Result<Option<TargetView>> {
             ctx.map(|c| {
                 Target::resolve(&sel.with_context(Some(c)), env).map(|t| TargetView::from(&t))
@@ -72,9 +78,17 @@ impl ContextReport {
         };
         let control_plane = plane(planes.and_then(|p| p.control_plane_context.as_ref()))?;
         let compute_plane = plane(planes.and_then(|p| p.compute_plane_context.as_ref()))?;
-        let profile = Profile::locate(profile_args, target.context.as_deref(), env)?;
+        let context = target
+            .as_ref()
+            .map_or(Some(NO_CONTEXT_PROFILE), |t| t.context.as_deref());
+        let profile = Profile::locate(profile_args, context, env)?;
         Ok(ContextReport {
-            target: TargetView::from(&target),
+            no_cluster: target.is_none().then(|| {
+                "no kubeconfig (KUBECONFIG unset or empty, no ~/.kube/config) and not in a Pod: \
+                 API commands work; cluster commands need --kubeconfig PATH or KUBECONFIG"
+                    .to_owned()
+            }),
+            target: target.as_ref().map(TargetView::from),
             profile: ProfileView {
                 exists: profile.exists(),
                 name: profile.name.clone(),
@@ -116,9 +130,34 @@ fn plane_text(view: &TargetView) -> String {
     )
 }
 
+impl ContextReport {
+    fn profile_paths(&self) -> [(&'static str, String); 2] {
+        [
+            (
+                "PROFILE CONFIG",
+                self.profile.config_path.display().to_string(),
+            ),
+            (
+                "PROFILE STATE",
+                self.profile.state_path.display().to_string(),
+            ),
+        ]
+    }
+}
+
 impl Report for ContextReport {
     fn table(&self, wide: bool) -> String {
-        let t = &self.target;
+        let Some(t) = &self.target else {
+            let mut rows = vec![
+                ("CONTEXT", "- (no cluster)".to_owned()),
+                ("PROFILE", self.profile.name.clone()),
+                ("NOTE", self.no_cluster.clone().unwrap_or_default()),
+            ];
+            if wide {
+                rows.extend(self.profile_paths());
+            }
+            return key_value_table(&rows);
+        };
         let mut rows = vec![
             ("CONTEXT", t.context.clone().unwrap_or_else(|| "-".into())),
             ("CLUSTER", format!("{} ({})", t.cluster, t.server)),
@@ -134,22 +173,16 @@ impl Report for ContextReport {
         if wide {
             rows.push(("USER", t.user.clone().unwrap_or_else(|| "-".into())));
             rows.push(("KUBECONFIG", source_text(&t.kubeconfig)));
-            rows.push((
-                "PROFILE CONFIG",
-                self.profile.config_path.display().to_string(),
-            ));
-            rows.push((
-                "PROFILE STATE",
-                self.profile.state_path.display().to_string(),
-            ));
+            rows.extend(self.profile_paths());
         }
         key_value_table(&rows)
     }
 
     fn names(&self) -> Vec<String> {
-        vec![format!(
-            "context/{}",
-            self.target.context.as_deref().unwrap_or("in-cluster")
-        )]
+        let name = match &self.target {
+            Some(t) => t.context.as_deref().unwrap_or("in-cluster"),
+            None => "none",
+        };
+        vec![format!("context/{name}")]
     }
 }

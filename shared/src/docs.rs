@@ -160,3 +160,52 @@ pub fn default_skill_path(env: &dyn crate::settings::EnvLookup) -> Result<std::p
     };
     Ok(base.join("skills").join("nvcf").join("SKILL.md"))
 }
+
+/// `agent-skill version`: this build and the skill it embeds, so a script can tell whether
+/// an installed skill came from the binary it runs (upstream prints the same two facts).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkillVersion {
+    pub plugin: String,
+    pub version: String,
+    pub git_revision: String,
+    pub skills: usize,
+    pub files: usize,
+    pub bytes: usize,
+    pub sha256: String,
+}
+
+impl SkillVersion {
+    pub fn of(plugin: &str, skill: &str) -> SkillVersion {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(skill.as_bytes());
+        SkillVersion {
+            plugin: plugin.to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            git_revision: env!("NVCF_GIT_REVISION").to_owned(),
+            skills: 1,
+            files: 1,
+            bytes: skill.len(),
+            sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+}
+
+impl crate::output::Report for SkillVersion {
+    fn table(&self, _wide: bool) -> String {
+        format!(
+            "{} build: {} ({})\nembedded skill: {} skill, {} file, {} bytes (sha256 {})",
+            self.plugin,
+            self.version,
+            self.git_revision,
+            self.skills,
+            self.files,
+            self.bytes,
+            self.sha256
+        )
+    }
+
+    fn names(&self) -> Vec<String> {
+        vec![format!("skill/{}", self.sha256)]
+    }
+}

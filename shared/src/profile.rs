@@ -173,7 +173,9 @@ impl Profile {
             return Err(Error::usage(format!("invalid profile name {name:?}"))
                 .hint("use letters, digits, '.', '_' and '-' only"));
         }
-        let name = explicit.unwrap_or_else(|| sanitize_name(kube_context.unwrap_or("default")));
+        let name = explicit.unwrap_or_else(|| {
+            sanitize_name(kube_context.unwrap_or(crate::target::NO_CONTEXT_PROFILE))
+        });
         let root = config_root(env)?;
         let dir = root.join("profiles").join(&name);
         let legacy =

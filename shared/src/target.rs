@@ -217,7 +217,24 @@ pub struct Target {
 
 const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
+/// The name of the profile commands use when no kube context names one: API commands
+/// work on a machine without a kubeconfig, as upstream's CLI does.
+pub const NO_CONTEXT_PROFILE: &str = "default";
+
 impl Target {
+    /// As [`Target::resolve`], but `None` when there is simply no cluster to talk to: no
+    /// kubeconfig anywhere, not in a Pod, and neither `--kubeconfig` nor `--context` given.
+    /// A kubeconfig that exists but is broken, or a named context it lacks, is still an error.
+    pub fn resolve_if_any(sel: &KubeSelection, env: &dyn EnvLookup) -> Result<Option<Target>> {
+        if sel.kubeconfig.is_some() || sel.context.is_some() || in_cluster(env) {
+            return Self::resolve(sel, env).map(Some);
+        }
+        match load_kubeconfig(sel, env)? {
+            Some((paths, config)) => Self::from_kubeconfig(sel, paths, config).map(Some),
+            None => Ok(None),
+        }
+    }
+
     pub fn resolve(sel: &KubeSelection, env: &dyn EnvLookup) -> Result<Target> {
         match load_kubeconfig(sel, env)? {
             Some((paths, config)) => Self::from_kubeconfig(sel, paths, config),

@@ -51,8 +51,11 @@ pub enum Command {
     Bootstrap(operator::BootstrapArgs),
     Doctor(operator::DoctorArgs),
     Status(operator::StatusArgs),
+    // Upstream spells it `cluster agent cordon-and-drain` (alias `drain`).
+    #[command(visible_alias = "cordon-and-drain")]
     Drain(operator::MaintenanceArgs),
     /// Take the NVCA agent out of maintenance: it takes work again
+    #[command(visible_alias = "undrain")]
     Uncordon(operator::MaintenanceArgs),
     #[command(flatten)]
     Registration(registration::RegistrationCommand),

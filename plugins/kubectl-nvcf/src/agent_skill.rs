@@ -3,9 +3,9 @@
 
 use clap::{CommandFactory, Subcommand};
 use nvcf_shared::cli::Ctx;
-use nvcf_shared::docs::{agent_skill, default_skill_path};
+use nvcf_shared::docs::{SkillVersion, agent_skill, default_skill_path};
 use nvcf_shared::files::write_atomic;
-use nvcf_shared::output::write_out;
+use nvcf_shared::output::{OutputArgs, render, write_out};
 use nvcf_shared::{Error, Result};
 use std::path::PathBuf;
 
@@ -24,6 +24,11 @@ pub enum AgentSkillCommand {
         #[arg(long, value_name = "FILE")]
         path: Option<PathBuf>,
     },
+    /// This build and the skill it embeds (size and sha256)
+    Version {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 pub fn run(cmd: AgentSkillCommand, ctx: &Ctx) -> Result<()> {
@@ -31,6 +36,11 @@ pub fn run(cmd: AgentSkillCommand, ctx: &Ctx) -> Result<()> {
     let mut out = ctx.stdout();
     match cmd {
         AgentSkillCommand::Show => write_out(&mut out, &skill()),
+        AgentSkillCommand::Version { output } => render(
+            &SkillVersion::of(crate::PLUGIN.display, &skill()),
+            output.output,
+            &mut out,
+        ),
         AgentSkillCommand::Install { path } => {
             let path = path
                 .map(Ok)

@@ -96,16 +96,27 @@ pub async fn refresh(api: &Api<'_>, output: OutputArgs) -> Result<()> {
     api.print(&view, output.output)
 }
 
-fn secret_status(secret: Option<&Secret>, expires: Option<&str>) -> serde_json::Value {
+fn secret_status(
+    secret: Option<&Secret>,
+    expires: Option<&str>,
+    revealed: &mut Option<&mut Vec<Secret>>,
+) -> serde_json::Value {
     let Some(s) = secret.filter(|s| !s.is_empty()) else {
         return json!({"status": "not_set"});
+    };
+    let value = match revealed {
+        Some(list) => {
+            list.push(s.clone());
+            s.expose().to_owned()
+        }
+        None => s.masked(),
     };
     let expired = expires
         .and_then(Ts::parse)
         .is_some_and(|t| t.unix() <= Ts::now().unix());
     json!({
         "status": if expired { "expired" } else { "valid" },
-        "value": s.masked(),
+        "value": value,
         "expiresAt": expires,
     })
 }
@@ -114,9 +125,12 @@ fn route(r: &Route) -> serde_json::Value {
     json!({"url": r.base.as_str(), "host": r.host})
 }
 
-/// `status`'s configuration section: endpoints, credentials (masked) and the current
-/// function and task, as JSON and as `KEY value` rows.
-pub fn config_view(api: &Api<'_>) -> Result<(serde_json::Value, Vec<(String, String)>)> {
+/// `status`'s configuration section: endpoints, credentials (masked, or in full into
+/// `revealed` when given) and the current function and task, as JSON and as `KEY value` rows.
+pub fn config_view(
+    api: &Api<'_>,
+    mut revealed: Option<&mut Vec<Secret>>,
+) -> Result<(serde_json::Value, Vec<(String, String)>)> {
     let session = api.session()?;
     let state = session.profile.read_state()?;
     let creds = session.client.credentials();
@@ -130,7 +144,7 @@ pub fn config_view(api: &Api<'_>) -> Result<(serde_json::Value, Vec<(String, Str
         TokenSource::State => state.token_expiration.as_deref(),
         _ => None,
     };
-    let mut admin = secret_status(creds.token.as_ref(), token_expiry);
+    let mut admin = secret_status(creds.token.as_ref(), token_expiry, &mut revealed);
     admin["source"] = json!(token_source);
     let data = json!({
         "profile": session.profile.name,
@@ -146,8 +160,8 @@ pub fn config_view(api: &Api<'_>) -> Result<(serde_json::Value, Vec<(String, Str
         },
         "auth": {
             "adminToken": admin,
-            "apiKey": secret_status(creds.api_key.as_ref(), state.api_key_expiration.as_deref()),
-            "taskApiKey": secret_status(creds.nvct_api_key.as_ref(), state.nvct_api_key_expiration.as_deref()),
+            "apiKey": secret_status(creds.api_key.as_ref(), state.api_key_expiration.as_deref(), &mut revealed),
+            "taskApiKey": secret_status(creds.nvct_api_key.as_ref(), state.nvct_api_key_expiration.as_deref(), &mut revealed),
         },
         "currentFunction": {"functionId": state.function_id, "versionId": state.version_id, "name": state.function_name},
         "currentTask": {"taskId": state.task_id, "name": state.task_name},

@@ -1,7 +1,10 @@
 //! `kubectl nvcf check --pre`.
 
-use nvcf_shared::checks::{CheckOutputArgs, Plane, Runner, cluster_checks, local_checks};
+use nvcf_shared::checks::{
+    CheckOutputArgs, CheckReport, Plane, Runner, cluster_checks, local_checks, until_passing,
+};
 use nvcf_shared::cli::{CommonArgs, Ctx};
+use nvcf_shared::error::Category;
 use nvcf_shared::target::{KubeSelection, PlaneArgs, Target};
 use nvcf_shared::{Error, Result};
 
@@ -17,6 +20,10 @@ pub struct CheckArgs {
     /// Also check that this image pull secret exists on the compute plane (NAMESPACE/NAME)
     #[arg(long, value_name = "NAMESPACE/NAME")]
     pub pull_secret: Option<String>,
+    /// Re-run every 5 s until no error-severity check fails, for at most this long (exit 5
+    /// when they still fail), e.g. 2m
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<String>,
     #[command(flatten)]
     pub output: CheckOutputArgs,
 }
@@ -45,6 +52,37 @@ pub async fn run(
                 })
         })
         .transpose()?;
+    let wait = args
+        .wait
+        .as_deref()
+        .map(|w| nvcf_shared::target::parse_duration("--wait", w))
+        .transpose()?;
+    let (report, timed_out) = until_passing(wait, || {
+        run_once(&args, pull_secret.as_ref(), common, sel, planes, ctx)
+    })
+    .await;
+    let printed = report.print(args.output.output, &mut ctx.stdout());
+    if !timed_out {
+        return printed;
+    }
+    Err(Error::new(
+        Category::Timeout,
+        format!(
+            "wait timeout: checks still failing after {}",
+            args.wait.as_deref().unwrap_or_default()
+        ),
+    )
+    .hint("fix the failures listed above, or give --wait longer"))
+}
+
+async fn run_once(
+    args: &CheckArgs,
+    pull_secret: Option<&(String, String)>,
+    common: &CommonArgs,
+    sel: &KubeSelection,
+    planes: &PlaneArgs,
+    ctx: &Ctx,
+) -> CheckReport {
     // Events stream only when a mode was asked for; otherwise the report says it all.
     let streaming = common.json || common.plain || common.accessible;
     let mut runner = Runner::new(streaming.then(|| ctx.events()));
@@ -75,10 +113,10 @@ pub async fn run(
             let secret = if plane == Plane::Control {
                 None
             } else {
-                pull_secret.clone()
+                pull_secret.cloned()
             };
             cluster_checks(&mut runner, client, &label, plane, secret).await;
         }
     }
-    runner.finish().print(args.output.output, &mut ctx.stdout())
+    runner.finish()
 }

@@ -45,6 +45,14 @@ pub enum FunctionCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// List the ids of every function you may see (upstream's `list-ids`)
+    ListIds {
+        /// authorized, private, public (comma-separated; default all)
+        #[arg(long, value_delimiter = ',')]
+        visibility: Vec<String>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Show one function version (default: the current function)
     Get {
         #[command(flatten)]
@@ -56,6 +64,7 @@ pub enum FunctionCommand {
         output: OutputArgs,
     },
     /// List the versions of a function
+    #[command(visible_alias = "list-versions")]
     Versions {
         /// Function id (default: the current function)
         function_id: Option<String>,
@@ -283,6 +292,14 @@ pub async fn run(api: &Api<'_>, cmd: FunctionCommand) -> Result<()> {
                 &function_view(json!({"functions": list}), &list, "No functions."),
                 output.output,
             )
+        }
+        FunctionCommand::ListIds { visibility, output } => {
+            let ids = fns.ids(&visibility).await?;
+            let rows = ids.iter().map(|id| vec![id.clone()]).collect();
+            let view = View::new(json!({"functionIds": ids}))
+                .columns(&["FUNCTION ID"], rows, "No functions.")
+                .names(ids.iter().map(|id| format!("function/{id}")).collect());
+            api.print(&view, output.output)
         }
         FunctionCommand::Get {
             ids,

@@ -20,7 +20,7 @@ pub enum DeployCommand {
         #[command(flatten)]
         ids: Ids,
         #[command(flatten)]
-        spec: DeploySpecArgs,
+        spec: Box<DeploySpecArgs>,
         /// Seconds to wait for ACTIVE
         #[arg(long, default_value_t = 900)]
         timeout: u64,
@@ -123,6 +123,9 @@ pub async fn run(api: &Api<'_>, cmd: DeployCommand) -> Result<()> {
             dry_run,
             output,
         } => {
+            if spec.gpu_name.is_some() {
+                api.note("warning: --gpu-name is deprecated; use --gpu");
+            }
             let (specs, ffid, fvid) = spec.specs()?;
             let (fid, vid) = ids.resolve(&session, (ffid, fvid)).await?;
             let name = if dry_run {

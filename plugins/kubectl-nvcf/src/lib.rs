@@ -14,6 +14,7 @@ mod admin;
 mod api;
 mod api_key;
 mod auth;
+mod cluster;
 mod dashboard;
 mod down;
 mod dump;
@@ -87,6 +88,9 @@ pub enum Command {
     /// Credentials NVCF uses to pull from private registries
     #[command(subcommand)]
     RegistryCredential(registry_credential::RegistryCommand),
+    /// The account's GPU cluster groups, through the NVCF API
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
     /// Super-admin account management (needs NVCF_CLI_ENABLE_ADMIN, as upstream)
     #[command(subcommand, hide = true)]
     Admin(admin::AdminCommand),
@@ -153,6 +157,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::Function(cmd) => function::run(&api, *cmd).await,
         Command::Task(cmd) => task::run(&api, *cmd).await,
         Command::RegistryCredential(cmd) => registry_credential::run(&api, cmd).await,
+        Command::Cluster(cmd) => cluster::run(&api, cmd).await,
         Command::Admin(cmd) => admin::run(&api, cmd).await,
         Command::Profile(cmd) => profile(cmd, &cli.common, &sel, &ctx, &mut ctx.stdout()),
         Command::AgentSkill(cmd) => agent_skill::run(cmd, &ctx),

@@ -44,6 +44,10 @@ pub struct UpArgs {
     /// Print the phases, releases and ETAs; take no lock, pull nothing, change nothing
     #[arg(long)]
     pub plan_only: bool,
+    /// Mint a fresh admin token in the admin-token phase, whatever the profile holds
+    /// (upstream's flag; `up` always mints one, so this only refuses --token)
+    #[arg(long)]
+    pub refresh_token: bool,
     #[command(flatten)]
     pub flags: StackFlags,
 }
@@ -185,6 +189,12 @@ fn check_cluster_name(name: &str) -> Result<()> {
 
 pub async fn up(api: &Api<'_>, planes_args: &PlaneArgs, args: UpArgs) -> Result<()> {
     check_cluster_name(&args.cluster_name)?;
+    if args.refresh_token && api.connect.token.as_deref().is_some_and(|t| !t.is_empty()) {
+        return Err(Error::usage(
+            "--refresh-token mints a new admin token, --token gives one: use one of them",
+        )
+        .hint("drop --token to mint a fresh token, or drop --refresh-token to use the one given"));
+    }
     let (control_sel, compute_sel, split) = selections(api.sel, planes_args);
     if args.plan_only {
         // The plan needs no passwords and no cluster: nothing is read but the config.

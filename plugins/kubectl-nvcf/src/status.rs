@@ -4,8 +4,9 @@
 use crate::api::Api;
 use crate::dashboard::Dashboard;
 use nvcf_shared::error::Category;
-use nvcf_shared::output::{OutputArgs, OutputFormat, Report, render, write_out};
+use nvcf_shared::output::{OutputArgs, OutputFormat, Report, render, render_revealing, write_out};
 use nvcf_shared::profile::view::current;
+use nvcf_shared::secret::Secret;
 use nvcf_shared::stack::catalog::Catalog;
 use nvcf_shared::stack::status::{
     Clusters, ConfigSection, Request, StatusReport, collect, report, watch::watch,
@@ -24,6 +25,10 @@ pub struct StatusArgs {
     /// Keep the view current from Kubernetes watches: a dashboard on a terminal, otherwise a line per change (JSONL with -o json or --json)
     #[arg(long, short = 'w')]
     pub watch: bool,
+    /// Print the admin token and API keys in full instead of masked (never the default;
+    /// not with --watch)
+    #[arg(long, conflicts_with = "watch")]
+    pub show_tokens: bool,
     /// `--json` (global) means `-o json`.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -39,7 +44,10 @@ pub async fn run(api: &Api<'_>, planes: &PlaneArgs, args: StatusArgs) -> Result<
         .ok()
         .and_then(|p| p.read_state().ok())
         .and_then(|s| s.registration);
-    let (config, config_error) = config_section(api);
+    let mut revealed = Vec::new();
+    let (config, config_error) = config_section(api, args.show_tokens.then_some(&mut revealed));
+    let revealed: Vec<&Secret> = revealed.iter().collect();
+    let print = |r: &StatusReport| render_revealing(r, format, &mut api.ctx.stdout(), &revealed);
     let request = Request {
         cluster_name: args.cluster_name.clone(),
         registration,
@@ -54,7 +62,7 @@ pub async fn run(api: &Api<'_>, planes: &PlaneArgs, args: StatusArgs) -> Result<
             // The config section still shows when no cluster can be reached.
             let mut r = report_without_cluster(request, &e.message());
             r.identity.notes.extend(e.remediation());
-            render(&r, format, &mut api.ctx.stdout())?;
+            print(&r)?;
             // Without any kubeconfig this is an API-only setup, not a failure.
             let no_kubeconfig = e.message().starts_with("no kubeconfig found");
             return match config_error {
@@ -67,7 +75,7 @@ pub async fn run(api: &Api<'_>, planes: &PlaneArgs, args: StatusArgs) -> Result<
     };
     if !args.watch {
         let r = collect(catalog, &clusters, request).await?;
-        render(&r, format, &mut api.ctx.stdout())?;
+        print(&r)?;
         if let Some(c) = config_error {
             return Err(c);
         }
@@ -181,8 +189,11 @@ fn changes(before: Option<&StatusReport>, now: &StatusReport, wide: bool) -> Str
 
 /// The configured endpoints and credentials (masked), as `status` always showed them; a
 /// profile that cannot be read says why instead, and its error is the command's outcome.
-fn config_section(api: &Api<'_>) -> (ConfigSection, Option<Error>) {
-    match crate::auth::config_view(api) {
+fn config_section(
+    api: &Api<'_>,
+    revealed: Option<&mut Vec<Secret>>,
+) -> (ConfigSection, Option<Error>) {
+    match crate::auth::config_view(api, revealed) {
         Ok((data, rows)) => (ConfigSection { data, rows }, None),
         Err(e) => (
             ConfigSection {

@@ -32,9 +32,10 @@ pub enum TaskCommand {
         /// Only tasks in this status (QUEUED, RUNNING, COMPLETED, …)
         #[arg(long)]
         status: Option<String>,
-        /// Stop after this many tasks
-        #[arg(long)]
-        limit: Option<usize>,
+        /// Exactly one page of at most this many tasks, with the cursor of the next
+        /// (upstream's paging); without it every page streams
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: Option<u32>,
         /// Tasks per request
         #[arg(long, default_value_t = 100)]
         page_size: u32,
@@ -67,8 +68,10 @@ pub enum TaskCommand {
     /// A task's events; --follow keeps printing until the task ends
     Events {
         task_id: Option<String>,
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["limit", "cursor"])]
         follow: bool,
+        #[command(flatten)]
+        page: OnePage,
         /// Seconds between checks with --follow
         #[arg(long, default_value_t = 2, hide = true)]
         poll_interval: u64,
@@ -78,6 +81,8 @@ pub enum TaskCommand {
     /// A task's results
     Results {
         task_id: Option<String>,
+        #[command(flatten)]
+        page: OnePage,
         #[command(flatten)]
         output: OutputArgs,
     },
@@ -160,6 +165,29 @@ fn fixed_row(cells: &[String]) -> String {
     format!("{}\n", line.trim_end())
 }
 
+/// Upstream's paging of events and results: one page when a limit is given.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct OnePage {
+    /// Exactly one page of at most this many items, with the cursor of the next
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    limit: Option<u32>,
+    /// Start from this cursor (from a previous page)
+    #[arg(long)]
+    cursor: Option<String>,
+}
+
+impl OnePage {
+    fn query(&self) -> PageQuery {
+        match self.limit {
+            Some(limit) => PageQuery::one_page(limit as usize, self.cursor.clone()),
+            None => PageQuery {
+                cursor: self.cursor.clone(),
+                ..PageQuery::default()
+            },
+        }
+    }
+}
+
 /// How a listing's rows look in a table.
 struct Columns {
     header: &'static [&'static str],
@@ -187,7 +215,10 @@ async fn stream_list(
                 Ok(())
             })
             .await?;
-        let data = json!({ key: all, "cursor": cursor });
+        let mut data = json!({ key: all, "cursor": cursor });
+        if let Some(limit) = query.max_items {
+            data["limit"] = json!(limit);
+        }
         return api.print(&View::new(data), format);
     }
     let mut count = 0usize;
@@ -230,9 +261,14 @@ async fn stream_list(
         OutputFormat::Json => {
             let head = if opened { String::new() } else { open };
             let close = if count == 0 { "]" } else { "\n  ]" };
+            // One page (--limit) says its limit, as upstream's page does.
+            let limit = match query.max_items {
+                Some(l) => format!(",\n  \"limit\": {l}"),
+                None => String::new(),
+            };
             let tail = match &cursor {
-                Some(c) => format!("{close},\n  \"cursor\": {}\n}}\n", json!(c)),
-                None => format!("{close}\n}}\n"),
+                Some(c) => format!("{close}{limit},\n  \"cursor\": {}\n}}\n", json!(c)),
+                None => format!("{close}{limit}\n}}\n"),
             };
             write_raw(&mut out, &format!("{head}{tail}"))
         }
@@ -309,11 +345,18 @@ pub async fn run(api: &Api<'_>, cmd: TaskCommand) -> Result<()> {
             cursor,
             output,
         } => {
-            let query = PageQuery {
-                page_size: Some(page_size.max(1)),
-                status: status.map(|s| s.to_ascii_uppercase()),
-                cursor,
-                max_items: limit,
+            let status = status.map(|s| s.to_ascii_uppercase());
+            let query = match limit {
+                Some(limit) => PageQuery {
+                    status,
+                    ..PageQuery::one_page(limit as usize, cursor)
+                },
+                None => PageQuery {
+                    page_size: Some(page_size.max(1)),
+                    status,
+                    cursor,
+                    max_items: None,
+                },
             };
             stream_list(
                 api,
@@ -371,6 +414,7 @@ pub async fn run(api: &Api<'_>, cmd: TaskCommand) -> Result<()> {
         TaskCommand::Events {
             task_id: id,
             follow,
+            page,
             poll_interval,
             output,
         } => {
@@ -381,7 +425,7 @@ pub async fn run(api: &Api<'_>, cmd: TaskCommand) -> Result<()> {
                     &tasks,
                     Listing::Events,
                     Some(&id),
-                    &PageQuery::default(),
+                    &page.query(),
                     output.output,
                     Columns {
                         header: &["created", "message"],
@@ -394,6 +438,7 @@ pub async fn run(api: &Api<'_>, cmd: TaskCommand) -> Result<()> {
         }
         TaskCommand::Results {
             task_id: id,
+            page,
             output,
         } => {
             let id = task_id(&session, id)?;
@@ -402,7 +447,7 @@ pub async fn run(api: &Api<'_>, cmd: TaskCommand) -> Result<()> {
                 &tasks,
                 Listing::Results,
                 Some(&id),
-                &PageQuery::default(),
+                &page.query(),
                 output.output,
                 Columns {
                     header: &["id", "name", "created", "metadata"],

@@ -245,3 +245,28 @@ impl Runner {
         report
     }
 }
+
+/// How often `check --wait` re-runs the checks, as upstream does.
+pub const RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs `round` until no error-severity check fails or `wait` (if any) would run out before
+/// the next round. Returns the last report and whether it still failed at the deadline.
+pub async fn until_passing<F, Fut>(
+    wait: Option<std::time::Duration>,
+    mut round: F,
+) -> (CheckReport, bool)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = CheckReport>,
+{
+    let deadline = wait.map(|w| Instant::now() + w);
+    loop {
+        let report = round().await;
+        let out_of_time = deadline.is_none_or(|d| Instant::now() + RETRY_EVERY > d);
+        if !report.failed() || out_of_time {
+            let timed_out = wait.is_some() && report.failed();
+            return (report, timed_out);
+        }
+        tokio::time::sleep(RETRY_EVERY).await;
+    }
+}

@@ -323,6 +323,9 @@ pub struct DeploySpecArgs {
     /// GPU type, e.g. H100
     #[arg(long)]
     pub gpu: Option<String>,
+    /// Deprecated spelling of --gpu (upstream's)
+    #[arg(long, hide = true, conflicts_with = "gpu", value_name = "GPU")]
+    pub gpu_name: Option<String>,
     /// Instance type, e.g. NCP.GPU.H100_1x
     #[arg(long)]
     pub instance_type: Option<String>,
@@ -333,14 +336,45 @@ pub struct DeploySpecArgs {
     /// Cluster group (legacy backend)
     #[arg(long)]
     pub backend: Option<String>,
+    /// Legacy name of the backend, used only when --backend is not given (upstream's)
+    #[arg(long, hide = true, value_name = "NAME")]
+    pub cluster_name: Option<String>,
     /// Clusters, comma-separated
     #[arg(long, value_delimiter = ',')]
     pub clusters: Vec<String>,
     /// Regions, comma-separated
     #[arg(long, value_delimiter = ',')]
     pub regions: Vec<String>,
-    #[arg(long)]
+    /// Availability zones, comma-separated
+    #[arg(long, value_delimiter = ',')]
+    pub availability_zones: Vec<String>,
+    /// Node attributes the instances need, comma-separated
+    #[arg(long, value_delimiter = ',')]
+    pub attributes: Vec<String>,
+    /// Requests one instance serves at once, 1..16384 (0: the platform's default)
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=16384))]
     pub max_request_concurrency: Option<u32>,
+    /// Placement priority of this specification, 1..99 (0: none)
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=99))]
+    pub preferred_order: Option<u32>,
+    /// CPU architecture, e.g. amd64 or arm64
+    #[arg(long)]
+    pub cpu_arch: Option<String>,
+    /// Operating system of the nodes
+    #[arg(long)]
+    pub os: Option<String>,
+    /// GPU driver version of the nodes
+    #[arg(long)]
+    pub driver_version: Option<String>,
+    /// Storage each instance needs, e.g. 100Gi
+    #[arg(long)]
+    pub storage: Option<String>,
+    /// System memory each instance needs, e.g. 64Gi
+    #[arg(long)]
+    pub system_memory: Option<String>,
+    /// GPU memory each instance needs, e.g. 80Gi
+    #[arg(long)]
+    pub gpu_memory: Option<String>,
 }
 
 impl DeploySpecArgs {
@@ -371,21 +405,42 @@ impl DeploySpecArgs {
         }
         if let Some(first) = specs.first_mut().and_then(Value::as_object_mut) {
             let s = |v: &Option<String>| v.clone().map(Value::String);
-            set(first, "gpu", s(&self.gpu));
+            // Upstream sends no number it was given as 0: the platform's default applies.
+            let n = |v: Option<u32>| v.filter(|n| *n > 0).map(Value::from);
+            set(first, "gpu", s(&self.gpu).or_else(|| s(&self.gpu_name)));
             set(first, "instanceType", s(&self.instance_type));
             set(first, "minInstances", self.min_instances.map(Value::from));
             set(first, "maxInstances", self.max_instances.map(Value::from));
-            set(first, "backend", s(&self.backend));
+            set(
+                first,
+                "backend",
+                s(&self.backend).or_else(|| s(&self.cluster_name)),
+            );
             set(
                 first,
                 "maxRequestConcurrency",
-                self.max_request_concurrency.map(Value::from),
+                n(self.max_request_concurrency),
             );
-            if !self.clusters.is_empty() {
-                first.insert("clusters".into(), json!(self.clusters));
+            set(first, "preferredOrder", n(self.preferred_order));
+            for (key, value) in [
+                ("cpuArch", &self.cpu_arch),
+                ("os", &self.os),
+                ("driverVersion", &self.driver_version),
+                ("storage", &self.storage),
+                ("systemMemory", &self.system_memory),
+                ("gpuMemory", &self.gpu_memory),
+            ] {
+                set(first, key, s(value));
             }
-            if !self.regions.is_empty() {
-                first.insert("regions".into(), json!(self.regions));
+            for (key, list) in [
+                ("clusters", &self.clusters),
+                ("regions", &self.regions),
+                ("availabilityZones", &self.availability_zones),
+                ("attributes", &self.attributes),
+            ] {
+                if !list.is_empty() {
+                    first.insert(key.into(), json!(list));
+                }
             }
         }
         for (i, spec) in specs.iter().enumerate() {

@@ -55,6 +55,12 @@ struct OneFunction {
     function: Function,
 }
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FunctionIds {
+    #[serde(default)]
+    function_ids: Vec<String>,
+}
+#[derive(Deserialize)]
 struct ManyFunctions {
     #[serde(default)]
     functions: Vec<Function>,
@@ -91,6 +97,17 @@ impl<'a> Functions<'a> {
             req = req.query("visibility", visibility.join(","));
         }
         Ok(self.client.json::<ManyFunctions>(&req).await?.functions)
+    }
+
+    /// The ids of every function the caller may see (`GET /v2/nvcf/functions/ids`).
+    pub async fn ids(&self, visibility: &[String]) -> Result<Vec<String>> {
+        let mut req = self
+            .req(Method::GET, "/v2/nvcf/functions/ids".into())
+            .bearer(Bearer::Function);
+        if !visibility.is_empty() {
+            req = req.query("visibility", visibility.join(","));
+        }
+        Ok(self.client.json::<FunctionIds>(&req).await?.function_ids)
     }
 
     pub async fn versions(&self, fid: &str) -> Result<Vec<Function>> {

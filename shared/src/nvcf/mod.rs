@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod apikeys;
 pub mod client;
+pub mod cluster_groups;
 pub mod confirm;
 pub mod credentials;
 pub mod endpoints;

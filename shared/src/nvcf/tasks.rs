@@ -162,7 +162,11 @@ impl<'a> Tasks<'a> {
             seen += items.len();
             on_page(items)?;
             cursor = page.cursor.filter(|c| !c.is_empty());
-            let done = query.max_items.is_some_and(|m| seen >= m);
+            // A page as large as the limit is the last one asked for, however full it came.
+            let one_page = query
+                .max_items
+                .is_some_and(|m| query.page_size.is_some_and(|p| p as usize >= m));
+            let done = one_page || query.max_items.is_some_and(|m| seen >= m);
             if cursor.is_none() || done {
                 return Ok(cursor);
             }
@@ -221,4 +225,17 @@ pub struct PageQuery {
     pub status: Option<String>,
     pub cursor: Option<String>,
     pub max_items: Option<usize>,
+}
+
+impl PageQuery {
+    /// Exactly one page of at most `limit` items from `cursor`, as upstream's `--limit`
+    /// asks: the cursor returned then resumes right after the last item shown.
+    pub fn one_page(limit: usize, cursor: Option<String>) -> PageQuery {
+        PageQuery {
+            page_size: Some(u32::try_from(limit).unwrap_or(u32::MAX)),
+            status: None,
+            cursor,
+            max_items: Some(limit),
+        }
+    }
 }

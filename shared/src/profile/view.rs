@@ -4,13 +4,14 @@ use super::{Profile, ProfileArgs, ProfileConfig, State};
 use crate::error::{Error, Result};
 use crate::output::{Report, column_table, key_value_table};
 use crate::settings::{EnvLookup, KEYS, Origin, Settings};
-use crate::target::{KubeSelection, Target};
+use crate::target::{KubeSelection, NO_CONTEXT_PROFILE, Target};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The profile a command uses. An explicit `--config`/`--profile`/`$NVCF_PROFILE` needs no
-/// cluster; otherwise the profile is named after the resolved kube context.
+/// cluster; otherwise the profile is named after the resolved kube context, and without
+/// any kubeconfig it is [`NO_CONTEXT_PROFILE`].
 pub fn current(args: &ProfileArgs, sel: &KubeSelection, env: &dyn EnvLookup) -> Result<Profile> {
     let explicit = args.config.is_some()
         || args.profile.as_deref().is_some_and(|p| !p.is_empty())
@@ -18,9 +19,12 @@ pub fn current(args: &ProfileArgs, sel: &KubeSelection, env: &dyn EnvLookup) -> 
     if explicit {
         return Profile::locate(args, None, env);
     }
-    let target = Target::resolve(sel, env)
+    let target = Target::resolve_if_any(sel, env)
         .map_err(|e| e.hint("or name the profile explicitly with --profile NAME"))?;
-    Profile::locate(args, target.context.as_deref(), env)
+    let context = target
+        .as_ref()
+        .map_or(Some(NO_CONTEXT_PROFILE), |t| t.context.as_deref());
+    Profile::locate(args, context, env)
 }
 
 #[derive(Debug, Serialize)]

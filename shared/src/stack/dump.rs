@@ -22,7 +22,34 @@ const KINDS: [(&str, &str, &str, &str); 9] = [
     ("", "v1", "Event", "events"),
     ("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims"),
 ];
-const LOG_TAIL: i64 = 200;
+/// What a bundle holds and how much of each log (upstream's `cluster-dump` flags).
+#[derive(Debug, Clone)]
+pub struct DumpOptions {
+    pub redact: bool,
+    pub resources: bool,
+    pub logs: bool,
+    pub helm: bool,
+    /// Only the compute plane's namespaces (or its cluster, with split planes).
+    pub compute_only: bool,
+    /// Lines from the end of each container's log.
+    pub log_tail: i64,
+    /// Bytes at most of each container's log.
+    pub max_log_bytes: i64,
+}
+
+impl Default for DumpOptions {
+    fn default() -> Self {
+        DumpOptions {
+            redact: true,
+            resources: true,
+            logs: true,
+            helm: true,
+            compute_only: false,
+            log_tail: 2000,
+            max_log_bytes: 1_048_576,
+        }
+    }
+}
 pub const REDACTED: &str = "<redacted>";
 
 fn namespaces(catalog: &Catalog, plane: Plane) -> Vec<String> {
@@ -91,23 +118,25 @@ async fn dump_plane(
     plane: &str,
     nss: &[String],
     dir: &Path,
-    redact: bool,
+    opts: &DumpOptions,
     s: &mut DumpSummary,
 ) -> Result<()> {
+    let redact = opts.redact;
     let base = dir.join(plane);
-    let helm = helm_releases(client).await.map(|r| {
-        r.into_iter()
-            .map(|(ns, n)| json!({"namespace": ns, "release": n}))
-            .collect::<Vec<_>>()
-    });
-    match helm {
-        Ok(list) => {
-            write(&base.join("helm-releases.yaml"), &yaml(&json!(list))?)?;
-            s.files += 1;
+    if opts.helm {
+        match helm_releases(client).await {
+            Ok(releases) => {
+                let list: Vec<Value> = releases
+                    .into_iter()
+                    .map(|(ns, n)| json!({"namespace": ns, "release": n}))
+                    .collect();
+                write(&base.join("helm-releases.yaml"), &yaml(&json!(list))?)?;
+                s.files += 1;
+            }
+            Err(e) => s
+                .warnings
+                .push(format!("{plane}: helm releases: {}", e.message())),
         }
-        Err(e) => s
-            .warnings
-            .push(format!("{plane}: helm releases: {}", e.message())),
     }
     let all_ns: Api<Namespace> = Api::all(client.clone());
     let existing = all_ns
@@ -147,6 +176,11 @@ async fn dump_plane(
             async move { (ns.clone(), *k, api.list(&ListParams::default()).await) }
         })
     });
+    let lists: Vec<_> = if opts.resources {
+        lists.collect()
+    } else {
+        Vec::new()
+    };
     for (ns, kind, res) in join_all(lists).await {
         match res {
             Ok(list) => {
@@ -166,7 +200,8 @@ async fn dump_plane(
             Err(e) => s.warnings.push(format!("{plane}/{ns}: {kind}: {e}")),
         }
     }
-    for ns in &present {
+    let (log_tail, max_log_bytes) = (opts.log_tail, opts.max_log_bytes);
+    for ns in present.iter().filter(|_| opts.logs) {
         let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
         let Ok(list) = pods.list(&ListParams::default()).await else {
             continue;
@@ -185,7 +220,8 @@ async fn dump_plane(
                 async move {
                     let lp = LogParams {
                         container: Some(c.clone()),
-                        tail_lines: Some(LOG_TAIL),
+                        tail_lines: Some(log_tail),
+                        limit_bytes: Some(max_log_bytes),
                         ..LogParams::default()
                     };
                     (pod.clone(), c, pods.logs(&pod, &lp).await)
@@ -213,8 +249,9 @@ pub async fn dump(
     catalog: &Catalog,
     clusters: &Clusters,
     out: &Path,
-    redact: bool,
+    opts: &DumpOptions,
 ) -> Result<DumpSummary> {
+    let redact = opts.redact;
     let tarball =
         out.to_string_lossy().ends_with(".tar.gz") || out.to_string_lossy().ends_with(".tgz");
     let staging = if tarball {
@@ -231,12 +268,26 @@ pub async fn dump(
     };
     let mut planes: Vec<(&kube::Client, &str, Vec<String>)> = Vec::new();
     match &clusters.compute {
+        None if opts.compute_only => {
+            planes.push((
+                &clusters.control.client,
+                "cluster",
+                namespaces(catalog, Plane::Compute),
+            ));
+        }
         None => {
             let mut all = namespaces(catalog, Plane::Control);
             all.extend(namespaces(catalog, Plane::Compute));
             all.sort();
             all.dedup();
             planes.push((&clusters.control.client, "cluster", all));
+        }
+        Some(c) if opts.compute_only => {
+            planes.push((
+                &c.client,
+                "compute-plane",
+                namespaces(catalog, Plane::Compute),
+            ));
         }
         Some(c) => {
             planes.push((
@@ -252,7 +303,7 @@ pub async fn dump(
         }
     }
     for (client, plane, nss) in planes {
-        dump_plane(client, plane, &nss, &staging, redact, &mut s).await?;
+        dump_plane(client, plane, &nss, &staging, opts, &mut s).await?;
     }
     write(
         &staging.join("summary.yaml"),

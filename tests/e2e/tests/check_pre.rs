@@ -174,6 +174,29 @@ fn a_bare_cluster_fails_each_prerequisite_with_its_hint() {
     assert_eq!(got["gpu-nodes"]["status"], "passed");
     assert_eq!(got["registry-pull-secret"]["severity"], "warning");
 
+    // --wait re-runs every 5 s; still failing when it runs out is upstream's exit 5.
+    let started = std::time::Instant::now();
+    let waited = check(
+        &home,
+        env.kubeconfig(),
+        &path,
+        &["--wait", "6s", "-o", "json"],
+    );
+    assert_eq!(waited.code, Some(5), "{waited:#?}");
+    assert!(
+        waited
+            .stderr
+            .contains("wait timeout: checks still failing after 6s"),
+        "{waited:#?}"
+    );
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(5),
+        "it re-ran"
+    );
+    assert_eq!(outcomes(&waited)["gateway-api-crds"]["status"], "failed");
+    let bad = check(&home, env.kubeconfig(), &path, &["--wait", "soon"]);
+    assert_eq!(bad.code, Some(64), "{bad:#?}");
+
     // Installed but not ready: the controllers never reported status.
     env.install_fixture_without_status("gateway-api").unwrap();
     env.install_fixture_without_status("gpu-operator").unwrap();

@@ -117,8 +117,9 @@ fn bad_input_gets_a_one_line_error_and_a_documented_exit_code() {
         let run = Run::of(home.command(bin("kubectl-nvcf")).args(&args));
         assert_one_line_error(&run, code, &names);
     }
-    // No kubeconfig anywhere at all.
-    let run = Run::of(home.command(bin("kubectl-nvca")).arg("context"));
+    // No kubeconfig anywhere at all: a command that needs the cluster says so (`context`
+    // then shows the default profile API commands use).
+    let run = Run::of(home.command(bin("kubectl-nvca")).arg("status"));
     assert_one_line_error(&run, 78, &["no kubeconfig found", "KUBECONFIG"]);
 }
 

@@ -136,13 +136,15 @@ fn up_plans_installs_reruns_and_holds_the_lock() {
         .unwrap();
     assert_eq!(cm.trim(), "1", "OpenBao's init Job ran");
 
-    // A re-run converges without changing anything.
+    // A re-run converges without changing anything (upstream's --refresh-token: a fresh
+    // admin token, as every up mints).
     let again = Run::of(nvcf(&sim, &kubeconfig, &helm).args([
         "up",
         "--cluster-name",
         "gpu-a",
         "--chart-source",
         &charts,
+        "--refresh-token",
         "-o",
         "json",
     ]));

@@ -231,11 +231,14 @@ fn bootstrap_registers_restarts_the_operator_and_is_idempotent() {
         "{}",
         config()
     );
-    let again = t.json(&["drain", "--yes"]);
+    // Upstream's spelling of the same command.
+    let again = t.json(&["cordon-and-drain", "--yes"]);
     assert_eq!(again["configChanged"], false);
     let back = t.json(&["uncordon", "--yes", "--timeout", "60s"]);
     assert_eq!(back["configChanged"], true, "{back:#}");
     assert_eq!(back["rolloutComplete"], true, "{back:#}");
+    let back_again = t.json(&["undrain", "--yes", "--timeout", "60s"]);
+    assert_eq!(back_again["configChanged"], false, "{back_again:#}");
     let now = config();
     assert!(
         !now.contains("maintenanceMode")

@@ -77,6 +77,19 @@ fn refresh_keeps_keys_and_status_masks_everything() {
         );
         assert!(!status.to_string().contains(s));
     }
+    // --show-tokens is the explicit reveal: every credential in full, in both forms.
+    let shown = env.json(&["status", "--show-tokens"]);
+    let auth = &shown["config"]["auth"];
+    assert_eq!(auth["adminToken"]["value"], after["token"], "{auth:#}");
+    assert_eq!(auth["apiKey"]["value"], after["apiKey"], "{auth:#}");
+    let table = env.ok(&["status", "--show-tokens"]);
+    assert!(
+        table.stdout.contains(after["token"].as_str().unwrap()),
+        "{table:#?}"
+    );
+    assert!(!table.stderr.contains(after["token"].as_str().unwrap()));
+    let watch = env.nvcf(&["status", "--show-tokens", "--watch"]);
+    assert_eq!(watch.code, Some(64), "{watch:#?}");
 }
 
 #[test]

@@ -65,6 +65,37 @@ fn dump_redacts_secrets_by_default_and_writes_a_tarball() {
     assert!(!grep_all(&dir, "super-secret-value-42"));
     assert!(grep_all(&dir, "<redacted>"));
 
+    // Upstream's cluster-dump flags: only some parts, shorter logs, the compute plane only.
+    let parts = home.path().join("parts");
+    let run = Run::of(
+        nvcf(&home, &env)
+            .args(["dump", "--include", "helm,logs", "--log-tail", "5"])
+            .args(["--max-log-bytes", "100", "-o"])
+            .arg(&parts),
+    );
+    run.expect_success();
+    assert!(parts.join("cluster/helm-releases.yaml").exists());
+    assert!(parts.join("cluster/nvcf/logs").is_dir());
+    assert!(
+        !parts.join("cluster/nvcf/deployment.yaml").exists(),
+        "no resources"
+    );
+    let compute = home.path().join("compute");
+    Run::of(
+        nvcf(&home, &env)
+            .args(["dump", "--compute-only", "-o"])
+            .arg(&compute),
+    )
+    .expect_success();
+    assert!(
+        !compute.join("cluster/nvcf").exists(),
+        "control plane left out"
+    );
+    let bad = Run::of(nvcf(&home, &env).args(["dump", "--include", "everything"]));
+    assert_eq!(bad.code, Some(64), "{bad:#?}");
+    let zero = Run::of(nvcf(&home, &env).args(["dump", "--log-tail", "0"]));
+    assert_eq!(zero.code, Some(64), "{zero:#?}");
+
     let raw = home.path().join("raw");
     Run::of(
         nvcf(&home, &env)

@@ -532,3 +532,114 @@ fn new_versions_and_version_resolution() {
     assert_eq!(run.code, Some(64), "{run:#?}");
     assert!(run.stderr.contains("2 versions"), "{run:#?}");
 }
+
+/// Upstream's placement flags of `function deploy create`, as its scripts pass them: they
+/// reach the deployment specification field for field; 0 means "the platform's default"
+/// and is not sent; the deprecated `--gpu-name` still works and says so.
+#[test]
+fn deploy_create_takes_upstreams_placement_flags() {
+    let env = SimEnv::start().logged_in();
+    env.json(&[
+        "function",
+        "create",
+        "--name",
+        "placed",
+        "--container-image",
+        "nvcr.io/acme/echo:1",
+        "--inference-url",
+        "/echo",
+        "--inference-port",
+        "8000",
+    ]);
+    let run = env.ok(&[
+        "function",
+        "deploy",
+        "create",
+        "--gpu-name",
+        "A10G",
+        "--instance-type",
+        "NCP.GPU.A10G_1x",
+        "--regions",
+        "us-east-1,us-west-2",
+        "--availability-zones",
+        "us-east-1a",
+        "--attributes",
+        "ssd,ib",
+        "--max-request-concurrency",
+        "0",
+        "--preferred-order",
+        "3",
+        "--cpu-arch",
+        "amd64",
+        "--os",
+        "linux",
+        "--driver-version",
+        "570.86",
+        "--storage",
+        "100Gi",
+        "--system-memory",
+        "64Gi",
+        "--gpu-memory",
+        "24Gi",
+        "--poll-interval",
+        "1",
+    ]);
+    assert!(
+        run.stderr.contains("--gpu-name is deprecated; use --gpu"),
+        "{run:#?}"
+    );
+    let dep = env.json(&["function", "deploy", "get"]);
+    let spec = &dep["deploymentSpecifications"][0];
+    assert_eq!(spec["gpu"], "A10G", "{spec:#}");
+    assert_eq!(
+        spec["regions"],
+        serde_json::json!(["us-east-1", "us-west-2"])
+    );
+    assert_eq!(spec["availabilityZones"], serde_json::json!(["us-east-1a"]));
+    assert_eq!(spec["attributes"], serde_json::json!(["ssd", "ib"]));
+    assert_eq!(spec["preferredOrder"], 3);
+    assert!(
+        spec.get("maxRequestConcurrency").is_none(),
+        "0 is not sent: {spec:#}"
+    );
+    for (key, value) in [
+        ("cpuArch", "amd64"),
+        ("os", "linux"),
+        ("driverVersion", "570.86"),
+        ("storage", "100Gi"),
+        ("systemMemory", "64Gi"),
+        ("gpuMemory", "24Gi"),
+    ] {
+        assert_eq!(spec[key], value, "{key}: {spec:#}");
+    }
+    // Out of the contract's range: refused before any request.
+    let before = env.sim.requests().len();
+    for (flag, value) in [
+        ("--preferred-order", "100"),
+        ("--max-request-concurrency", "20000"),
+    ] {
+        let bad = env.nvcf(&[
+            "function",
+            "deploy",
+            "create",
+            "--gpu",
+            "A10G",
+            "--instance-type",
+            "NCP.GPU.A10G_1x",
+            flag,
+            value,
+        ]);
+        assert_eq!(bad.code, Some(64), "{flag}: {bad:#?}");
+    }
+    assert_eq!(env.sim.requests().len(), before);
+    let both = env.nvcf(&[
+        "function",
+        "deploy",
+        "create",
+        "--gpu",
+        "A10G",
+        "--gpu-name",
+        "A10G",
+    ]);
+    assert_eq!(both.code, Some(64), "{both:#?}");
+}

@@ -65,6 +65,14 @@ fn task_lifecycle_with_the_last_task_remembered() {
     );
     let events = env.json(&["task", "events"]);
     assert!(events["events"].as_array().unwrap().len() >= 3, "{events}");
+    let one = env.json(&["task", "events", "--limit", "1"]);
+    assert_eq!(one["events"].as_array().unwrap().len(), 1, "{one}");
+    assert_eq!(one["limit"], 1, "{one}");
+    assert_eq!(one["events"][0], events["events"][0], "the first page");
+    let results_page = env.json(&["task", "results", "--limit", "5"]);
+    assert_eq!(results_page["limit"], 5, "{results_page}");
+    let both = env.nvcf(&["task", "events", "--follow", "--limit", "1"]);
+    assert_eq!(both.code, Some(64), "{both:#?}");
     let bulk = env.json(&["task", "bulk", "--task-ids", &id]);
     assert_eq!(bulk["tasks"][0]["status"], "COMPLETED");
     let results = env.json(&["task", "results"]);
@@ -123,6 +131,39 @@ fn task_list_follows_every_cursor_and_streams() {
         "name",
     ]);
     assert_eq!(limited.stdout.lines().count(), 3, "{limited:#?}");
+    // --limit is upstream's one page: at most N items, its limit, and the cursor that
+    // resumes right after them; following the cursors visits every task exactly once.
+    let before = env.requests("tasks", "GET", "/v1/nvct/tasks").len();
+    let first = env.json(&["task", "list", "--limit", "2"]);
+    assert_eq!(
+        env.requests("tasks", "GET", "/v1/nvct/tasks").len(),
+        before + 1,
+        "one request for one page"
+    );
+    assert_eq!(first["limit"], 2, "{first}");
+    let mut seen: Vec<String> = Vec::new();
+    let mut page = first;
+    loop {
+        let items = page["tasks"].as_array().unwrap();
+        assert!(items.len() <= 2, "{page}");
+        seen.extend(items.iter().map(|t| t["id"].as_str().unwrap().to_owned()));
+        let Some(cursor) = page["cursor"].as_str().map(str::to_owned) else {
+            break;
+        };
+        page = env.json(&["task", "list", "--limit", "2", "--cursor", &cursor]);
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no task twice: {seen:?}");
+    for id in &ids {
+        assert!(
+            seen.contains(id),
+            "{id} reached through the cursors: {seen:?}"
+        );
+    }
+    let zero = env.nvcf(&["task", "list", "--limit", "0"]);
+    assert_eq!(zero.code, Some(64), "{zero:#?}");
     let cancel = env.json(&["task", "cancel", &ids[4], "-y"]);
     assert_eq!(cancel["status"], "CANCELED");
     let canceled = env.json(&["task", "list", "--status", "canceled"]);

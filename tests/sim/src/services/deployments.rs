@@ -231,6 +231,16 @@ fn check_spec(spec: &Value, v: &Version, backends: &[Backend], p: &str) -> ApiRe
             "must be between 1 and 16384",
         ));
     }
+    if let Some(o) = spec.get("preferredOrder").filter(|o| !o.is_null())
+        && o.as_i64().is_none_or(|o| !(1..=99).contains(&o))
+    {
+        return Err(bean(
+            OBJ,
+            "deploymentSpecifications[].preferredOrder",
+            o,
+            "must be between 1 and 99",
+        ));
+    }
     if has(spec, "backend")
         && spec
             .get("clusters")

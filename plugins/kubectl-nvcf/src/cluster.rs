@@ -1,0 +1,40 @@
+//! `cluster list`: the account's cluster groups through the NVCF API (no kubeconfig).
+
+use crate::api::Api;
+use clap::Subcommand;
+use nvcf_shared::Result;
+use nvcf_shared::nvcf::cluster_groups::{ClusterGroups, rows};
+use nvcf_shared::nvcf::view::View;
+use nvcf_shared::output::OutputArgs;
+use serde_json::json;
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterCommand {
+    /// The GPU cluster groups functions can be deployed on, with their GPUs, instance types
+    /// and clusters (needs a token with the list_cluster_groups scope, e.g. --token)
+    List(OutputArgs),
+}
+
+pub async fn run(api: &Api<'_>, cmd: ClusterCommand) -> Result<()> {
+    let session = api.session()?;
+    let groups = ClusterGroups {
+        client: &session.client,
+    };
+    match cmd {
+        ClusterCommand::List(output) => {
+            let list = groups.list().await?;
+            let names = list
+                .iter()
+                .map(|g| format!("clustergroup/{}", g["name"].as_str().unwrap_or("-")))
+                .collect();
+            let view = View::new(json!({"clusterGroups": list}))
+                .columns(
+                    &["NAME", "ID", "GPUS (INSTANCE TYPES)", "CLUSTERS"],
+                    rows(&list),
+                    "No cluster groups.",
+                )
+                .names(names);
+            api.print(&view, output.output)
+        }
+    }
+}
