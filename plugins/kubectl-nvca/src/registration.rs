@@ -2,6 +2,7 @@
 
 use clap::Subcommand;
 use nvcf_shared::cli::{CommonArgs, Ctx};
+use nvcf_shared::kube::identity::ManualIssuer;
 use nvcf_shared::nvca::registration::{
     self, ClusterList, RegisterRequest, confirm_deregister, remembered,
 };
@@ -37,8 +38,14 @@ pub enum RegistrationCommand {
     /// Upload the cluster's current signing keys to SIS (after a service-account key change)
     Rotate {
         /// Only compare: exit 2 when the keys SIS holds are not the cluster's current ones
-        #[arg(long)]
+        #[arg(long, conflicts_with = "cluster_id")]
         check: bool,
+        /// The registration to update, when it is not this profile's (upstream's flag)
+        #[arg(long, value_name = "ID")]
+        cluster_id: Option<String>,
+        /// Account of --cluster-id (default: the profile's client_id)
+        #[arg(long, requires = "cluster_id")]
+        nca_id: Option<String>,
         #[command(flatten)]
         identity: IdentityArgs,
         #[command(flatten)]
@@ -53,6 +60,7 @@ pub enum RegistrationCommand {
         output: OutputArgs,
     },
     /// Remove this cluster's SIS registration (its NVCA stops authenticating)
+    #[command(visible_alias = "delete")]
     Deregister {
         /// Skip the prompt; needs --confirm with the cluster's name
         #[arg(short = 'y', long)]
@@ -60,6 +68,15 @@ pub enum RegistrationCommand {
         /// The cluster's name, typed out, with --yes
         #[arg(long, value_name = "NAME")]
         confirm: Option<String>,
+        /// The registration to remove, when it is not this profile's (upstream's flag)
+        #[arg(long, value_name = "ID")]
+        cluster_id: Option<String>,
+        /// Account of --cluster-id (default: the profile's client_id)
+        #[arg(long, requires = "cluster_id")]
+        nca_id: Option<String>,
+        /// A --cluster-id SIS does not know is success, not an error (exit 0)
+        #[arg(long, requires = "cluster_id")]
+        ignore_missing: bool,
     },
 }
 
@@ -68,6 +85,20 @@ pub struct IdentityArgs {
     /// Read the keys from this SPIRE OIDC discovery provider instead of the cluster
     #[arg(long, value_name = "URL")]
     pub spire_oidc_url: Option<String>,
+    /// Read the issuer and keys from this OIDC issuer's discovery document instead of the
+    /// cluster's (upstream's flag; a SPIRE/SPIFFE URL counts as SPIRE)
+    #[arg(long, value_name = "URL", conflicts_with = "spire_oidc_url")]
+    pub oidc_issuer_url: Option<String>,
+}
+
+impl IdentityArgs {
+    fn manual(&self) -> Option<ManualIssuer<'_>> {
+        match (&self.spire_oidc_url, &self.oidc_issuer_url) {
+            (Some(url), _) => Some(ManualIssuer::spire(url)),
+            (None, Some(url)) => Some(ManualIssuer::named(url)),
+            (None, None) => None,
+        }
+    }
 }
 
 pub async fn run(
@@ -112,7 +143,7 @@ pub async fn run(
                 &session.profile,
                 &client,
                 &server,
-                identity.spire_oidc_url.as_deref(),
+                identity.manual(),
                 &req,
             )
             .await?;
@@ -120,54 +151,97 @@ pub async fn run(
         }
         RegistrationCommand::Rotate {
             check,
+            cluster_id,
+            nca_id,
             identity,
             output,
         } => {
             let (client, server) = kube().await?;
-            let report = registration::rotate(
-                &sis,
-                &session.profile,
-                &client,
-                &server,
-                identity.spire_oidc_url.as_deref(),
-                check,
-            )
-            .await?;
+            let report = match cluster_id {
+                Some(id) => {
+                    registration::rotate_named(
+                        &sis,
+                        &session.profile,
+                        &client,
+                        &server,
+                        identity.manual(),
+                        &nca(nca_id),
+                        &id,
+                    )
+                    .await?
+                }
+                None => {
+                    registration::rotate(
+                        &sis,
+                        &session.profile,
+                        &client,
+                        &server,
+                        identity.manual(),
+                        check,
+                    )
+                    .await?
+                }
+            };
             render(&report, output.output, &mut out)
         }
         RegistrationCommand::List { nca_id, output } => {
             let clusters = sis.list(&nca(nca_id)).await?;
             render(&ClusterList { clusters }, output.output, &mut out)
         }
-        RegistrationCommand::Deregister { yes, confirm } => {
-            let reg = remembered(&session.profile)?;
+        RegistrationCommand::Deregister {
+            yes,
+            confirm,
+            cluster_id,
+            nca_id,
+            ignore_missing,
+        } => {
+            // The registration to remove: one named by id, or this profile's own. For the
+            // profile's own, already gone is what was asked for.
+            let (name, nca_id, id, gone_ok) = match cluster_id {
+                Some(id) => {
+                    let nca_id = nca(nca_id);
+                    match registration::find_by_id(&sis, &nca_id, &id).await? {
+                        Some(found) => (found.cluster_name, nca_id, id, ignore_missing),
+                        None if ignore_missing => {
+                            return write_out(
+                                &mut out,
+                                &format!("cluster {id} not found; nothing to do"),
+                            );
+                        }
+                        None => {
+                            return Err(Error::not_found(format!(
+                                "no cluster {id} is registered for account {nca_id}"
+                            ))
+                            .hint("pass --ignore-missing to treat a missing cluster as done"));
+                        }
+                    }
+                }
+                None => {
+                    let reg = remembered(&session.profile)?;
+                    (reg.cluster_name, reg.nca_id, reg.cluster_id, true)
+                }
+            };
             let typed = if yes || !interactive(&ctx.env) {
                 None
             } else {
                 prompt(&format!(
-                    "Type the cluster name ({}) to deregister it: ",
-                    reg.cluster_name
+                    "Type the cluster name ({name}) to deregister it: "
                 ))
             };
-            confirm_deregister(&reg.cluster_name, yes, confirm.as_deref(), typed)?;
-            match sis.delete(&reg.nca_id, &reg.cluster_id).await {
+            confirm_deregister(&name, yes, confirm.as_deref(), typed)?;
+            match sis.delete(&nca_id, &id).await {
                 Ok(()) => {}
-                // Already gone is what was asked for.
-                Err(e) if e.exit_code() == nvcf_shared::ExitCode::NotFound => {}
+                Err(e) if gone_ok && e.exit_code() == nvcf_shared::ExitCode::NotFound => {}
                 Err(e) => return Err(e),
             }
             session.profile.update_state(|s| {
-                s.registration = None;
-                s.cluster_id = None;
+                if s.registration.as_ref().is_some_and(|r| r.cluster_id == id) {
+                    s.registration = None;
+                    s.cluster_id = None;
+                }
                 Ok(())
             })?;
-            write_out(
-                &mut out,
-                &format!(
-                    "cluster {} ({}) deregistered",
-                    reg.cluster_name, reg.cluster_id
-                ),
-            )
+            write_out(&mut out, &format!("cluster {name} ({id}) deregistered"))
         }
     }
 }

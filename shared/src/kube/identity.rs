@@ -21,6 +21,34 @@ pub enum IdentitySource {
     ApiServer,
 }
 
+/// An OIDC issuer named on the command line instead of the one the cluster advertises:
+/// SPIRE's discovery provider, or any issuer whose discovery document this machine reaches.
+#[derive(Debug, Clone, Copy)]
+pub struct ManualIssuer<'a> {
+    pub url: &'a str,
+    pub source: IdentitySource,
+}
+
+impl<'a> ManualIssuer<'a> {
+    pub fn spire(url: &'a str) -> Self {
+        ManualIssuer {
+            url,
+            source: IdentitySource::SpireOidc,
+        }
+    }
+
+    /// Upstream's `--oidc-issuer-url`: a SPIRE/SPIFFE issuer by its name, else a custom one.
+    pub fn named(url: &'a str) -> Self {
+        let lower = url.to_ascii_lowercase();
+        let source = if lower.contains("spire") || lower.contains("spiffe") {
+            IdentitySource::SpireOidc
+        } else {
+            IdentitySource::PublicIssuer
+        };
+        ManualIssuer { url, source }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterIdentity {
@@ -153,10 +181,10 @@ fn public_issuer(issuer: &str, api_server: &str) -> bool {
 pub async fn discover(
     client: &kube::Client,
     api_server: &str,
-    spire_oidc: Option<&str>,
+    manual: Option<ManualIssuer<'_>>,
 ) -> Result<ClusterIdentity> {
-    if let Some(spire) = spire_oidc {
-        return over_https(spire, IdentitySource::SpireOidc).await;
+    if let Some(m) = manual {
+        return over_https(m.url, m.source).await;
     }
     let config_text = api_server_get(client, "/.well-known/openid-configuration").await?;
     let config = parse(&config_text, "the API server's OIDC discovery document")?;
@@ -198,6 +226,20 @@ mod tests {
                 .unwrap();
         assert_ne!(fa, fingerprint(&c).unwrap().1);
         assert!(fingerprint(&serde_json::json!({"keys": []})).is_err());
+    }
+
+    #[test]
+    fn a_named_issuer_is_spire_only_by_its_name() {
+        let spire = ManualIssuer::named("https://oidc.spire.example.com");
+        assert_eq!(spire.source, IdentitySource::SpireOidc);
+        let spiffe = ManualIssuer::named("https://SPIFFE-oidc.example.com");
+        assert_eq!(spiffe.source, IdentitySource::SpireOidc);
+        let custom = ManualIssuer::named("https://issuer.example.com/k8s");
+        assert_eq!(custom.source, IdentitySource::PublicIssuer);
+        assert_eq!(
+            ManualIssuer::spire("http://10.0.0.5:8080").source,
+            IdentitySource::SpireOidc
+        );
     }
 
     #[test]

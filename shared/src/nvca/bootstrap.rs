@@ -232,7 +232,9 @@ async fn registration_ids(
         profile,
         kube,
         api_server,
-        opts.spire_oidc.as_deref(),
+        opts.spire_oidc
+            .as_deref()
+            .map(crate::kube::identity::ManualIssuer::spire),
         &req,
     )
     .await?;

@@ -4,7 +4,7 @@
 //! so `rotate --check` can tell when the cluster's keys no longer match what SIS holds.
 
 use crate::error::{Category, Error, ExitCode, Result};
-use crate::kube::identity::{ClusterIdentity, discover};
+use crate::kube::identity::{ClusterIdentity, ManualIssuer, discover};
 use crate::nvcf::sis::{Cluster, ClusterRegistration, Sis};
 use crate::output::{Report, column_table, key_value_table};
 use crate::profile::{Profile, Registration};
@@ -73,10 +73,10 @@ pub async fn register(
     profile: &Profile,
     kube: &kube::Client,
     api_server: &str,
-    spire_oidc: Option<&str>,
+    manual: Option<ManualIssuer<'_>>,
     req: &RegisterRequest,
 ) -> Result<RegistrationReport> {
-    let identity = discover(kube, api_server, spire_oidc).await?;
+    let identity = discover(kube, api_server, manual).await?;
     let mut body = ClusterRegistration::self_managed(&req.cluster_name, &req.nca_id, &req.region);
     if let Some(v) = &req.nvca_version {
         body.nvca_version = v.clone();
@@ -159,11 +159,11 @@ pub async fn rotate(
     profile: &Profile,
     kube: &kube::Client,
     api_server: &str,
-    spire_oidc: Option<&str>,
+    manual: Option<ManualIssuer<'_>>,
     check_only: bool,
 ) -> Result<RegistrationReport> {
     let mut registration = remembered(profile)?;
-    let identity = discover(kube, api_server, spire_oidc).await?;
+    let identity = discover(kube, api_server, manual).await?;
     let drifted = identity.fingerprint != registration.jwks_fingerprint
         || identity.issuer != registration.oidc_issuer;
     if !drifted {
@@ -200,6 +200,58 @@ pub async fn rotate(
     Ok(RegistrationReport {
         outcome: "rotated".into(),
         registration,
+        identity,
+    })
+}
+
+/// A cluster of the account by its id (upstream's `--cluster-id`), from SIS's list.
+pub async fn find_by_id(sis: &Sis<'_>, nca_id: &str, cluster_id: &str) -> Result<Option<Cluster>> {
+    Ok(sis
+        .list(nca_id)
+        .await?
+        .into_iter()
+        .find(|c| c.cluster_id == cluster_id))
+}
+
+/// Uploads the keys of the cluster `kube` points at for the registration `cluster_id`,
+/// which need not be this profile's (upstream's `cluster rotate --cluster-id`). The profile
+/// remembers the result only when it is its own registration.
+pub async fn rotate_named(
+    sis: &Sis<'_>,
+    profile: &Profile,
+    kube: &kube::Client,
+    api_server: &str,
+    manual: Option<ManualIssuer<'_>>,
+    nca_id: &str,
+    cluster_id: &str,
+) -> Result<RegistrationReport> {
+    let own = profile
+        .read_state()?
+        .registration
+        .filter(|r| r.cluster_id == cluster_id);
+    if own.is_some() {
+        return rotate(sis, profile, kube, api_server, manual, false).await;
+    }
+    let found = find_by_id(sis, nca_id, cluster_id).await?.ok_or_else(|| {
+        Error::not_found(format!(
+            "no cluster {cluster_id} is registered for account {nca_id}"
+        ))
+        .hint("list the account's clusters with `kubectl nvca list --nca-id NCA`")
+    })?;
+    let identity = discover(kube, api_server, manual).await?;
+    sis.rotate_jwks(cluster_id, &identity.jwks, Some(&identity.issuer))
+        .await?;
+    Ok(RegistrationReport {
+        outcome: "rotated".into(),
+        registration: Registration {
+            cluster_id: cluster_id.to_owned(),
+            cluster_group_id: found.cluster_group_id.unwrap_or_default(),
+            cluster_name: found.cluster_name,
+            nca_id: nca_id.to_owned(),
+            oidc_issuer: identity.issuer.clone(),
+            jwks_fingerprint: identity.fingerprint.clone(),
+            key_ids: identity.key_ids.clone(),
+        },
         identity,
     })
 }

@@ -139,3 +139,91 @@ fn registering_twice_and_deregistering_are_guarded() {
         "no registration is remembered any more: {after:#?}"
     );
 }
+
+/// Upstream's `cluster rotate|delete --cluster-id`: a registration other than the one this
+/// profile remembers, named by id; `--ignore-missing` makes an unknown id a success.
+#[test]
+fn a_named_registration_is_rotated_and_deleted_by_id() {
+    let f = Nvca::start("nvca-named");
+    let a = f.json(&["register", "--cluster-name", "gpu-a"]);
+    let id_a = a["clusterId"].as_str().unwrap().to_owned();
+    // A second GPU cluster (SIS wants each cluster's own keys), registered last: the
+    // profile now remembers it, and gpu-a is only reachable by its id.
+    let other = nvcf_testenv::Env::start_named("nvca-named-b").unwrap();
+    let b = nvcf_e2e::Run::of(f.cmd().env("KUBECONFIG", other.kubeconfig()).args([
+        "register",
+        "--cluster-name",
+        "gpu-b",
+        "-o",
+        "json",
+    ]));
+    b.expect_success();
+    let b: Value = serde_json::from_str(&b.stdout).unwrap();
+    let id_b = b["clusterId"].as_str().unwrap().to_owned();
+    let remembered = |f: &Nvca| {
+        f.sim.state()["registration"]["clusterId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(remembered(&f), id_b);
+
+    let rotated = f.json(&["rotate", "--cluster-id", &id_a]);
+    assert_eq!(rotated["outcome"], "rotated", "{rotated:#}");
+    assert_eq!(rotated["clusterName"], "gpu-a", "{rotated:#}");
+    assert_eq!(f.sim_kids(&id_a), f.served_kids());
+    assert_eq!(
+        remembered(&f),
+        id_b,
+        "the profile keeps its own registration"
+    );
+    let unknown = f.nvca(&["rotate", "--cluster-id", "no-such-cluster"]);
+    assert_eq!(unknown.code, Some(4), "{unknown:#?}");
+
+    let refused = f.nvca(&[
+        "deregister",
+        "--cluster-id",
+        &id_a,
+        "--yes",
+        "--confirm",
+        "gpu-b",
+    ]);
+    assert_eq!(refused.code, Some(64), "the name must match: {refused:#?}");
+    f.nvca(&[
+        "delete",
+        "--cluster-id",
+        &id_a,
+        "--yes",
+        "--confirm",
+        "gpu-a",
+    ])
+    .expect_success();
+    let listed = f.json(&["list"]);
+    let names: Vec<&str> = listed["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["clusterName"].as_str())
+        .collect();
+    assert!(
+        !names.contains(&"gpu-a") && names.contains(&"gpu-b"),
+        "{names:?}"
+    );
+    assert_eq!(remembered(&f), id_b);
+    let missing = f.nvca(&[
+        "delete",
+        "--cluster-id",
+        &id_a,
+        "--yes",
+        "--confirm",
+        "gpu-a",
+    ]);
+    assert_eq!(missing.code, Some(4), "{missing:#?}");
+    assert!(missing.stderr.contains("--ignore-missing"), "{missing:#?}");
+    let ignored = f.nvca(&["delete", "--cluster-id", &id_a, "--ignore-missing"]);
+    ignored.expect_success();
+    assert!(
+        ignored.stdout.contains("not found; nothing to do"),
+        "{ignored:#?}"
+    );
+}
