@@ -23,6 +23,7 @@ pub mod ops;
 pub mod output;
 pub mod planes;
 pub mod profile;
+pub mod registry;
 pub mod secret;
 pub mod settings;
 pub mod stack;

@@ -1,7 +1,8 @@
 //! `kubectl nvcf check --pre`.
 
 use nvcf_shared::checks::{
-    CheckOutputArgs, CheckReport, Plane, Runner, cluster_checks, local_checks, until_passing,
+    CheckOutputArgs, CheckReport, Plane, Runner, cluster_checks, local_checks,
+    registry_credentials, until_passing,
 };
 use nvcf_shared::cli::{CommonArgs, Ctx};
 use nvcf_shared::error::Category;
@@ -17,9 +18,14 @@ pub struct CheckArgs {
     /// Check only this machine's tools
     #[arg(long)]
     pub local_only: bool,
-    /// Also check that this image pull secret exists on the compute plane (NAMESPACE/NAME)
+    /// Also check this image pull secret on the compute plane (NAMESPACE/NAME): it exists,
+    /// decodes, and its credentials log in to each registry
     #[arg(long, value_name = "NAMESPACE/NAME")]
     pub pull_secret: Option<String>,
+    /// A registry the stack pulls from: the pull secret must have an entry for it that logs
+    /// in (repeatable; default: every registry the secret names)
+    #[arg(long = "registry", value_name = "HOST", requires = "pull_secret")]
+    pub registries: Vec<String>,
     /// Re-run every 5 s until no error-severity check fails, for at most this long (exit 5
     /// when they still fail), e.g. 2m
     #[arg(long, value_name = "DURATION")]
@@ -115,7 +121,12 @@ async fn run_once(
             } else {
                 pull_secret.cloned()
             };
-            cluster_checks(&mut runner, client, &label, plane, secret).await;
+            let reachable = client.as_ref().ok().cloned();
+            cluster_checks(&mut runner, client, &label, plane, secret.clone()).await;
+            if let Some((ns, name)) = &secret {
+                registry_credentials(&mut runner, reachable.as_ref(), ns, name, &args.registries)
+                    .await;
+            }
         }
     }
     runner.finish()

@@ -3,11 +3,13 @@
 //! typed [`CheckReport`], rendered like `linkerd check`, as JSON/YAML, or as CTRF.
 
 mod cluster;
+mod credentials;
 mod ctrf;
 mod local;
 mod report;
 
 pub use cluster::{Plane, cluster_checks};
+pub use credentials::registry_credentials;
 pub use local::local_checks;
 pub use report::{CheckOutputArgs, CheckOutputFormat, CheckReport, Status};
 

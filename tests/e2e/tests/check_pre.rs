@@ -1,6 +1,7 @@
 //! `kubectl nvcf check --pre` on real clusters: every check passes on a prepared cluster,
 //! and fails with its hint when its prerequisite is missing or not ready.
 
+use nvcf_e2e::registry::start_registry_with_auth;
 use nvcf_e2e::{Home, Run, bin};
 use nvcf_testenv::{Env, tools};
 use serde_json::Value;
@@ -57,9 +58,17 @@ fn outcomes(run: &Run) -> BTreeMap<String, Value> {
         .collect()
 }
 
-fn pull_secret(env: &Env) {
-    env.kubectl_run(&["create", "namespace", "nvca-operator"])
-        .unwrap();
+/// `nvca-operator/nvcr-pull-secret` holding `user:password` for `server`.
+fn pull_secret(env: &Env, server: &str, user: &str, password: &str) {
+    let _ = env.kubectl_run(&["create", "namespace", "nvca-operator"]);
+    let _ = env.kubectl_run(&[
+        "delete",
+        "secret",
+        "nvcr-pull-secret",
+        "-n",
+        "nvca-operator",
+        "--ignore-not-found",
+    ]);
     env.kubectl_run(&[
         "create",
         "secret",
@@ -67,12 +76,14 @@ fn pull_secret(env: &Env) {
         "nvcr-pull-secret",
         "-n",
         "nvca-operator",
-        "--docker-server=registry.example.com",
-        "--docker-username=u",
-        "--docker-password=p",
+        &format!("--docker-server={server}"),
+        &format!("--docker-username={user}"),
+        &format!("--docker-password={password}"),
     ])
     .unwrap();
 }
+
+const ROBOT_PASSWORD: &str = "robot-password-6203";
 
 #[test]
 fn a_prepared_cluster_passes_every_check_without_writing() {
@@ -80,7 +91,9 @@ fn a_prepared_cluster_passes_every_check_without_writing() {
     for fixture in ["storage", "gateway-api", "gpu-operator", "kai-scheduler"] {
         env.install_fixture(fixture).unwrap();
     }
-    pull_secret(&env);
+    // The site's registry, with htpasswd auth: the secret's credentials really log in.
+    let registry = start_registry_with_auth("robot", ROBOT_PASSWORD);
+    pull_secret(&env, &registry.addr, "robot", ROBOT_PASSWORD);
     let home = Home::new();
     let path = tools_path(&home);
     let mark = env.audit().mark().unwrap();
@@ -89,10 +102,15 @@ fn a_prepared_cluster_passes_every_check_without_writing() {
     let got = outcomes(&run);
     for id in ALL_CLUSTER_CHECKS
         .iter()
-        .chain(["kubectl-on-path", "helm-on-path"].iter())
+        .chain(["kubectl-on-path", "helm-on-path", "registry-credentials"].iter())
     {
         assert_eq!(got[*id]["status"], "passed", "{id}: {}", got[*id]);
     }
+    assert_eq!(
+        got["registry-credentials"]["detail"],
+        format!("{}: logged in as robot (basic)", registry.addr)
+    );
+    assert!(!run.all().contains(ROBOT_PASSWORD), "{run:#?}");
     assert!(
         got["gpu-nodes"]["detail"]
             .as_str()
@@ -135,7 +153,7 @@ fn a_prepared_cluster_passes_every_check_without_writing() {
     run.expect_success();
     let ctrf: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(ctrf["reportFormat"], "CTRF");
-    assert_eq!(ctrf["results"]["summary"]["tests"], 12);
+    assert_eq!(ctrf["results"]["summary"]["tests"], 13);
     assert_eq!(ctrf["results"]["summary"]["failed"], 0);
 }
 
@@ -312,4 +330,77 @@ fn a_missing_helm_fails_the_local_checks() {
     );
     let run = Run::of(home.command(bin("kubectl-nvcf")).args(["check"]));
     assert_eq!(run.code, Some(64), "{run:#?}");
+}
+
+/// The usual pull-secret mistakes, each caught before anything is installed, by decoding the
+/// secret and logging in to the site's registry (htpasswd) as a pull would; the key never
+/// shows.
+#[test]
+fn pull_secret_credentials_are_tried_at_the_registry() {
+    let env = Env::start_named("check-creds").unwrap();
+    let registry = start_registry_with_auth("robot", ROBOT_PASSWORD);
+    let home = Home::new();
+    let path = tools_path(&home);
+    let verdict = |extra: &[&str]| {
+        let mut args = vec!["-o", "json"];
+        args.extend_from_slice(extra);
+        let run = check(&home, env.kubeconfig(), &path, &args);
+        assert!(!run.all().contains(ROBOT_PASSWORD), "{run:#?}");
+        assert!(!run.all().contains("wrong-password-1"), "{run:#?}");
+        outcomes(&run)["registry-credentials"].clone()
+    };
+
+    pull_secret(&env, &registry.addr, "robot", "wrong-password-1");
+    let wrong = verdict(&[]);
+    assert_eq!(wrong["status"], "failed", "{wrong}");
+    assert!(
+        wrong["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{}: refused robot (401", registry.addr)),
+        "{wrong}"
+    );
+    assert!(wrong["hint"].as_str().unwrap().contains("docker-registry"));
+
+    // base64 of the key alone, as in the troubleshooting guide.
+    use base64::Engine as _;
+    let key_only = base64::engine::general_purpose::STANDARD.encode(ROBOT_PASSWORD);
+    let doc = format!(r#"{{"auths":{{"{}":{{"auth":"{key_only}"}}}}}}"#, registry.addr);
+    env.kubectl_run(&["delete", "secret", "nvcr-pull-secret", "-n", "nvca-operator"])
+        .unwrap();
+    let file = home.path().join("config.json");
+    std::fs::write(&file, doc).unwrap();
+    env.kubectl_run(&[
+        "create",
+        "secret",
+        "generic",
+        "nvcr-pull-secret",
+        "-n",
+        "nvca-operator",
+        "--type=kubernetes.io/dockerconfigjson",
+        &format!("--from-file=.dockerconfigjson={}", file.display()),
+    ])
+    .unwrap();
+    let only_key = verdict(&[]);
+    assert_eq!(only_key["status"], "failed", "{only_key}");
+    assert!(
+        only_key["message"].as_str().unwrap().contains("holds only a key"),
+        "{only_key}"
+    );
+
+    // Credentials for another registry than the one the stack pulls from.
+    pull_secret(&env, "other.example.com", "robot", ROBOT_PASSWORD);
+    let other = verdict(&["--registry", &registry.addr]);
+    assert_eq!(other["status"], "failed", "{other}");
+    assert!(
+        other["message"]
+            .as_str()
+            .unwrap()
+            .contains("no entry for it (it has: other.example.com)"),
+        "{other}"
+    );
+
+    pull_secret(&env, &registry.addr, "robot", ROBOT_PASSWORD);
+    let right = verdict(&["--registry", &registry.addr]);
+    assert_eq!(right["status"], "passed", "{right}");
 }
