@@ -1,8 +1,8 @@
 //! `kubectl nvcf check --pre`.
 
 use nvcf_shared::checks::{
-    CheckOutputArgs, CheckReport, Plane, Runner, cluster_checks, local_checks,
-    registry_credentials, until_passing,
+    CheckOutputArgs, CheckReport, Plane, Runner, chart_registry_credentials, cluster_checks,
+    local_checks, registry_credentials, until_passing,
 };
 use nvcf_shared::cli::{CommonArgs, Ctx};
 use nvcf_shared::error::Category;
@@ -26,6 +26,9 @@ pub struct CheckArgs {
     /// in (repeatable; default: every registry the secret names)
     #[arg(long = "registry", value_name = "HOST", requires = "pull_secret")]
     pub registries: Vec<String>,
+    /// The charts' OCI registry (oci://HOST/PATH): helm's saved credentials must log in to it
+    #[arg(long, value_name = "oci://HOST/PATH")]
+    pub chart_source: Option<String>,
     /// Re-run every 5 s until no error-severity check fails, for at most this long (exit 5
     /// when they still fail), e.g. 2m
     #[arg(long, value_name = "DURATION")]
@@ -93,6 +96,13 @@ async fn run_once(
     let streaming = common.json || common.plain || common.accessible;
     let mut runner = Runner::new(streaming.then(|| ctx.events()));
     local_checks(&mut runner, &ctx.env, None).await;
+    if let Some(source) = args
+        .chart_source
+        .as_deref()
+        .filter(|s| s.starts_with("oci"))
+    {
+        chart_registry_credentials(&mut runner, &ctx.env, source).await;
+    }
     if !args.local_only {
         let split =
             planes.control_plane_context.is_some() || planes.compute_plane_context.is_some();

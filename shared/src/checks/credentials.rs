@@ -45,10 +45,14 @@ pub async fn registry_credentials(
 
 /// The verdict for one `.dockerconfigjson` document.
 pub async fn judge(bytes: &[u8], registries: &[String]) -> Verdict {
-    let decoded = match docker_config::decode(bytes) {
-        Ok(d) => d,
-        Err(e) => return Verdict::fail(e),
-    };
+    match docker_config::decode(bytes) {
+        Ok(d) => judge_decoded(&d, registries).await,
+        Err(e) => Verdict::fail(e),
+    }
+}
+
+/// Every problem of `decoded`, then a login at each of `registries` (default: all it names).
+async fn judge_decoded(decoded: &docker_config::Decoded, registries: &[String]) -> Verdict {
     let mut failures: Vec<String> = decoded
         .problems
         .iter()
@@ -106,4 +110,90 @@ pub async fn judge(bytes: &[u8], registries: &[String]) -> Verdict {
     } else {
         Verdict::fail(failures.join("; "))
     }
+}
+
+const CHART_CREDENTIALS: Spec = Spec {
+    id: "chart-registry-credentials",
+    title: "helm's credentials log in to the chart registry",
+    severity: Severity::Error,
+    hint: "log helm in to the chart registry: helm registry login HOST --username USER (for nvcr.io the user is literally $oauthtoken and the password your API key)",
+    hint_url: None,
+};
+
+/// helm's registry credentials file: `$HELM_REGISTRY_CONFIG`, else
+/// `$HELM_CONFIG_HOME/registry/config.json`, else helm's default under the config home.
+fn helm_registry_config(env: &dyn crate::settings::EnvLookup) -> Option<std::path::PathBuf> {
+    let set = |k: &str| env.get(k).filter(|v| !v.is_empty());
+    if let Some(p) = set("HELM_REGISTRY_CONFIG") {
+        return Some(p.into());
+    }
+    let config_home = set("HELM_CONFIG_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| set("XDG_CONFIG_HOME").map(|x| std::path::Path::new(&x).join("helm")))
+        .or_else(|| crate::target::home_dir(env).map(|h| h.join(".config").join("helm")))?;
+    Some(config_home.join("registry").join("config.json"))
+}
+
+/// For an `oci://HOST/…` chart source: helm's saved credentials for HOST log in (or the
+/// registry serves charts without any).
+pub async fn chart_registry_credentials(
+    runner: &mut Runner,
+    env: &dyn crate::settings::EnvLookup,
+    chart_source: &str,
+) {
+    let host = chart_source
+        .trim_start_matches("oci+http://")
+        .trim_start_matches("oci://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let file = helm_registry_config(env);
+    runner
+        .check(CHART_CREDENTIALS, async {
+            let saved = file
+                .as_ref()
+                .and_then(|f| std::fs::read(f).ok())
+                .map(|bytes| docker_config::decode(&bytes));
+            match saved {
+                Some(Ok(d))
+                    if d.entries.iter().any(|e| host_of(&e.server) == host)
+                        || d.problems.iter().any(|p| host_of(&p.server) == host) =>
+                {
+                    // Only this registry's entry is judged: helm keeps others there too.
+                    let only = docker_config::Decoded {
+                        entries: d
+                            .entries
+                            .into_iter()
+                            .filter(|e| host_of(&e.server) == host)
+                            .collect(),
+                        problems: d
+                            .problems
+                            .into_iter()
+                            .filter(|p| host_of(&p.server) == host)
+                            .collect(),
+                    };
+                    judge_decoded(&only, std::slice::from_ref(&host)).await
+                }
+                Some(Err(e)) => Verdict::fail(format!(
+                    "{}: {e}",
+                    file.as_ref()
+                        .map(|f| f.display().to_string())
+                        .unwrap_or_default()
+                )),
+                _ => match login(&host, None).await {
+                    Outcome::Anonymous => {
+                        Verdict::pass(format!("{host}: answers without credentials"))
+                    }
+                    Outcome::Refused { status, .. } => Verdict::fail(format!(
+                        "{host}: wants credentials ({status}) and helm has none saved for it"
+                    )),
+                    Outcome::Unreachable(why) => {
+                        Verdict::fail(format!("{host}: unreachable ({why})"))
+                    }
+                    Outcome::Authenticated { .. } => Verdict::pass(host.clone()),
+                },
+            }
+        })
+        .await;
 }

@@ -365,9 +365,18 @@ fn pull_secret_credentials_are_tried_at_the_registry() {
     // base64 of the key alone, as in the troubleshooting guide.
     use base64::Engine as _;
     let key_only = base64::engine::general_purpose::STANDARD.encode(ROBOT_PASSWORD);
-    let doc = format!(r#"{{"auths":{{"{}":{{"auth":"{key_only}"}}}}}}"#, registry.addr);
-    env.kubectl_run(&["delete", "secret", "nvcr-pull-secret", "-n", "nvca-operator"])
-        .unwrap();
+    let doc = format!(
+        r#"{{"auths":{{"{}":{{"auth":"{key_only}"}}}}}}"#,
+        registry.addr
+    );
+    env.kubectl_run(&[
+        "delete",
+        "secret",
+        "nvcr-pull-secret",
+        "-n",
+        "nvca-operator",
+    ])
+    .unwrap();
     let file = home.path().join("config.json");
     std::fs::write(&file, doc).unwrap();
     env.kubectl_run(&[
@@ -384,7 +393,10 @@ fn pull_secret_credentials_are_tried_at_the_registry() {
     let only_key = verdict(&[]);
     assert_eq!(only_key["status"], "failed", "{only_key}");
     assert!(
-        only_key["message"].as_str().unwrap().contains("holds only a key"),
+        only_key["message"]
+            .as_str()
+            .unwrap()
+            .contains("holds only a key"),
         "{only_key}"
     );
 
@@ -403,4 +415,58 @@ fn pull_secret_credentials_are_tried_at_the_registry() {
     pull_secret(&env, &registry.addr, "robot", ROBOT_PASSWORD);
     let right = verdict(&["--registry", &registry.addr]);
     assert_eq!(right["status"], "passed", "{right}");
+}
+
+/// The chart registry (`--chart-source oci://HOST/…`): helm's saved credentials for it log
+/// in, or their absence and refusal are named, before any helm pull is tried.
+#[test]
+fn the_chart_registry_credentials_helm_saved_are_tried() {
+    let registry = start_registry_with_auth("robot", ROBOT_PASSWORD);
+    let home = Home::new();
+    let path = tools_path(&home);
+    let source = format!("oci+http://{}/nvcf", registry.addr);
+    let config = home.path().join("registry.json");
+    let verdict = |saved: Option<&str>| {
+        let mut cmd = home.command(bin("kubectl-nvcf"));
+        cmd.env("PATH", &path)
+            .env("HELM_REGISTRY_CONFIG", &config)
+            .args(["check", "--pre", "--local-only", "--chart-source", &source, "-o", "json"]);
+        match saved {
+            Some(password) => {
+                use base64::Engine as _;
+                let auth = base64::engine::general_purpose::STANDARD
+                    .encode(format!("robot:{password}"));
+                std::fs::write(
+                    &config,
+                    format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registry.addr),
+                )
+                .unwrap();
+            }
+            None => {
+                let _ = std::fs::remove_file(&config);
+            }
+        }
+        let run = Run::of(&mut cmd);
+        assert!(!run.all().contains(ROBOT_PASSWORD), "{run:#?}");
+        outcomes(&run)["chart-registry-credentials"].clone()
+    };
+    let right = verdict(Some(ROBOT_PASSWORD));
+    assert_eq!(right["status"], "passed", "{right}");
+    assert_eq!(
+        right["detail"],
+        format!("{}: logged in as robot (basic)", registry.addr)
+    );
+    let wrong = verdict(Some("wrong-password-2"));
+    assert_eq!(wrong["status"], "failed", "{wrong}");
+    assert!(wrong["message"].as_str().unwrap().contains("refused robot (401"));
+    let none = verdict(None);
+    assert_eq!(none["status"], "failed", "{none}");
+    assert!(
+        none["message"]
+            .as_str()
+            .unwrap()
+            .contains("helm has none saved for it"),
+        "{none}"
+    );
+    assert!(none["hint"].as_str().unwrap().contains("helm registry login"));
 }
