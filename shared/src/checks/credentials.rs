@@ -52,7 +52,7 @@ pub async fn judge(bytes: &[u8], registries: &[String]) -> Verdict {
 }
 
 /// Every problem of `decoded`, then a login at each of `registries` (default: all it names).
-async fn judge_decoded(decoded: &docker_config::Decoded, registries: &[String]) -> Verdict {
+pub async fn judge_decoded(decoded: &docker_config::Decoded, registries: &[String]) -> Verdict {
     let mut failures: Vec<String> = decoded
         .problems
         .iter()

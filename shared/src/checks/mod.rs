@@ -9,7 +9,7 @@ mod local;
 mod report;
 
 pub use cluster::{Plane, cluster_checks};
-pub use credentials::{chart_registry_credentials, registry_credentials};
+pub use credentials::{chart_registry_credentials, judge_decoded, registry_credentials};
 pub use local::local_checks;
 pub use report::{CheckOutputArgs, CheckOutputFormat, CheckReport, Status};
 

@@ -6,9 +6,10 @@ use super::bootstrap::{AGENT_NAMESPACE, OPERATOR_DEPLOYMENT};
 use super::doctor::spec;
 use super::maintenance::AGENT_DEPLOYMENT;
 use super::uninstall::OPERATOR_NAMESPACE;
-use crate::checks::{Runner, Spec, Verdict};
+use crate::checks::{Runner, Spec, Status, Verdict, judge_decoded};
 use crate::events::Severity;
 use crate::kube::probes::gpu_inventory;
+use crate::registry::docker_config::{self, Decoded, host_of, image_host};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
@@ -52,7 +53,7 @@ const NATS: Spec = spec(
 );
 const PULL: Spec = spec(
     "pull-secret",
-    "image pull secrets of the operator and agent exist",
+    "image pull secrets of the operator and agent exist and log in to their registries",
     "create the secret named in the message: kubectl create secret docker-registry NAME -n NAMESPACE --docker-server=nvcr.io --docker-username='$oauthtoken' --docker-password=…",
 );
 
@@ -210,8 +211,11 @@ async fn gpus(client: &kube::Client) -> Verdict {
     }
 }
 
+/// The operator's and agent's pull secrets exist, and together hold credentials that log in
+/// to every registry their images come from.
 async fn pull_secrets(client: &kube::Client) -> Verdict {
     let mut wanted: Vec<(&str, String)> = Vec::new();
+    let mut hosts: Vec<String> = Vec::new();
     for (ns, name) in [
         (OPERATOR_NAMESPACE, OPERATOR_DEPLOYMENT),
         (AGENT_NAMESPACE, AGENT_DEPLOYMENT),
@@ -220,12 +224,18 @@ async fn pull_secrets(client: &kube::Client) -> Verdict {
             Err(e) => return Verdict::fail(e),
             Ok(None) => {}
             Ok(Some(d)) => {
-                let refs = d
-                    .spec
-                    .template
-                    .spec
-                    .and_then(|p| p.image_pull_secrets)
-                    .unwrap_or_default();
+                let pod = d.spec.template.spec.unwrap_or_default();
+                for c in pod
+                    .containers
+                    .iter()
+                    .chain(pod.init_containers.iter().flatten())
+                {
+                    let host = image_host(c.image.as_deref().unwrap_or_default());
+                    if !hosts.contains(&host) {
+                        hosts.push(host);
+                    }
+                }
+                let refs = pod.image_pull_secrets.unwrap_or_default();
                 wanted.extend(refs.into_iter().map(|r| (ns, r.name)));
             }
         }
@@ -234,21 +244,48 @@ async fn pull_secrets(client: &kube::Client) -> Verdict {
         return Verdict::skip("neither the operator nor the agent names an image pull secret");
     }
     let mut missing = Vec::new();
+    let mut found = Decoded::default();
     for (ns, name) in &wanted {
         match Api::<Secret>::namespaced(client.clone(), ns)
             .get_opt(name)
             .await
         {
-            Ok(Some(_)) => {}
+            Ok(Some(secret)) => {
+                let data = secret.data.unwrap_or_default();
+                let Some(bytes) = data.get(".dockerconfigjson") else {
+                    return Verdict::fail(format!("{ns}/{name} has no .dockerconfigjson key"));
+                };
+                match docker_config::decode(&bytes.0) {
+                    Ok(d) => {
+                        found.entries.extend(d.entries);
+                        found.problems.extend(d.problems);
+                    }
+                    Err(e) => return Verdict::fail(format!("{ns}/{name}: {e}")),
+                }
+            }
             Ok(None) => missing.push(format!("{ns}/{name}")),
             Err(e) => return Verdict::fail(crate::kube::from_kube(e, "read secret").to_string()),
         }
     }
+    if !missing.is_empty() {
+        return Verdict::fail(format!("missing: {}", missing.join(", ")));
+    }
+    // Only the registries the images come from matter; a secret may name others too.
+    found
+        .entries
+        .retain(|e| hosts.contains(&host_of(&e.server)));
+    found
+        .problems
+        .retain(|p| hosts.contains(&host_of(&p.server)));
     let names: Vec<String> = wanted.iter().map(|(ns, n)| format!("{ns}/{n}")).collect();
-    if missing.is_empty() {
-        Verdict::pass(names.join(", "))
-    } else {
-        Verdict::fail(format!("missing: {}", missing.join(", ")))
+    let verdict = judge_decoded(&found, &hosts).await;
+    match verdict.status {
+        Status::Passed => Verdict::pass(format!(
+            "{}: {}",
+            names.join(", "),
+            verdict.detail.unwrap_or_default()
+        )),
+        _ => verdict,
     }
 }
 

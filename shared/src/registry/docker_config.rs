@@ -42,6 +42,17 @@ pub fn host_of(server: &str) -> String {
     s.split('/').next().unwrap_or(s).to_ascii_lowercase()
 }
 
+/// The registry host an image is pulled from, as container runtimes read a reference:
+/// the first path segment when it names a host, else Docker Hub.
+pub fn image_host(image: &str) -> String {
+    match image.split_once('/') {
+        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => {
+            first.to_ascii_lowercase()
+        }
+        _ => "docker.io".to_owned(),
+    }
+}
+
 /// Decodes a `.dockerconfigjson` document.
 pub fn decode(bytes: &[u8]) -> Result<Decoded, String> {
     let doc: Value = serde_json::from_slice(bytes)
@@ -151,6 +162,15 @@ mod tests {
         assert!(all[2].contains("neither"));
         assert!(!format!("{all:?}").contains("nvapi-only-the-key"));
         assert!(!format!("{all:?}").contains("nvapi-k"));
+    }
+
+    #[test]
+    fn images_name_their_registry_host() {
+        assert_eq!(image_host("nvcr.io/nvidia/nvca:3.2.7"), "nvcr.io");
+        assert_eq!(image_host("127.0.0.1:5000/a/b:1"), "127.0.0.1:5000");
+        assert_eq!(image_host("localhost/a:1"), "localhost");
+        assert_eq!(image_host("nginx:1.27"), "docker.io");
+        assert_eq!(image_host("library/nginx"), "docker.io");
     }
 
     #[test]

@@ -430,12 +430,20 @@ fn the_chart_registry_credentials_helm_saved_are_tried() {
         let mut cmd = home.command(bin("kubectl-nvcf"));
         cmd.env("PATH", &path)
             .env("HELM_REGISTRY_CONFIG", &config)
-            .args(["check", "--pre", "--local-only", "--chart-source", &source, "-o", "json"]);
+            .args([
+                "check",
+                "--pre",
+                "--local-only",
+                "--chart-source",
+                &source,
+                "-o",
+                "json",
+            ]);
         match saved {
             Some(password) => {
                 use base64::Engine as _;
-                let auth = base64::engine::general_purpose::STANDARD
-                    .encode(format!("robot:{password}"));
+                let auth =
+                    base64::engine::general_purpose::STANDARD.encode(format!("robot:{password}"));
                 std::fs::write(
                     &config,
                     format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registry.addr),
@@ -458,7 +466,12 @@ fn the_chart_registry_credentials_helm_saved_are_tried() {
     );
     let wrong = verdict(Some("wrong-password-2"));
     assert_eq!(wrong["status"], "failed", "{wrong}");
-    assert!(wrong["message"].as_str().unwrap().contains("refused robot (401"));
+    assert!(
+        wrong["message"]
+            .as_str()
+            .unwrap()
+            .contains("refused robot (401")
+    );
     let none = verdict(None);
     assert_eq!(none["status"], "failed", "{none}");
     assert!(
@@ -468,5 +481,10 @@ fn the_chart_registry_credentials_helm_saved_are_tried() {
             .contains("helm has none saved for it"),
         "{none}"
     );
-    assert!(none["hint"].as_str().unwrap().contains("helm registry login"));
+    assert!(
+        none["hint"]
+            .as_str()
+            .unwrap()
+            .contains("helm registry login")
+    );
 }

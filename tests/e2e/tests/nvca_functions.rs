@@ -2,6 +2,7 @@
 //! ICMSRequests (the CRD the operator creates at runtime, applied here) are listed with
 //! upstream's phases, filtered, sorted and killed; the agent is validated.
 
+use nvcf_e2e::registry::start_registry_with_auth;
 use nvcf_e2e::{Home, Run, bin};
 use nvcf_testenv::Env;
 use serde_json::{Value, json};
@@ -394,6 +395,8 @@ fn validate_fails_with_exit_2_until_the_agent_and_its_pull_secret_are_there() {
 
     env.kubectl_run(&["create", "namespace", "nvca-system"])
         .unwrap();
+    // The agent's image comes from the site's registry, which wants credentials (htpasswd).
+    let registry = start_registry_with_auth("robot", "robot-password-7714");
     apply(
         env,
         &json!({
@@ -403,7 +406,7 @@ fn validate_fails_with_exit_2_until_the_agent_and_its_pull_secret_are_there() {
                 "selector": {"matchLabels": {"app": "nvca"}},
                 "template": {"metadata": {"labels": {"app": "nvca"}},
                     "spec": {"imagePullSecrets": [{"name": "nvcr-pull"}],
-                        "containers": [{"name": "nvca", "image": "nvcr.io/nvidia/nvca:stand-in"}]}}}
+                        "containers": [{"name": "nvca", "image": format!("{}/nvidia/nvca:stand-in", registry.addr)}]}}}
         }),
     );
     env.kubectl_run(&[
@@ -430,18 +433,47 @@ fn validate_fails_with_exit_2_until_the_agent_and_its_pull_secret_are_there() {
         "{missing}"
     );
 
-    env.kubectl_run(&[
-        "create",
-        "secret",
-        "docker-registry",
-        "nvcr-pull",
-        "-n",
-        "nvca-system",
-        "--docker-server=nvcr.io",
-        "--docker-username=$oauthtoken",
-        "--docker-password=not-a-real-key",
-    ])
-    .unwrap();
+    let pull_secret = |password: &str| {
+        let _ = env.kubectl_run(&[
+            "delete",
+            "secret",
+            "nvcr-pull",
+            "-n",
+            "nvca-system",
+            "--ignore-not-found",
+        ]);
+        env.kubectl_run(&[
+            "create",
+            "secret",
+            "docker-registry",
+            "nvcr-pull",
+            "-n",
+            "nvca-system",
+            &format!("--docker-server={}", registry.addr),
+            "--docker-username=robot",
+            &format!("--docker-password={password}"),
+        ])
+        .unwrap();
+    };
+    // Present but refused at the registry: named, and the key never shown.
+    pull_secret("wrong-password-3");
+    let refused = report_of(
+        &nvca(
+            &home,
+            env,
+            &["validate", "--check", "pull-secret", "-o", "json"],
+        ),
+        2,
+    );
+    assert_eq!(outcome(&refused, "pull-secret"), "failed");
+    assert!(
+        refused
+            .to_string()
+            .contains(&format!("{}: refused robot (401", registry.addr)),
+        "{refused}"
+    );
+    assert!(!refused.to_string().contains("wrong-password-3"));
+    pull_secret("robot-password-7714");
     nats_is_judged_through_its_service_or_dialled(env, &home);
     let after = report_of(&nvca(&home, env, &["validate", "-o", "json"]), 0);
     for id in [
