@@ -2,19 +2,30 @@
 
 use nvcf_shared::checks::{
     CheckOutputArgs, CheckReport, Plane, Runner, chart_registry_credentials, cluster_checks,
-    local_checks, registry_credentials, until_passing,
+    local_checks, registry_credentials, stack_health, until_passing,
 };
 use nvcf_shared::cli::{CommonArgs, Ctx};
 use nvcf_shared::error::Category;
+use nvcf_shared::stack::catalog::Plane as StackPlane;
+use nvcf_shared::stack::status::Clusters;
 use nvcf_shared::target::{KubeSelection, PlaneArgs, Target};
 use nvcf_shared::{Error, Result};
 
 /// Pre-flight checks: local tools, then each cluster's prerequisites (seed 001)
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
-    /// Run the pre-flight checks (required: post-install health is `status`)
+    /// Run the pre-flight checks
     #[arg(long)]
     pub pre: bool,
+    /// Check the installed control plane: every release healthy
+    #[arg(long)]
+    pub control_plane: bool,
+    /// Check the installed compute plane: every release healthy, NVCFBackends healthy
+    #[arg(long)]
+    pub compute_plane: bool,
+    /// The pre-flight checks and both planes' health
+    #[arg(long)]
+    pub all: bool,
     /// Check only this machine's tools
     #[arg(long)]
     pub local_only: bool,
@@ -44,9 +55,11 @@ pub async fn run(
     planes: &PlaneArgs,
     ctx: &Ctx,
 ) -> Result<()> {
-    if !args.pre {
-        return Err(Error::usage("check needs --pre (the pre-flight checks)")
-            .hint("run `kubectl nvcf check --pre`; for an installed stack's health use `kubectl nvcf status`"));
+    if !(args.pre || args.control_plane || args.compute_plane || args.all) {
+        return Err(Error::usage(
+            "check needs --pre, --control-plane, --compute-plane or --all",
+        )
+        .hint("run `kubectl nvcf check --pre` before installing, `kubectl nvcf check --all` after"));
     }
     let pull_secret = args
         .pull_secret
@@ -70,7 +83,12 @@ pub async fn run(
         run_once(&args, pull_secret.as_ref(), common, sel, planes, ctx)
     })
     .await;
-    let printed = report.print(args.output.output, &mut ctx.stdout());
+    let what = if args.control_plane || args.compute_plane || args.all {
+        "checks"
+    } else {
+        "pre-flight checks"
+    };
+    let printed = report.print_as(what, args.output.output, &mut ctx.stdout());
     if !timed_out {
         return printed;
     }
@@ -95,15 +113,29 @@ async fn run_once(
     // Events stream only when a mode was asked for; otherwise the report says it all.
     let streaming = common.json || common.plain || common.accessible;
     let mut runner = Runner::new(streaming.then(|| ctx.events()));
-    local_checks(&mut runner, &ctx.env, None).await;
-    if let Some(source) = args
-        .chart_source
-        .as_deref()
-        .filter(|s| s.starts_with("oci"))
-    {
-        chart_registry_credentials(&mut runner, &ctx.env, source).await;
+    let pre = args.pre || args.all;
+    if pre {
+        local_checks(&mut runner, &ctx.env, None).await;
+        if let Some(source) = args
+            .chart_source
+            .as_deref()
+            .filter(|s| s.starts_with("oci"))
+        {
+            chart_registry_credentials(&mut runner, &ctx.env, source).await;
+        }
     }
-    if !args.local_only {
+    let mut health_planes = Vec::new();
+    if args.control_plane || args.all {
+        health_planes.push(StackPlane::Control);
+    }
+    if args.compute_plane || args.all {
+        health_planes.push(StackPlane::Compute);
+    }
+    if !health_planes.is_empty() && !args.local_only {
+        let clusters = Clusters::resolve(sel, planes, &ctx.env, &ctx.plugin.user_agent()).await;
+        stack_health(&mut runner, clusters, &health_planes).await;
+    }
+    if pre && !args.local_only {
         let split =
             planes.control_plane_context.is_some() || planes.compute_plane_context.is_some();
         let targets: Vec<(Option<&String>, Plane)> = if split {

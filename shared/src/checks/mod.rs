@@ -5,11 +5,13 @@
 mod cluster;
 mod credentials;
 mod ctrf;
+mod health;
 mod local;
 mod report;
 
 pub use cluster::{Plane, cluster_checks};
 pub use credentials::{chart_registry_credentials, judge_decoded, registry_credentials};
+pub use health::stack_health;
 pub use local::local_checks;
 pub use report::{CheckOutputArgs, CheckOutputFormat, CheckReport, Status};
 

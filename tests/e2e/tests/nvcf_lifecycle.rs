@@ -11,7 +11,7 @@ use nvcf_e2e::Run;
 use nvcf_support::SimEnv;
 use nvcf_testenv::{Env, tools};
 use serde_json::Value;
-use up_support::{events, helm_releases, nvcf, prepare, up_args};
+use up_support::{accept_routes, events, helm_releases, nvcf, prepare, up_args};
 
 #[test]
 fn up_status_down_on_one_cluster() {
@@ -60,6 +60,48 @@ fn up_status_down_on_one_cluster() {
         "nvca-operator",
     ] {
         assert_eq!(state(&status, r), "healthy", "{r}: {status:#}");
+    }
+
+    // Upstream's post-install check, which upstream leaves without checks: every release
+    // of both planes is healthy. Until a Gateway controller accepts the routes, ingress is
+    // not, and the check says so.
+    let outcome = |report: &Value, id: &str| -> String {
+        report["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["id"] == id)
+            .map(|o| o["status"].as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("no check {id}: {report:#}"))
+    };
+    let pending = run(&["check", "--control-plane", "-o", "json"]);
+    assert_eq!(pending.code, Some(2), "{pending:#?}");
+    let pending: Value = serde_json::from_str(&pending.stdout).unwrap();
+    assert_eq!(
+        outcome(&pending, "release-ingress"),
+        "failed",
+        "{pending:#}"
+    );
+    assert!(
+        pending
+            .to_string()
+            .contains("not accepted by its Gateway yet"),
+        "{pending:#}"
+    );
+    accept_routes(&env);
+    let checked = run(&["check", "--control-plane", "--compute-plane", "-o", "json"]);
+    checked.expect_success();
+    let checked: Value = serde_json::from_str(&checked.stdout).unwrap();
+    for id in [
+        "control-plane-installed",
+        "compute-plane-installed",
+        "release-api",
+        "release-openbao-server",
+        "release-nats-auth-callout-service",
+        "release-ingress",
+        "release-nvca-operator",
+    ] {
+        assert_eq!(outcome(&checked, id), "passed", "{id}: {checked:#}");
     }
 
     let audit = env.audit();
@@ -111,4 +153,17 @@ fn up_status_down_on_one_cluster() {
     let after = run(&["status", "-o", "json"]);
     let after: Value = serde_json::from_str(&after.stdout).unwrap();
     assert_eq!(state(&after, "nvca-operator"), "not-installed");
+    // The compute plane is gone: its check fails (exit 2), and waiting for it times out
+    // (upstream's exit 5); the control plane still passes.
+    let gone = run(&["check", "--compute-plane", "-o", "json"]);
+    assert_eq!(gone.code, Some(2), "{gone:#?}");
+    let gone: Value = serde_json::from_str(&gone.stdout).unwrap();
+    assert_eq!(
+        outcome(&gone, "compute-plane-installed"),
+        "failed",
+        "{gone:#}"
+    );
+    let waited = run(&["check", "--compute-plane", "--wait", "6s"]);
+    assert_eq!(waited.code, Some(5), "{waited:#?}");
+    run(&["check", "--control-plane"]).expect_success();
 }

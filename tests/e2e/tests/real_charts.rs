@@ -122,6 +122,35 @@ fn every_release_renders_from_the_real_charts_byte_identical_on_helm3_and_helm4(
         })
         .collect();
     insta::assert_snapshot!("real_stack_index", index.join("\n"));
+    // Every workload the catalog names (status, check, down and ops read them) is one the
+    // real charts render, under that name.
+    let rows = upstream::our_objects(&streams[0]);
+    let catalog: serde_json::Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/stack/catalog.yaml"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for release in catalog["releases"].as_array().unwrap() {
+        let name = release["name"].as_str().unwrap();
+        if !rows.iter().any(|r| r.0 == name) {
+            continue;
+        }
+        for w in release["workloads"].as_array().into_iter().flatten() {
+            let kind = w["kind"].as_str().unwrap();
+            if !matches!(kind, "Deployment" | "StatefulSet" | "DaemonSet") {
+                continue;
+            }
+            let wname = w["name"].as_str().unwrap();
+            assert!(
+                rows.iter()
+                    .any(|r| r.0 == name && r.2 == kind && r.4 == wname),
+                "the catalog's {kind}/{wname} of {name} is not rendered by the real chart"
+            );
+        }
+    }
     let stream = &streams[0];
     let rendered = releases(stream);
     for release in [

@@ -131,3 +131,47 @@ pub fn renamed_kubeconfig(env: &Env, name: &str, dir: &Path) -> PathBuf {
 pub fn bin_path() -> PathBuf {
     bin("kubectl-nvcf")
 }
+
+/// What a Gateway controller does, which the test cluster has none of: marks every route
+/// of the stack Accepted by the Gateway it names.
+pub fn accept_routes(env: &Env) {
+    for kind in ["httproutes", "grpcroutes", "tcproutes"] {
+        let listed = env
+            .kubectl_run(&["get", kind, "-A", "-o", "json"])
+            .unwrap_or_else(|_| "{\"items\": []}".into());
+        let list: Value = serde_json::from_str(&listed).unwrap();
+        for route in list["items"].as_array().into_iter().flatten() {
+            let parents: Vec<Value> = route["spec"]["parentRefs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    serde_json::json!({
+                        "parentRef": p,
+                        "controllerName": "e2e.nvcf/gateway",
+                        "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted",
+                            "message": "accepted by the e2e controller",
+                            "lastTransitionTime": "2026-01-01T00:00:00Z"}],
+                    })
+                })
+                .collect();
+            let patch = serde_json::json!({"status": {"parents": parents}}).to_string();
+            let args = [
+                "patch",
+                kind,
+                route["metadata"]["name"].as_str().unwrap(),
+                "-n",
+                route["metadata"]["namespace"].as_str().unwrap(),
+                "--type=merge",
+                "-p",
+                &patch,
+            ];
+            // A CRD without the status subresource takes status as any other field.
+            let mut with_subresource = args.to_vec();
+            with_subresource.push("--subresource=status");
+            if env.kubectl_run(&with_subresource).is_err() {
+                env.kubectl_run(&args).unwrap();
+            }
+        }
+    }
+}
