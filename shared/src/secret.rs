@@ -112,6 +112,16 @@ fn url_credentials() -> &'static Regex {
     })
 }
 
+/// Whether `text` contains a literal every [`patterns`] match starts with.
+fn may_hold_token(text: &str) -> bool {
+    text.contains("eyJ")
+        || text.contains("nvapi-")
+        || text
+            .as_bytes()
+            .windows(6)
+            .any(|w| w.eq_ignore_ascii_case(b"bearer"))
+}
+
 /// Masks secrets in `text`. Borrowed when there was nothing to mask (the common case).
 pub fn redact(text: &str) -> Cow<'_, str> {
     let mut out: Cow<'_, str> = Cow::Borrowed(text);
@@ -123,7 +133,9 @@ pub fn redact(text: &str) -> Cow<'_, str> {
             }
         }
     }
-    if patterns().is_match(&out) {
+    // Cheap literal scans first: the patterns run only on text that could hold a match,
+    // which keeps large outputs (listings of thousands of items) fast.
+    if may_hold_token(&out) && patterns().is_match(&out) {
         let replaced = patterns().replace_all(&out, |caps: &regex_lite::Captures<'_>| {
             let found = &caps[0];
             if let Some(rest) = found
@@ -137,7 +149,7 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         });
         out = Cow::Owned(replaced.into_owned());
     }
-    if url_credentials().is_match(&out) {
+    if out.contains("://") && out.contains('@') && url_credentials().is_match(&out) {
         out = Cow::Owned(
             url_credentials()
                 .replace_all(&out, "${1}:****@")
@@ -159,6 +171,25 @@ mod tests {
         let text = format!("token={JWT} key=nvapi-abcdefghijklmnop end");
         let red = redact(&text);
         assert_eq!(red, "token=eyJhbGci... key=nvapi-ab... end");
+    }
+
+    #[test]
+    fn the_literal_prefilter_misses_no_pattern() {
+        for text in [
+            "x eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln y",
+            "key nvapi-abcdefgh",
+            "Authorization: BeArEr 0123456789abcdefXYZ",
+        ] {
+            assert!(may_hold_token(text), "{text}");
+            assert_ne!(redact(text), text, "{text}");
+        }
+        assert!(!may_hold_token(
+            "{\"name\": \"job-1\", \"status\": \"QUEUED\"}"
+        ));
+        assert_eq!(
+            redact("nats://user:pw-123@host:4222"),
+            "nats://user:****@host:4222"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # NVCF API client benchmarks against nvcf-sim, each with its peer measured in the same run:
 #  1. `kubectl nvcf task list` over 10,000 tasks: time to the first row and to the end,
-#     against curl following the same cursors page by page;
+#     against curl following the same cursors page by page; and our own CPU per listed task
+#     as a table and as -o json;
 #  2. `kubectl nvcf function invoke` against one curl POST to the same invocation endpoint.
 # Reports numbers and ratios; asserts nothing.
 #   tests/bench/tasks-and-invoke.sh                 (release build)
@@ -86,6 +87,19 @@ cf, ce = med([r[1][0] for r in runs]), med([r[1][1] for r in runs])
 print(f"task list, {n} tasks, pages of {page}: first row {of*1000:.1f} ms, end {oe*1000:.0f} ms")
 print(f"  curl following the same cursors: first page {cf*1000:.1f} ms, end {ce*1000:.0f} ms")
 print(f"  ratio to curl: first row {of/cf:.2f}x, end {oe/ce:.2f}x")
+
+# Our own CPU per listed item (user + system of the kubectl-nvcf process, from rusage):
+# the table and -o json, over the same tasks. Goal (issue 16): at most 10 us per item.
+import resource
+def cpu(args):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run([nvcf, "task", "list", "--page-size", str(page)] + args,
+                         stdout=subprocess.DEVNULL, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+for name, args in [("table", []), ("-o json", ["-o", "json"])]:
+    secs = med([cpu(args) for _ in range(5)])
+    print(f"  our CPU, {name}: {secs*1000:.0f} ms = {secs/n*1e6:.1f} us per task (goal <= 10 us)")
 PY
 
 echo "invoking..." >&2

@@ -238,6 +238,23 @@ impl Client {
     }
 
     /// Sends and decodes the JSON body.
+    /// Sends and parses the body as any JSON value: nothing to check field by field, so
+    /// no path tracking (paged listings of thousands of items stay cheap).
+    pub async fn json_value(&self, req: &Request) -> Result<serde_json::Value> {
+        let resp = self.send(req).await?;
+        serde_json::from_slice(&resp.body).map_err(|e| {
+            Error::new(
+                Category::Unknown,
+                format!(
+                    "unexpected {} {} response: {e}",
+                    req.service.name(),
+                    req.path
+                ),
+            )
+            .hint("the server and this plugin disagree on the API; check both versions")
+        })
+    }
+
     pub async fn json<T: DeserializeOwned>(&self, req: &Request) -> Result<T> {
         let resp = self.send(req).await?;
         resp.decode(&format!("{} {}", req.service.name(), req.path))

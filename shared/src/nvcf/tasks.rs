@@ -50,15 +50,6 @@ struct OneTask {
     task: Task,
 }
 
-/// One page of a cursor-paged list.
-#[derive(Debug, Deserialize)]
-pub struct Page {
-    #[serde(default)]
-    pub cursor: Option<String>,
-    #[serde(flatten)]
-    pub rest: Map<String, Value>,
-}
-
 /// Which paged list.
 #[derive(Debug, Clone, Copy)]
 pub enum Listing {
@@ -154,14 +145,17 @@ impl<'a> Tasks<'a> {
             if let Some(c) = &cursor {
                 req = req.query("cursor", c);
             }
-            let page: Page = self.client.json(&req).await?;
-            let items = match page.rest.get(listing.key()) {
-                Some(Value::Array(a)) => a.clone(),
+            let mut page = self.client.json_value(&req).await?;
+            let items = match page.get_mut(listing.key()).map(Value::take) {
+                Some(Value::Array(a)) => a,
                 _ => Vec::new(),
             };
             seen += items.len();
             on_page(items)?;
-            cursor = page.cursor.filter(|c| !c.is_empty());
+            cursor = page["cursor"]
+                .as_str()
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned);
             // A page as large as the limit is the last one asked for, however full it came.
             let one_page = query
                 .max_items
