@@ -31,7 +31,12 @@ done
 # of its compute-plane helmfile, beside the charts in the same checkout.
 golden="$real/../stacks/nvcf-compute-plane/testdata/golden/local"
 if [[ -d "$golden" ]]; then
-  python3 "$root/tests/tools/golden-stand-ins.py" "$golden" "$root/tests/fixtures/charts" "$out" 2>/dev/null
+  # Its progress lines are noise; its failure must not be: keep stderr for the error path.
+  if ! msg=$(python3 "$root/tests/tools/golden-stand-ins.py" "$golden" "$root/tests/fixtures/charts" "$out" 2>&1); then
+    echo "stack-charts.sh: rebuilding the KAI/Grove/Dynamo stand-ins from $golden failed:" >&2
+    echo "$msg" >&2
+    exit 1
+  fi
 else
   echo "stack-charts.sh: WARNING: no upstream golden output at $golden;" \
     "KAI Scheduler, Grove and Dynamo are the catalog-generated stand-ins" >&2
