@@ -29,6 +29,17 @@ impl Plugin {
     }
 }
 
+static RUNNING: std::sync::OnceLock<Plugin> = std::sync::OnceLock::new();
+
+/// The plugin this process runs as, so reports shared by several plugins (CTRF, JSON tool
+/// names) name the one the user ran. Library code outside a plugin sees `kubectl nvcf`.
+pub fn running() -> Plugin {
+    RUNNING.get().copied().unwrap_or(Plugin {
+        display: "kubectl nvcf",
+        binary: "kubectl-nvcf",
+    })
+}
+
 /// Flags every command of every plugin accepts.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct CommonArgs {
@@ -106,6 +117,7 @@ where
     F: FnOnce(C, Ctx) -> Fut,
     Fut: Future<Output = Result<()>>,
 {
+    let _ = RUNNING.set(plugin);
     install_panic_hook(plugin);
     let cli = match C::try_parse() {
         Ok(cli) => cli,

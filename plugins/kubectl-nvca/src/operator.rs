@@ -11,7 +11,7 @@ use nvcf_shared::stack::inputs::{Inputs, profile_registration};
 use nvcf_shared::target::{KubeSelection, Target, parse_duration};
 use std::path::PathBuf;
 
-/// Print nvca-operator-values.yaml (seed 001) for the operator chart, from the stack config
+/// Print nvca-operator-values.yaml for the NVCA operator chart, from the stack config
 #[derive(clap::Args, Debug)]
 pub struct ValuesArgs {
     /// The stack config file (registry, repository, imagePullSecrets, nodeSelectors.compute, compute.*)
@@ -85,7 +85,7 @@ pub async fn bootstrap(
     render(&report, args.output.output, &mut ctx.stdout())
 }
 
-/// Check seed 001's troubleshooting list on this cluster: each failure with its evidence and fix
+/// Check the NVCA troubleshooting list on this cluster: each failure with its evidence and fix
 #[derive(clap::Args, Debug)]
 pub struct DoctorArgs {
     #[command(flatten)]

@@ -7,7 +7,7 @@ use nvcf_shared::output::{OutputArgs, render};
 use nvcf_shared::target::{KubeSelection, Target, parse_duration};
 use nvcf_shared::{Error, Result};
 
-/// Remove the NVCA operator in seed 001's order (NVCFBackends, agent, release, CRDs, namespaces)
+/// Remove the NVCA operator in dependency order (NVCFBackends, agent, release, CRDs, namespaces)
 #[derive(clap::Args, Debug)]
 pub struct UninstallArgs {
     /// Show the steps; change nothing

@@ -11,7 +11,7 @@ use nvcf_shared::stack::status::Clusters;
 use nvcf_shared::target::{KubeSelection, PlaneArgs, Target};
 use nvcf_shared::{Error, Result};
 
-/// Pre-flight checks: local tools, then each cluster's prerequisites (seed 001)
+/// Pre-flight checks: local tools, then each cluster's prerequisites
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
     /// Run the pre-flight checks

@@ -101,10 +101,10 @@ pub enum Command {
     Up(planes::UpArgs),
     Install(planes::InstallArgs),
     AddComputePlane(planes::AddComputePlaneArgs),
-    /// Operate the control plane: service table, health, restart, scale (seed 002)
+    /// Operate the control plane: service table, health, restart, scale
     #[command(subcommand)]
     Ops(ops::OpsCommand),
-    /// MEK and NEK key rotation, plan first, with backups (seed 002)
+    /// MEK and NEK key rotation, plan first, with backups
     #[command(subcommand)]
     Keys(keys::KeysCommand),
     #[command(flatten)]

@@ -17,11 +17,9 @@ pub enum OpsCommand {
     /// Health of the control plane: workload rollouts by namespace, OpenBao seal status per pod, NATS routes, Cassandra nodes
     Health(HealthArgs),
     /// Rollout-restart a service (or every Deployment and StatefulSet in -n NAMESPACE) and wait for the new pods
-    #[command(
-        after_help = "Waits as seed 002 documents: 120s for a Deployment, 300s for a StatefulSet \
+    #[command(after_help = "Waits 120s for a Deployment, 300s for a StatefulSet \
 (--timeout overrides). StatefulSets restart one at a time, pods highest ordinal first; \
-afterwards quorum is checked, and for OpenBao every pod's seal status (a sealed pod still reports Ready)."
-    )]
+afterwards quorum is checked, and for OpenBao every pod's seal status (a sealed pod still reports Ready).")]
     Restart(RestartArgs),
     /// Scale a service; scaling an infrastructure StatefulSet (NATS, OpenBao, Cassandra) to zero needs typed confirmation
     Scale(ScaleArgs),

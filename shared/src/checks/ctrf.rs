@@ -45,7 +45,7 @@ pub fn report(r: &CheckReport) -> Value {
         "reportFormat": "CTRF",
         "specVersion": "0.0.0",
         "results": {
-            "tool": {"name": "kubectl-nvcf", "version": env!("CARGO_PKG_VERSION")},
+            "tool": {"name": crate::cli::running().binary, "version": env!("CARGO_PKG_VERSION")},
             "summary": {
                 "tests": r.outcomes.len(),
                 "passed": count(Status::Passed),

@@ -13,6 +13,9 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::process::Command;
 
+pub mod template_cache;
+pub use template_cache::TemplateCache;
+
 /// Where a chart comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChartRef {

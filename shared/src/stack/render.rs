@@ -2,7 +2,7 @@
 //! them at once, and one stream ordered for `kubectl apply -f -`.
 
 use crate::error::{Error, Result};
-use crate::helm::{ChartRef, Helm, TemplateRequest};
+use crate::helm::{ChartRef, Helm, TemplateCache, TemplateRequest};
 use crate::stack::catalog::{Catalog, Plane, Release, install_order};
 use crate::stack::config::StackConfig;
 use crate::stack::inputs::Inputs;
@@ -172,11 +172,29 @@ pub async fn template_all(helm: &Helm, plan: &Plan<'_>) -> Result<Vec<String>> {
     // memory of helms that collect garbage late (see `Helm::template`).
     let slots = std::thread::available_parallelism().map_or(2, |n| n.get()) * 2;
     let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(slots));
+    let cache = TemplateCache::from_env(&crate::settings::ProcessEnv);
+    let mut outputs: Vec<Option<Result<String>>> = (0..plan.releases.len()).map(|_| None).collect();
     let mut tasks = tokio::task::JoinSet::new();
     for (i, p) in plan.releases.iter().enumerate() {
         let values_path = dir.path().join(format!("{}.yaml", p.release.name));
         let text = crate::stack::values::to_yaml(&p.values)?;
+        let key = cache.as_ref().and_then(|_| {
+            let req = TemplateRequest {
+                release: &p.release.name,
+                namespace: &p.namespace,
+                chart: &p.chart,
+                version: &p.release.version,
+                values: &values_path,
+                api_versions: &plan.api_versions,
+            };
+            TemplateCache::key(&helm.version, &req, text.as_bytes())
+        });
+        if let Some(hit) = cache.as_ref().zip(key.as_ref()).and_then(|(c, k)| c.get(k)) {
+            outputs[i] = Some(Ok(hit));
+            continue;
+        }
         crate::files::write_atomic(&values_path, text.as_bytes())?;
+        let cache = cache.clone();
         let helm = helm.clone();
         let (name, namespace, chart, version) = (
             p.release.name.clone(),
@@ -196,10 +214,13 @@ pub async fn template_all(helm: &Helm, plan: &Plan<'_>) -> Result<Vec<String>> {
                 values: &values_path,
                 api_versions: &api_versions,
             };
-            (i, helm.template(&req).await)
+            let out = helm.template(&req).await;
+            if let (Some(cache), Some(key), Ok(text)) = (&cache, &key, &out) {
+                cache.put(key, text);
+            }
+            (i, out)
         });
     }
-    let mut outputs: Vec<Option<Result<String>>> = (0..plan.releases.len()).map(|_| None).collect();
     while let Some(joined) = tasks.join_next().await {
         let (i, out) =
             joined.map_err(|e| Error::internal(format!("a helm template task failed: {e}")))?;

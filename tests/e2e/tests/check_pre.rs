@@ -153,6 +153,7 @@ fn a_prepared_cluster_passes_every_check_without_writing() {
     run.expect_success();
     let ctrf: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(ctrf["reportFormat"], "CTRF");
+    assert_eq!(ctrf["results"]["tool"]["name"], "kubectl-nvcf");
     assert_eq!(ctrf["results"]["summary"]["tests"], 13);
     assert_eq!(ctrf["results"]["summary"]["failed"], 0);
 }

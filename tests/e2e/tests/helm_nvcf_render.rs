@@ -554,3 +554,106 @@ fn passwords_come_from_kubernetes_secrets_and_stay_out_of_output() {
     );
     assert!(!warned.stdout.contains("inline-pw-9931") && !warned.stderr.contains("inline-pw-9931"));
 }
+
+#[test]
+fn a_second_render_runs_helm_only_for_the_releases_whose_inputs_changed() {
+    let Some(charts) =
+        charts("a_second_render_runs_helm_only_for_the_releases_whose_inputs_changed")
+    else {
+        return;
+    };
+    let home = Home::new();
+    // The real helm 4, behind a script that records which release each `template` renders.
+    let log = home.path().join("templates.log");
+    let helm = home.path().join("helm");
+    std::fs::write(
+        &helm,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = template ] && echo \"$2\" >>'{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            tools::helm4().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helm, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let rendered = || {
+        let calls = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        let mut names: Vec<String> = calls.lines().map(str::to_owned).collect();
+        names.sort();
+        names
+    };
+    let config = data("local.yaml");
+    let first = render(&home, &charts, &helm, &config, &[]);
+    first.expect_success();
+    let all = rendered();
+    assert!(all.len() > 10, "{all:?}");
+
+    // Releases whose charts mint values per render (NATS's nkeys, OpenBao's, certificates)
+    // or hold Secrets run helm every time; every other release comes from the cache.
+    let again = render(&home, &charts, &helm, &config, &[]);
+    again.expect_success();
+    let minted = rendered();
+    assert!(minted.len() < all.len() / 2, "{minted:?} of {all:?}");
+    assert!(minted.contains(&"nats".to_owned()), "{minted:?}");
+    let by_release = |stream: &str| -> std::collections::BTreeMap<String, String> {
+        let mut docs = std::collections::BTreeMap::<String, String>::new();
+        for doc in stream.split("\n---\n") {
+            let release = doc
+                .lines()
+                .find_map(|l| l.strip_prefix("# "))
+                .and_then(|o| o.split([' ', ':']).next())
+                .unwrap_or_default()
+                .to_owned();
+            docs.entry(release).or_default().push_str(doc);
+        }
+        docs
+    };
+    let (before, after) = (by_release(&first.stdout), by_release(&again.stdout));
+    for (release, docs) in &before {
+        if !minted.contains(release) {
+            assert_eq!(
+                &after[release], docs,
+                "{release} from the cache is what helm rendered"
+            );
+        }
+    }
+
+    assert!(!minted.contains(&"ess-api".to_owned()), "{minted:?}");
+    let edited = render(
+        &home,
+        &charts,
+        &helm,
+        &config,
+        &["--set", "ess-api:ess.replicaCount=3"],
+    );
+    edited.expect_success();
+    let mut expected = minted.clone();
+    expected.push("ess-api".to_owned());
+    expected.sort();
+    assert_eq!(
+        rendered(),
+        expected,
+        "of the cached releases, only the edited one runs helm"
+    );
+    assert!(by_release(&edited.stdout)["ess-api"].contains("replicas: 3"));
+
+    let uncached = Run::of(
+        nvcf(&home, &helm)
+            .args(["render", "--chart-source", &charts, "--stack-config"])
+            .arg(&config)
+            .env("NVCF_TEST_REGISTRY_KEY", "registry-key-for-tests")
+            .env("NVCF_RENDER_CACHE", "off"),
+    );
+    uncached.expect_success();
+    assert_eq!(
+        rendered(),
+        all,
+        "NVCF_RENDER_CACHE=off renders every release"
+    );
+    // Nothing secret was written to the cache.
+    for entry in std::fs::read_dir(home.path().join(".cache/nvcf-plugins/helm-template")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(!text.lines().any(|l| l.trim() == "kind: Secret"), "{text}");
+    }
+}

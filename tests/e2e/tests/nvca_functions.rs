@@ -485,6 +485,10 @@ fn validate_fails_with_exit_2_until_the_agent_and_its_pull_secret_are_there() {
         assert_eq!(outcome(&after, id), "passed", "{after}");
     }
     assert_eq!(outcome(&after, "tls-cert"), "skipped");
+    // CTRF names the plugin that ran, not the library's first user.
+    let ctrf = nvca(&home, env, &["validate", "-o", "ctrf"]);
+    let ctrf: serde_json::Value = serde_json::from_str(&ctrf.stdout).unwrap();
+    assert_eq!(ctrf["results"]["tool"]["name"], "kubectl-nvca", "{ctrf}");
 
     // A certificate ending tomorrow warns (exit 0); one ending in a year passes.
     let tls = |name: &str, days: &str| {
