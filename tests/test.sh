@@ -43,7 +43,13 @@ step "tests"
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "${TMPDIR:-/tmp}/nvcf-cargo-test.log"
 status=${PIPESTATUS[0]}
 
+step "fuzz smoke: every parser of outside input, regression inputs first, 3 s per target (tests/fuzz.sh)"
+fuzz_status=0
+tests/fuzz.sh 3 | tee "${TMPDIR:-/tmp}/nvcf-fuzz.log" || fuzz_status=$?
+[ "$status" -ne 0 ] || status=$fuzz_status
+
 step "summary ($((SECONDS - started))s)"
+grep '^fuzz ' "${TMPDIR:-/tmp}/nvcf-fuzz.log" || true
 passed=$(grep -Eo '^test result: .*' "${TMPDIR:-/tmp}/nvcf-cargo-test.log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '^test result: .*' "${TMPDIR:-/tmp}/nvcf-cargo-test.log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
 echo "$passed passed, $failed failed"

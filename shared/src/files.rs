@@ -48,7 +48,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     ensure_private_dir(dir)?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
+        .prefix(&temp_prefix(path))
         .permissions(private_file_permissions())
         .tempfile_in(dir)
         .map_err(|e| io_error("create a temporary file in", dir, e))?;
@@ -62,7 +62,71 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// `.NAME.tmp-`: the temporary files of `path` alone carry it, so they can be told apart
+/// from anything else in a directory the user chose.
+fn temp_prefix(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(".{name}.tmp-")
+}
+
+/// Removes temporary files a killed writer of `path` left behind. Call it only while
+/// holding the lock every writer of `path` takes, so no live write is removed.
+pub fn remove_stale_temps(path: &Path) {
+    let (Some(dir), prefix) = (path.parent(), temp_prefix(path)) else {
+        return;
+    };
+    let Ok(entries) = fs::read_dir(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    }) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 fn private_file_permissions() -> fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     fs::Permissions::from_mode(0o600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_killed_writers_temp_files_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.json");
+        write_atomic(&state, b"{}\n").unwrap();
+        for left in [".state.json.tmp-abc123", ".state.json.tmp-zzz"] {
+            fs::write(dir.path().join(left), b"{\"tok").unwrap();
+        }
+        for other in [".tmp-editor", ".config.yaml.tmp-1", "state.json.bak"] {
+            fs::write(dir.path().join(other), b"x").unwrap();
+        }
+        remove_stale_temps(&state);
+        let mut names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                ".config.yaml.tmp-1",
+                ".tmp-editor",
+                "state.json",
+                "state.json.bak"
+            ]
+        );
+        assert_eq!(fs::read(&state).unwrap(), b"{}\n");
+    }
 }

@@ -259,6 +259,7 @@ impl Profile {
         change: impl FnOnce(&mut ProfileConfig) -> Result<T>,
     ) -> Result<T> {
         let _lock = self.lock()?;
+        crate::files::remove_stale_temps(&self.config_path);
         let mut config = self.read_config()?;
         let out = change(&mut config)?;
         let text = serde_saphyr::to_string(&config)
@@ -269,6 +270,7 @@ impl Profile {
 
     pub fn update_state<T>(&self, change: impl FnOnce(&mut State) -> Result<T>) -> Result<T> {
         let _lock = self.lock()?;
+        crate::files::remove_stale_temps(&self.state_path);
         let mut state = self.read_state()?;
         let out = change(&mut state)?;
         let mut text = serde_json::to_vec_pretty(&state)

@@ -111,6 +111,18 @@ impl Response {
 }
 
 pub fn decode<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T> {
+    if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+        // Not JSON at all: usually an HTML page from a proxy or the UI, not the API.
+        let start: String = String::from_utf8_lossy(&body[..body.len().min(40)])
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        return Err(Error::new(
+            Category::Unknown,
+            format!("the {what} response is not JSON (it starts {:?})", start.trim()),
+        )
+        .hint("check that the endpoint settings point at the NVCF API (`kubectl nvcf context` shows them), not a web page or proxy"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         Error::new(

@@ -18,16 +18,19 @@ pub fn read_checked<T: DeserializeOwned>(path: &Path) -> Result<Value> {
         Error::input_missing(format!("cannot read input file {}: {e}", path.display()))
             .hint("pass --input-file with an existing JSON file")
     })?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| {
-        Error::invalid_input(format!("input file {} is not JSON: {e}", path.display()))
-    })?;
+    parse_checked::<T>(&text, &path.display().to_string())
+}
+
+/// Parses `text` (input file `origin`) as a JSON object and checks it against `T`.
+pub fn parse_checked<T: DeserializeOwned>(text: &str, origin: &str) -> Result<Value> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| Error::invalid_input(format!("input file {origin} is not JSON: {e}")))?;
     if !value.is_object() {
         return Err(Error::invalid_input(format!(
-            "input file {} must hold a JSON object",
-            path.display()
+            "input file {origin} must hold a JSON object"
         )));
     }
-    check::<T>(&value, &path.display().to_string())?;
+    check::<T>(&value, origin)?;
     Ok(value)
 }
 

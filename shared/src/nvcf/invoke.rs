@@ -196,12 +196,27 @@ pub async fn llm(client: &Client, inv: &LlmInvoke) -> Result<Value> {
 pub async fn llm_stream(
     client: &Client,
     inv: &LlmInvoke,
-    mut on_text: impl FnMut(&str) -> Result<()>,
+    on_text: impl FnMut(&str) -> Result<()>,
 ) -> Result<usize> {
-    use eventsource_stream::Eventsource;
     let req = llm_request(client, inv)?.header(ACCEPT, "text/event-stream");
     let resp = client.send_streaming(&req).await?;
-    let mut events = resp.bytes_stream().eventsource();
+    read_sse(resp.bytes_stream(), on_text).await
+}
+
+/// Decodes an SSE body (chat completions or Responses events) as it arrives: `on_text`
+/// gets each piece of generated text. Returns how many events were read before `[DONE]`
+/// or the end; a body cut mid-stream is a network error naming how far it got.
+pub async fn read_sse<S, B, E>(
+    body: S,
+    mut on_text: impl FnMut(&str) -> Result<()>,
+) -> Result<usize>
+where
+    S: futures_util::Stream<Item = std::result::Result<B, E>> + Unpin,
+    B: AsRef<[u8]>,
+    E: std::fmt::Display,
+{
+    use eventsource_stream::Eventsource;
+    let mut events = body.eventsource();
     let mut count = 0;
     while let Some(ev) = events.next().await {
         let ev = ev.map_err(|e| {
@@ -209,9 +224,10 @@ pub async fn llm_stream(
                 Category::Network,
                 format!("LLM stream broke after {count} events: {e}"),
             )
+            .hint("the text above is what arrived; re-run the request")
         })?;
         if ev.data.trim() == "[DONE]" {
-            break;
+            return Ok(count);
         }
         count += 1;
         let Ok(v) = serde_json::from_str::<Value>(&ev.data) else {
@@ -220,8 +236,30 @@ pub async fn llm_stream(
         if let Some(text) = stream_text(&ev.event, &v) {
             on_text(text)?;
         }
+        if is_final_response_event(&ev.event, &v) {
+            return Ok(count);
+        }
     }
-    Ok(count)
+    // Chat streams end with `[DONE]`, Responses streams with a terminal event: a body that
+    // simply stops was cut (a proxy timeout, a reset), and the answer is incomplete.
+    Err(Error::new(
+        Category::Network,
+        format!("LLM stream ended after {count} events without its end marker: the answer is incomplete"),
+    )
+    .hint("the text above is what arrived; re-run the request (a proxy or gateway timeout can cut long streams)"))
+}
+
+/// `response.completed`, `.failed` or `.incomplete`: the last event of a Responses stream.
+fn is_final_response_event(event: &str, v: &Value) -> bool {
+    let name = if event.starts_with("response.") {
+        event
+    } else {
+        v["type"].as_str().unwrap_or_default()
+    };
+    matches!(
+        name,
+        "response.completed" | "response.failed" | "response.incomplete"
+    )
 }
 
 /// The generated text in one SSE event: chat deltas or Responses `output_text.delta`.
@@ -236,6 +274,59 @@ fn stream_text<'v>(event: &str, v: &'v Value) -> Option<&'v str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn decode(body: &str, cut_at: &[usize]) -> (Result<usize>, String) {
+        let mut pieces = Vec::new();
+        let mut start = 0;
+        for &at in cut_at.iter().chain([&body.len()]) {
+            pieces.push(Ok::<_, std::io::Error>(body.as_bytes()[start..at].to_vec()));
+            start = at;
+        }
+        let mut text = String::new();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let n = rt.block_on(read_sse(futures_util::stream::iter(pieces), |t| {
+            text.push_str(t);
+            Ok(())
+        }));
+        (n, text)
+    }
+
+    const CHAT: &str = "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n\
+        data: {\"choices\":[{\"delta\":{\"content\":\"lo\"}}]}\n\ndata: [DONE]\n\n";
+
+    #[test]
+    fn a_chat_stream_decodes_whatever_its_chunks_split_on() {
+        for cut in 1..CHAT.len() {
+            let (n, text) = decode(CHAT, &[cut]);
+            assert_eq!((n.unwrap(), text.as_str()), (2, "Hello"), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_stream_cut_before_its_end_marker_is_a_retryable_error_after_the_text_that_arrived() {
+        let cut = CHAT.find("data: [DONE]").unwrap();
+        let (n, text) = decode(&CHAT[..cut], &[]);
+        let err = n.unwrap_err();
+        assert_eq!(text, "Hello", "what arrived was shown");
+        assert_eq!(err.category(), Category::Network);
+        assert!(err.to_string().contains("after 2 events"), "{err}");
+        // Cut inside an event: the partial event is dropped, the rest shown.
+        let (n, text) = decode(&CHAT[..CHAT.find("lo").unwrap()], &[]);
+        assert!(n.is_err());
+        assert_eq!(text, "Hel");
+    }
+
+    #[test]
+    fn a_responses_stream_ends_at_its_terminal_event() {
+        let body = "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Hi\"}\n\n\
+            event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{}}\n\n";
+        let (n, text) = decode(body, &[7]);
+        assert_eq!((n.unwrap(), text.as_str()), (2, "Hi"));
+        let cut = body.find("event: response.completed").unwrap();
+        assert!(decode(&body[..cut], &[]).0.is_err());
+    }
 
     #[test]
     fn stream_text_reads_chat_and_responses_events() {

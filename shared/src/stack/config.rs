@@ -754,10 +754,18 @@ impl StackConfig {
                 problems,
             }));
         }
-        serde_json::from_value(value).map_err(|e| {
-            LoadError::Read(Error::internal(format!(
-                "{file} passed validation but could not be typed: {e}"
-            )))
+        // The shape checks above name most problems; what they do not model (a field a
+        // nested map requires) still names its key instead of failing as a bug.
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let key = e.path().to_string();
+            let fix = match e.inner().to_string() {
+                m if m.starts_with("missing field") => "add the missing field (see the stack config reference in `helm nvcf values --help`)",
+                _ => "give the value the type this key takes",
+            };
+            LoadError::Invalid(Problems {
+                file: file.to_owned(),
+                problems: vec![Problem::new(&key, e.inner().to_string(), fix)],
+            })
         })
     }
 
@@ -977,6 +985,18 @@ mod tests {
         );
         assert!(found[3].fix.contains("did you mean `observability`"));
         assert!(found[4].message.contains("missing"));
+    }
+
+    #[test]
+    fn a_gateway_without_its_namespace_names_the_key_not_a_bug() {
+        // Found by fuzzing (fuzz/regressions/stack_config): typing failed after the shape
+        // checks passed, and the user saw an internal error.
+        let found =
+            problems("registry: r\nrepository: o/t\ngateway: {shared: {name: nvcf-gateway}}\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].key, "gateway.shared");
+        assert!(found[0].message.contains("namespace"), "{:?}", found[0]);
+        assert!(found[0].fix.contains("add the missing field"));
     }
 
     #[test]

@@ -23,6 +23,7 @@ fn a_persistent_500_is_retried_a_bounded_number_of_times() {
     assert_eq!(run.code, Some(7), "{run:#?}");
     assert_eq!(list_calls(&env), 4, "one attempt and three retries");
     assert!(run.stderr.contains("500"), "{run:#?}");
+    env.assert_no_secret_leaked();
 }
 
 #[test]
@@ -35,6 +36,7 @@ fn a_transient_503_recovers() {
     });
     env.ok(&["function", "list"]);
     assert_eq!(list_calls(&env), 3);
+    env.assert_no_secret_leaked();
 }
 
 #[test]
@@ -58,6 +60,7 @@ fn a_create_is_not_resent_after_a_500() {
     ]);
     assert_eq!(run.code, Some(7), "{run:#?}");
     assert_eq!(env.requests("nvcf", "POST", "/v2/nvcf/functions").len(), 1);
+    env.assert_no_secret_leaked();
 }
 
 #[test]
@@ -75,6 +78,7 @@ fn a_429_waits_for_retry_after() {
         "waited Retry-After"
     );
     assert_eq!(list_calls(&env), 2);
+    env.assert_no_secret_leaked();
 }
 
 #[test]
@@ -97,6 +101,7 @@ fn a_long_retry_after_is_reported_not_waited() {
     assert_eq!(err["errCategory"], "rate_limited");
     assert_eq!(err["retryClass"], "backoff");
     assert_eq!(err["retryAfterSec"], 600);
+    env.assert_no_secret_leaked();
 }
 
 #[test]
@@ -109,6 +114,7 @@ fn a_connection_reset_is_retried() {
     });
     env.ok(&["function", "list"]);
     assert_eq!(list_calls(&env), 2);
+    env.assert_no_secret_leaked();
 }
 
 #[test]
@@ -124,6 +130,7 @@ fn a_slow_server_times_out_with_bounded_retries() {
     assert!(run.stderr.contains("timed out"), "{run:#?}");
     assert!(run.stderr.contains("--http-timeout"), "{run:#?}");
     assert!(started.elapsed() < Duration::from_secs(20));
+    env.assert_no_secret_leaked();
 }
 
 #[test]
@@ -136,6 +143,7 @@ fn other_4xx_are_final_at_once() {
     let run = env.nvcf(&["function", "list"]);
     assert_eq!(run.code, Some(6), "{run:#?}");
     assert_eq!(list_calls(&env), 1);
+    env.assert_no_secret_leaked();
 }
 
 #[test]
@@ -160,4 +168,102 @@ fn invocation_faults_keep_their_class() {
         3,
         "503 retried once, 500 not"
     );
+    env.assert_no_secret_leaked();
+}
+
+/// An LLM function deployed on the simulator, answering streams.
+fn llm_function(env: &SimEnv) {
+    env.json(&[
+        "function",
+        "create",
+        "--name",
+        "streamer",
+        "--container-image",
+        "nvcr.io/acme/llm:1",
+        "--inference-url",
+        "/v1/chat/completions",
+        "--llm-model",
+        "name=echo-model,uris=/v1/chat/completions|/v1/responses",
+    ]);
+    env.ok(&[
+        "function",
+        "deploy",
+        "create",
+        "--gpu",
+        "H100",
+        "--instance-type",
+        "NCP.GPU.H100_1x",
+        "--poll-interval",
+        "1",
+    ]);
+}
+
+const LONG: &str =
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen";
+
+#[test]
+fn a_stream_reset_mid_event_shows_what_arrived_and_exits_retryable() {
+    let env = SimEnv::start().logged_in();
+    llm_function(&env);
+    // Cut points inside the text deltas: Responses streams open with larger events.
+    for (api, at) in [("chat", 900), ("responses", 2300)] {
+        let args = [
+            "function",
+            "invoke",
+            "--api",
+            api,
+            "--message",
+            LONG,
+            "--stream",
+        ];
+        let whole = env.ok(&args);
+        assert!(whole.stdout.split_whitespace().count() > 5, "{whole:#?}");
+        for (rule, what) in [
+            (
+                FaultRule {
+                    cut_body_after: Some(at),
+                    ..fault("llm")
+                },
+                "reset",
+            ),
+            (
+                FaultRule {
+                    end_body_after: Some(at),
+                    ..fault("llm")
+                },
+                "ended early",
+            ),
+        ] {
+            env.fault(FaultRule {
+                times: Some(1),
+                ..rule
+            });
+            let cut = env.nvcf(&args);
+            assert_eq!(
+                cut.code,
+                Some(7),
+                "{api} {what}: retryable (unavailable): {cut:#?}"
+            );
+            assert!(
+                !cut.stdout.trim().is_empty() && whole.stdout.starts_with(cut.stdout.trim_end()),
+                "{api} {what}: the text that arrived is shown, and only that: {cut:#?}"
+            );
+            assert!(
+                cut.stdout.len() < whole.stdout.len(),
+                "{api} {what}: {cut:#?}"
+            );
+            assert!(
+                cut.stderr.contains("LLM stream") && cut.stderr.contains("re-run"),
+                "{api} {what}: {cut:#?}"
+            );
+        }
+    }
+    assert_eq!(
+        env.requests("llm", "POST", "/v1/")
+            .iter()
+            .filter(|r| r["bodyCutAfter"].is_number())
+            .count(),
+        4
+    );
+    env.assert_no_secret_leaked();
 }

@@ -1,5 +1,5 @@
 //! Fault injection per route: latency, status codes, connection resets, 429 with
-//! `Retry-After`, and tokens treated as expired. Set through `/_sim/faults` or the config.
+//! `Retry-After`, tokens treated as expired, and response bodies cut short. Set through `/_sim/faults` or the config.
 
 use std::sync::Mutex;
 
@@ -26,6 +26,12 @@ pub struct FaultRule {
     pub retry_after: Option<u64>,
     /// Treat the caller's credential as expired.
     pub token_expired: bool,
+    /// Send only this many bytes of the response body, then abort the connection (a
+    /// stream reset mid-event).
+    pub cut_body_after: Option<usize>,
+    /// Send only this many bytes of the response body, then end it cleanly (a proxy that
+    /// closes a long stream on its own timeout).
+    pub end_body_after: Option<usize>,
     /// How many matching requests the rule affects; unlimited when absent.
     pub times: Option<u32>,
 }

@@ -259,6 +259,17 @@ async fn handle(
         }
     };
 
+    let response = match fault.as_ref() {
+        Some(f) if f.cut_body_after.is_some() || f.end_body_after.is_some() => {
+            let (limit, abort) = match (f.cut_body_after, f.end_body_after) {
+                (Some(n), _) => (n, true),
+                (None, n) => (n.unwrap_or(0), false),
+            };
+            entry["bodyCutAfter"] = json!(limit);
+            cut_body(response, limit, abort)
+        }
+        _ => response,
+    };
     entry["status"] = json!(response.status().as_u16());
     entry["durationMs"] = json!(started.elapsed().as_secs_f64() * 1000.0);
     if let Some(id) = header_str(response.headers(), "nvcf-reqid") {
@@ -272,6 +283,47 @@ async fn handle(
     }
     state.log.record(entry);
     response
+}
+
+/// The first `limit` bytes of the body, then either an error (hyper aborts the
+/// connection, the client sees a reset mid-body) or a clean end.
+fn cut_body(response: Response<Body>, limit: usize, abort: bool) -> Response<Body> {
+    use futures_util::StreamExt;
+    enum Left {
+        Bytes(usize),
+        Cut,
+        Done,
+    }
+    let (mut parts, body) = response.into_parts();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let stream = futures_util::stream::unfold(
+        (body.into_data_stream(), Left::Bytes(limit)),
+        move |(mut inner, left)| async move {
+            match left {
+                Left::Done => None,
+                Left::Cut if abort => {
+                    // Let hyper flush what was sent first, as a peer that dies mid-stream
+                    // has already delivered it.
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    Some((
+                        Err(std::io::Error::other("body cut by a fault rule")),
+                        (inner, Left::Done),
+                    ))
+                }
+                Left::Cut => None,
+                Left::Bytes(n) => match inner.next().await {
+                    None => None,
+                    Some(Err(e)) => Some((Err(std::io::Error::other(e)), (inner, Left::Done))),
+                    Some(Ok(chunk)) if chunk.len() < n => {
+                        let rest = n - chunk.len();
+                        Some((Ok(chunk), (inner, Left::Bytes(rest))))
+                    }
+                    Some(Ok(chunk)) => Some((Ok(chunk.slice(..n)), (inner, Left::Cut))),
+                },
+            }
+        },
+    );
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 /// grpc-proxy: logged like every other request, with the gRPC status when the call failed.

@@ -16,6 +16,8 @@ pub struct SimEnv {
     rt: tokio::runtime::Runtime,
     pub home: Home,
     extra_env: Vec<(String, String)>,
+    /// Every command run through [`SimEnv::nvcf`], with its arguments, for secret scans.
+    transcripts: std::sync::Mutex<Vec<(Vec<String>, String)>>,
 }
 
 impl SimEnv {
@@ -38,6 +40,7 @@ impl SimEnv {
             rt,
             home: Home::new(),
             extra_env: Vec::new(),
+            transcripts: Default::default(),
         }
     }
 
@@ -59,7 +62,36 @@ impl SimEnv {
     }
 
     pub fn nvcf(&self, args: &[&str]) -> Run {
-        Run::of(self.cmd().args(args))
+        let run = Run::of(self.cmd().args(args));
+        self.transcripts
+            .lock()
+            .expect("transcripts")
+            .push((args.iter().map(|a| a.to_string()).collect(), run.all()));
+        run
+    }
+
+    /// No output of any command so far holds the profile's admin token or API keys, except
+    /// `api-key generate`, which exists to print the key it made.
+    #[track_caller]
+    pub fn assert_no_secret_leaked(&self) {
+        let state = self.state();
+        let secrets: Vec<&str> = ["token", "apiKey", "nvctApiKey"]
+            .iter()
+            .filter_map(|k| state[*k].as_str())
+            .collect();
+        assert!(!secrets.is_empty(), "the profile holds secrets to look for");
+        let transcripts = self.transcripts.lock().expect("transcripts");
+        for (args, text) in transcripts.iter() {
+            if args.starts_with(&["api-key".to_owned(), "generate".to_owned()]) {
+                continue;
+            }
+            for secret in &secrets {
+                assert!(
+                    !text.contains(secret),
+                    "kubectl nvcf {args:?} printed a secret: {text}"
+                );
+            }
+        }
     }
 
     /// Runs and asserts success.
