@@ -117,17 +117,32 @@ where
     F: FnOnce(C, Ctx) -> Fut,
     Fut: Future<Output = Result<()>>,
 {
+    exit(run_args::<C, F, Fut>(plugin, std::env::args_os(), body))
+}
+
+/// [`run`] for a command line the caller built (`nvcf-cli` translates upstream's), giving
+/// our exit code back instead of exiting.
+pub fn run_args<C, F, Fut>(
+    plugin: Plugin,
+    args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>,
+    body: F,
+) -> ExitCode
+where
+    C: Parser + HasCommon,
+    F: FnOnce(C, Ctx) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
     let _ = RUNNING.set(plugin);
     install_panic_hook(plugin);
-    let cli = match C::try_parse() {
+    let cli = match C::try_parse_from(args) {
         Ok(cli) => cli,
-        Err(err) => return exit(clap_error(plugin, err)),
+        Err(err) => return clap_error(plugin, err),
     };
     logging::init(&cli.common().log);
     let terminal = Terminal::detect();
     let mode = match select_mode(cli.common().mode_flags(), &terminal) {
         Ok(mode) => mode,
-        Err(err) => return exit(report_error(&err, None)),
+        Err(err) => return report_error(&err, None),
     };
     let emitter = Arc::new(Mutex::new(None));
     let ctx = Ctx {
@@ -145,10 +160,10 @@ where
     {
         Ok(rt) => rt,
         Err(e) => {
-            return exit(report_error(
+            return report_error(
                 &Error::internal(format!("cannot start the async runtime: {e}")),
                 None,
-            ));
+            );
         }
     };
     let started = Instant::now();
@@ -166,7 +181,7 @@ where
             if let Some(e) = &emitter {
                 e.finish();
             }
-            exit(ExitCode::Success)
+            ExitCode::Success
         }
         Err(err) if err.exit_code() == ExitCode::Cancelled => {
             let emitter = emitter
@@ -176,7 +191,7 @@ where
             done.dropped_progress_events = emitter.dropped();
             emitter.emit(Event::Final(done));
             emitter.finish();
-            exit(ExitCode::Cancelled)
+            ExitCode::Cancelled
         }
         Err(err) => {
             // A stream that ended in `final` has told machines everything; only commands
@@ -188,13 +203,19 @@ where
                 }
                 None => Some(mode),
             };
-            exit(report_error(&err, structured))
+            report_error(&err, structured)
         }
     }
 }
 
 fn exit(code: ExitCode) -> std::process::ExitCode {
     std::process::ExitCode::from(code.code())
+}
+
+/// Reports an error found before any command ran (a command line that cannot be
+/// translated), as every other failure is reported.
+pub fn fail(err: &Error) -> ExitCode {
+    report_error(err, None)
 }
 
 /// Prints the one-line error (and, for `--json`, its structured twin) and picks the code.

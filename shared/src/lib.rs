@@ -30,6 +30,7 @@ pub mod stack;
 pub mod target;
 pub mod templates;
 pub mod tools;
+pub mod upstream_cli;
 pub mod version;
 
 pub use error::{Error, ExitCode, Result};

@@ -94,6 +94,9 @@ pub struct Profile {
     lock_path: PathBuf,
     /// The upstream config to import from when no profile exists yet.
     legacy: Option<(PathBuf, PathBuf)>,
+    /// Upstream's own files, as `nvcf-cli` uses them: its flat config is read, never
+    /// rewritten, and its state file is shared with tools that read it.
+    upstream: bool,
 }
 
 const LEGACY_CONFIG: &str = ".nvcf-cli.yaml";
@@ -144,6 +147,9 @@ impl Profile {
         kube_context: Option<&str>,
         env: &dyn EnvLookup,
     ) -> Result<Profile> {
+        if crate::cli::running().binary == "nvcf-cli" {
+            return Self::upstream(args, env);
+        }
         if let Some(file) = &args.config {
             let name = file
                 .file_stem()
@@ -160,6 +166,7 @@ impl Profile {
                 state_path: with_suffix(".state.json"),
                 lock_path: with_suffix(".lock"),
                 legacy: None,
+                upstream: false,
             });
         }
         let explicit = args
@@ -186,6 +193,41 @@ impl Profile {
             state_path: dir.join("state.json"),
             lock_path: dir.join(".lock"),
             legacy,
+            upstream: false,
+        })
+    }
+
+    /// Upstream's layout: `--config FILE`, else `./.nvcf-cli.yaml`, else `~/.nvcf-cli.yaml`;
+    /// state in `~/.nvcf-cli.state`, or `~/.nvcf-cli.NAME.state` for a config named NAME.
+    fn upstream(args: &ProfileArgs, env: &dyn EnvLookup) -> Result<Profile> {
+        let home = crate::target::home_dir(env).ok_or_else(|| {
+            Error::config("nvcf-cli keeps its state in the home directory, and HOME is not set")
+                .hint("set HOME")
+        })?;
+        let local = std::env::current_dir().ok().map(|d| d.join(LEGACY_CONFIG));
+        let config_path = match &args.config {
+            Some(file) => file.clone(),
+            None => local
+                .filter(|p| p.exists())
+                .unwrap_or_else(|| home.join(LEGACY_CONFIG)),
+        };
+        let stem = config_path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let state_path = match args.config.as_ref().map(|_| stem.as_str()) {
+            None | Some(".nvcf-cli") | Some("") => home.join(LEGACY_STATE),
+            Some(name) => home.join(format!(".nvcf-cli.{name}.state")),
+        };
+        let mut lock = state_path.clone().into_os_string();
+        lock.push(".lock");
+        Ok(Profile {
+            name: "nvcf-cli".into(),
+            config_path,
+            state_path,
+            lock_path: PathBuf::from(lock),
+            legacy: None,
+            upstream: true,
         })
     }
 
@@ -230,6 +272,12 @@ impl Profile {
     }
 
     pub fn read_config(&self) -> Result<ProfileConfig> {
+        if self.upstream {
+            if !self.config_path.exists() {
+                return Ok(ProfileConfig::default());
+            }
+            return import_legacy_config(&self.config_path);
+        }
         if let Some((legacy, _)) = self.import_source() {
             return import_legacy_config(legacy);
         }
@@ -258,6 +306,13 @@ impl Profile {
         &self,
         change: impl FnOnce(&mut ProfileConfig) -> Result<T>,
     ) -> Result<T> {
+        if self.upstream {
+            return Err(Error::usage(format!(
+                "nvcf-cli reads {} as upstream wrote it and does not rewrite it",
+                self.config_path.display()
+            ))
+            .hint("edit that file, or use `kubectl nvcf profile set` for a profile of ours"));
+        }
         let _lock = self.lock()?;
         crate::files::remove_stale_temps(&self.config_path);
         let mut config = self.read_config()?;
@@ -273,6 +328,17 @@ impl Profile {
         crate::files::remove_stale_temps(&self.state_path);
         let mut state = self.read_state()?;
         let out = change(&mut state)?;
+        if self.upstream {
+            // Upstream stamps these on every write; tools reading the file may rely on them.
+            let now = time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            state.extra.insert("lastModified".into(), now.into());
+            state.extra.insert(
+                "cliVersion".into(),
+                format!("nvcf-plugins {}", env!("CARGO_PKG_VERSION")).into(),
+            );
+        }
         let mut text = serde_json::to_vec_pretty(&state)
             .map_err(|e| Error::internal(format!("serialise state: {e}")))?;
         text.push(b'\n');

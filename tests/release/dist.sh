@@ -12,7 +12,8 @@
 #                and the armored public key nvcf-plugins-signing-key.asc. gpg uses $GNUPGHOME.
 #
 # Per platform: kubectl-nvcf_vV_OS_ARCH.tar.gz and kubectl-nvca_vV_OS_ARCH.tar.gz (binary,
-# its kubectl_complete-* helper, LICENSE). One helm-nvcf-V.tgz holds every platform's
+# its kubectl_complete-* helper, LICENSE; kubectl-nvcf's also carries nvcf-cli, upstream's
+# command lines run by our plugins). One helm-nvcf-V.tgz holds every platform's
 # helm-nvcf and a plugin.yaml that picks the right one. Archives are reproducible: fixed
 # order, owners and mtimes, gzip without a timestamp.
 set -euo pipefail
@@ -74,7 +75,7 @@ for target in "${targets[@]}"; do
     [ "$target" = "$host" ] || continue
     from="$bin_dir"
   else
-    cargo build --release --locked --bins --target "$target" -p kubectl-nvcf -p kubectl-nvca -p helm-nvcf >&2
+    cargo build --release --locked --bins --target "$target" -p kubectl-nvcf -p kubectl-nvca -p helm-nvcf -p nvcf-cli >&2
     from="${CARGO_TARGET_DIR:-$root/target}/$target/release"
   fi
   for plugin in nvcf nvca; do
@@ -82,8 +83,13 @@ for target in "${targets[@]}"; do
     mkdir -p "$dir"
     install -m 0755 "$from/kubectl-$plugin" "$from/kubectl_complete-$plugin" "$dir/"
     install -m 0644 LICENSE "$dir/"
+    extra=()
+    if [ "$plugin" = nvcf ]; then
+      install -m 0755 "$from/nvcf-cli" "$dir/"
+      extra=(nvcf-cli)
+    fi
     archive="$out/kubectl-${plugin}_v${version}_${os}_${arch}.tar.gz"
-    tar_reproducibly "$archive" "$dir" "kubectl-$plugin" "kubectl_complete-$plugin" LICENSE
+    tar_reproducibly "$archive" "$dir" "kubectl-$plugin" "kubectl_complete-$plugin" LICENSE "${extra[@]}"
     checksum "$archive"
     sums["$plugin $os $arch"]="$(cut -d' ' -f1 "$archive.sha256")"
   done
@@ -163,6 +169,12 @@ for plugin in nvcf nvca; do
     echo "    kubectl_complete-$plugin helper on your PATH; krew does not link it:"
     echo "      ln -s \"\${KREW_ROOT:-\$HOME/.krew}/store/$plugin/v$version/kubectl_complete-$plugin\" \\"
     echo "        \"\${KREW_ROOT:-\$HOME/.krew}/bin/kubectl_complete-$plugin\""
+    if [ "$plugin" = nvcf ]; then
+      echo "    Scripts written for upstream's nvcf-cli run unchanged through the nvcf-cli"
+      echo "    shipped here; krew does not link it either:"
+      echo "      ln -s \"\${KREW_ROOT:-\$HOME/.krew}/store/$plugin/v$version/nvcf-cli\" \\"
+      echo "        \"\${KREW_ROOT:-\$HOME/.krew}/bin/nvcf-cli\""
+    fi
     echo "  platforms:"
     printf '%s\n' "${!sums[@]}" | grep "^$plugin " | sort | while read -r _ os arch; do
       echo "  - selector:"
@@ -178,6 +190,10 @@ for plugin in nvcf nvca; do
       echo "      to: ."
       echo "    - from: LICENSE"
       echo "      to: ."
+      if [ "$plugin" = nvcf ]; then
+        echo "    - from: nvcf-cli"
+        echo "      to: ."
+      fi
       echo "    bin: kubectl-$plugin"
     done
   } >"$manifest"

@@ -64,6 +64,7 @@ fn dist_into(out: &Path, base_url: &str, key: &SigningKey) {
         "helm-nvcf",
         "kubectl_complete-nvcf",
         "kubectl_complete-nvca",
+        "nvcf-cli",
     ] {
         bin(b);
     }
@@ -148,14 +149,13 @@ fn archives_and_manifests_agree() {
         let listing = Run::of(Command::new("tar").arg("tzf").arg(archive(out, plugin)));
         let mut files: Vec<&str> = listing.stdout.lines().collect();
         files.sort();
-        assert_eq!(
-            files,
-            [
-                "LICENSE",
-                &format!("kubectl-{plugin}"),
-                &format!("kubectl_complete-{plugin}")
-            ]
-        );
+        let kubectl_plugin = format!("kubectl-{plugin}");
+        let completer = format!("kubectl_complete-{plugin}");
+        let mut expected = vec!["LICENSE", kubectl_plugin.as_str(), completer.as_str()];
+        if plugin == "nvcf" {
+            expected.push("nvcf-cli");
+        }
+        assert_eq!(files, expected);
         let manifest = std::fs::read_to_string(out.join(format!("kubectl-{plugin}.yaml"))).unwrap();
         let sum =
             std::fs::read_to_string(format!("{}.sha256", archive(out, plugin).display())).unwrap();

@@ -2,23 +2,10 @@
 
 mod nvcf_support;
 
-use nvcf_support::SimEnv;
+use nvcf_support::{JOB, SimEnv, args};
 
 fn create(env: &SimEnv, name: &str) -> String {
-    let t = env.json(&[
-        "task",
-        "create",
-        "--name",
-        name,
-        "--image",
-        "nvcr.io/acme/job:1",
-        "--gpu",
-        "A10G",
-        "--instance-type",
-        "NCP.GPU.A10G_1x",
-        "--result-strategy",
-        "NONE",
-    ]);
+    let t = env.json(&args(&["task", "create", "--name", name], &JOB));
     t["id"].as_str().expect("task id").to_owned()
 }
 

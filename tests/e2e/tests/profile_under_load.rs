@@ -3,7 +3,9 @@
 
 mod nvcf_support;
 
-use nvcf_support::SimEnv;
+use nvcf_support::{ECHO, JOB, SimEnv, args};
+
+const JSON: [&str; 2] = ["-o", "json"];
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -65,39 +67,14 @@ fn eight_concurrent_commands_on_one_profile_lose_no_write() {
             spawn(&env, &["api-key", "generate", "--for", "task"]),
             spawn(
                 &env,
-                &[
-                    "function",
-                    "create",
-                    "--name",
-                    &fname,
-                    "--container-image",
-                    "nvcr.io/acme/echo:1",
-                    "--inference-url",
-                    "/echo",
-                    "--inference-port",
-                    "8000",
-                    "-o",
-                    "json",
-                ],
+                &args(
+                    &args(&["function", "create", "--name", &fname], &ECHO),
+                    &JSON,
+                ),
             ),
             spawn(
                 &env,
-                &[
-                    "task",
-                    "create",
-                    "--name",
-                    &tname,
-                    "--image",
-                    "nvcr.io/acme/job:1",
-                    "--gpu",
-                    "A10G",
-                    "--instance-type",
-                    "NCP.GPU.A10G_1x",
-                    "--result-strategy",
-                    "NONE",
-                    "-o",
-                    "json",
-                ],
+                &args(&args(&["task", "create", "--name", &tname], &JOB), &JSON),
             ),
             spawn(&env, &["function", "list", "-o", "json"]),
             spawn(&env, &["task", "list", "-o", "json"]),

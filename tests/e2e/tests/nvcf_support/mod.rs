@@ -153,6 +153,36 @@ impl SimEnv {
     }
 }
 
+/// `task create`'s flags for a small GPU job that keeps no results.
+pub const JOB: [&str; 8] = [
+    "--image",
+    "nvcr.io/acme/job:1",
+    "--gpu",
+    "A10G",
+    "--instance-type",
+    "NCP.GPU.A10G_1x",
+    "--result-strategy",
+    "NONE",
+];
+
+/// `function create`'s flags for the simulator's echo container.
+pub const ECHO: [&str; 6] = [
+    "--image",
+    "nvcr.io/acme/echo:1",
+    "--inference-url",
+    "/echo",
+    "--inference-port",
+    "8000",
+];
+
+/// `function deploy create`'s flags for one small GPU instance.
+pub const ONE_GPU: [&str; 4] = ["--gpu", "A10G", "--instance-type", "NCP.GPU.A10G_1x"];
+
+/// `[prefix…, flags…]` as one argument list.
+pub fn args<'a>(prefix: &[&'a str], flags: &[&'a str]) -> Vec<&'a str> {
+    prefix.iter().chain(flags).copied().collect()
+}
+
 pub fn fault(service: &str) -> FaultRule {
     FaultRule {
         service: Some(service.into()),
