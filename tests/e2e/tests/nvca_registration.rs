@@ -227,3 +227,51 @@ fn a_named_registration_is_rotated_and_deleted_by_id() {
         "{ignored:#?}"
     );
 }
+
+/// Upstream's acceptance Makefiles run `nvcf-cli cluster register --name … --ignore-existing`
+/// on every run: through our `nvcf-cli`, the second run adopts the first's registration.
+#[test]
+fn upstreams_register_line_runs_twice_through_nvcf_cli() {
+    let f = Nvca::start("nvcf-cli-register");
+    let cli = |args: &[&str]| {
+        let mut cmd = f.sim.home.command(nvcf_e2e::bin("nvcf-cli"));
+        for (k, v) in f.sim.sim.env() {
+            cmd.env(k, v);
+        }
+        nvcf_e2e::Run::of(
+            cmd.env("CI", "true")
+                .env("KUBECONFIG", f.cluster.kubeconfig())
+                .args(args),
+        )
+    };
+    cli(&["init"]).expect_success();
+    let line = [
+        "cluster",
+        "register",
+        "--name",
+        "gpu-c",
+        "--nca-id",
+        "nvcf-default",
+        "--ignore-existing",
+    ];
+    cli(&line).expect_success();
+    let second = cli(&line);
+    second.expect_success();
+    let listed = f.json(&["list", "--nca-id", "nvcf-default"]);
+    let named: Vec<&Value> = listed["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["clusterName"] == "gpu-c")
+        .collect();
+    assert_eq!(
+        named.len(),
+        1,
+        "one registration, adopted the second time: {listed}"
+    );
+    let state: Value = serde_json::from_str(
+        &std::fs::read_to_string(f.sim.home.path().join(".nvcf-cli.state")).unwrap(),
+    )
+    .unwrap();
+    assert!(state["token"].is_string(), "{state}");
+}
