@@ -40,6 +40,8 @@ step "build"
 cargo build --workspace --bins --locked
 
 step "tests"
+export NVCF_FAULT_REPORT="${TMPDIR:-/tmp}/nvcf-faults.jsonl"
+rm -f "$NVCF_FAULT_REPORT"
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "${TMPDIR:-/tmp}/nvcf-cargo-test.log"
 status=${PIPESTATUS[0]}
 
@@ -49,6 +51,7 @@ tests/fuzz.sh 3 | tee "${TMPDIR:-/tmp}/nvcf-fuzz.log" || fuzz_status=$?
 [ "$status" -ne 0 ] || status=$fuzz_status
 
 step "summary ($((SECONDS - started))s)"
+tests/faults/report.sh "$NVCF_FAULT_REPORT" || [ "$status" -ne 0 ] || status=1
 grep '^fuzz ' "${TMPDIR:-/tmp}/nvcf-fuzz.log" || true
 passed=$(grep -Eo '^test result: .*' "${TMPDIR:-/tmp}/nvcf-cargo-test.log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '^test result: .*' "${TMPDIR:-/tmp}/nvcf-cargo-test.log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')

@@ -1,6 +1,7 @@
 //! Helpers for end-to-end tests: the built plugin binaries, isolated homes, and a runner
 //! that captures everything a command printed.
 
+pub mod faults;
 pub mod http;
 pub mod registry;
 pub mod upstream;
@@ -37,7 +38,7 @@ pub fn bin(name: &str) -> PathBuf {
             let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
             let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
             cmd.current_dir(workspace).args(["build", "--bins"]);
-            for p in ["kubectl-nvcf", "kubectl-nvca", "helm-nvcf"] {
+            for p in ["kubectl-nvcf", "kubectl-nvca", "helm-nvcf", "nvcf-cli"] {
                 cmd.args(["-p", p]);
             }
             if target_profile_dir().ends_with("release") {

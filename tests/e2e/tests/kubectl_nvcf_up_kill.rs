@@ -54,6 +54,9 @@ fn up_killed_at_each_phase_boundary_converges_on_rerun() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(20);
+    let mut ledger =
+        nvcf_e2e::faults::Entry::new("SIGINT/SIGKILL of `up` at its phase boundaries, then re-run");
+    ledger.injected(rounds as u64).retries(rounds as u64);
     let mut cluster_ids = std::collections::BTreeSet::new();
     for round in 0..rounds {
         let (event, phase) = BOUNDARIES[round % BOUNDARIES.len()];

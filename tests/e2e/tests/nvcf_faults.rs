@@ -22,6 +22,7 @@ fn a_persistent_500_is_retried_a_bounded_number_of_times() {
     let run = env.nvcf(&["function", "list"]);
     assert_eq!(run.code, Some(7), "{run:#?}");
     assert_eq!(list_calls(&env), 4, "one attempt and three retries");
+    env.retried(3);
     assert!(run.stderr.contains("500"), "{run:#?}");
     env.assert_no_secret_leaked();
 }
@@ -36,6 +37,7 @@ fn a_transient_503_recovers() {
     });
     env.ok(&["function", "list"]);
     assert_eq!(list_calls(&env), 3);
+    env.retried(2);
     env.assert_no_secret_leaked();
 }
 
@@ -60,6 +62,7 @@ fn a_create_is_not_resent_after_a_500() {
     ]);
     assert_eq!(run.code, Some(7), "{run:#?}");
     assert_eq!(env.requests("nvcf", "POST", "/v2/nvcf/functions").len(), 1);
+    env.retried(0);
     env.assert_no_secret_leaked();
 }
 
@@ -78,6 +81,7 @@ fn a_429_waits_for_retry_after() {
         "waited Retry-After"
     );
     assert_eq!(list_calls(&env), 2);
+    env.retried(1);
     env.assert_no_secret_leaked();
 }
 
@@ -93,6 +97,7 @@ fn a_long_retry_after_is_reported_not_waited() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(run.code, Some(7), "{run:#?}");
     assert_eq!(list_calls(&env), 1);
+    env.retried(0);
     let err: serde_json::Value = run
         .stderr
         .lines()
@@ -114,6 +119,7 @@ fn a_connection_reset_is_retried() {
     });
     env.ok(&["function", "list"]);
     assert_eq!(list_calls(&env), 2);
+    env.retried(1);
     env.assert_no_secret_leaked();
 }
 
@@ -143,6 +149,7 @@ fn other_4xx_are_final_at_once() {
     let run = env.nvcf(&["function", "list"]);
     assert_eq!(run.code, Some(6), "{run:#?}");
     assert_eq!(list_calls(&env), 1);
+    env.retried(0);
     env.assert_no_secret_leaked();
 }
 
@@ -168,6 +175,7 @@ fn invocation_faults_keep_their_class() {
         3,
         "503 retried once, 500 not"
     );
+    env.retried(1);
     env.assert_no_secret_leaked();
 }
 
@@ -258,6 +266,7 @@ fn a_stream_reset_mid_event_shows_what_arrived_and_exits_retryable() {
             );
         }
     }
+    env.retried(0);
     assert_eq!(
         env.requests("llm", "POST", "/v1/")
             .iter()

@@ -55,6 +55,8 @@ fn temp_files(dir: &Path) -> Vec<String> {
 
 #[test]
 fn eight_concurrent_commands_on_one_profile_lose_no_write() {
+    let mut ledger = nvcf_e2e::faults::Entry::new("8 concurrent commands on one profile, 4 rounds");
+    ledger.injected(32);
     let env = SimEnv::start().logged_in();
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = watch_state(profile_dir(&env).join("state.json"), stop.clone());
@@ -119,6 +121,8 @@ fn eight_concurrent_commands_on_one_profile_lose_no_write() {
 
 #[test]
 fn a_state_writer_killed_a_hundred_times_never_tears_the_file() {
+    let mut ledger = nvcf_e2e::faults::Entry::new("SIGKILL of a profile state writer");
+    ledger.injected(100);
     let env = SimEnv::start().logged_in();
     let dir = profile_dir(&env);
     let before = env.state();

@@ -51,6 +51,7 @@ impl FaultRule {
 pub struct Faults {
     rules: Mutex<Vec<FaultRule>>,
     next_id: Mutex<u64>,
+    fired: std::sync::atomic::AtomicU64,
 }
 
 impl Faults {
@@ -82,6 +83,12 @@ impl Faults {
         rules.len() != before
     }
 
+    /// How many requests a rule has answered so far, counted as the fault is taken (a
+    /// client that gives up on a slow answer still met the fault).
+    pub fn fired(&self) -> u64 {
+        self.fired.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn clear(&self) {
         self.rules.lock().expect("fault lock").clear();
     }
@@ -93,6 +100,8 @@ impl Faults {
             .iter()
             .position(|r| r.matches(service, method, path))?;
         let rule = rules[idx].clone();
+        self.fired
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Some(times) = rules[idx].times.as_mut() {
             *times = times.saturating_sub(1);
             if *times == 0 {

@@ -128,6 +128,11 @@ impl Sim {
         self.state.faults.add(rule)
     }
 
+    /// How many requests met a fault rule so far.
+    pub fn faults_fired(&self) -> u64 {
+        self.state.faults.fired()
+    }
+
     pub fn clear_faults(&self) {
         self.state.faults.clear();
     }

@@ -18,6 +18,26 @@ pub struct SimEnv {
     extra_env: Vec<(String, String)>,
     /// Every command run through [`SimEnv::nvcf`], with its arguments, for secret scans.
     transcripts: std::sync::Mutex<Vec<(Vec<String>, String)>>,
+    /// The faults injected, for the fault ledger (`nvcf_e2e::faults`).
+    injected: std::sync::Mutex<Vec<String>>,
+    /// The retries the test saw the product make, for the same ledger.
+    retries: std::sync::Mutex<Option<u64>>,
+}
+
+impl Drop for SimEnv {
+    fn drop(&mut self) {
+        let injected =
+            std::mem::take(&mut *self.injected.lock().unwrap_or_else(|p| p.into_inner()));
+        if injected.is_empty() {
+            return;
+        }
+        let faulted = self.sim.faults_fired();
+        let mut entry = nvcf_e2e::faults::Entry::new(&injected.join(" + "));
+        entry.injected(faulted);
+        if let Some(n) = *self.retries.lock().unwrap_or_else(|p| p.into_inner()) {
+            entry.retries(n);
+        }
+    }
 }
 
 impl SimEnv {
@@ -41,6 +61,8 @@ impl SimEnv {
             home: Home::new(),
             extra_env: Vec::new(),
             transcripts: Default::default(),
+            injected: Default::default(),
+            retries: Default::default(),
         }
     }
 
@@ -112,7 +134,16 @@ impl SimEnv {
             .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON ({e}): {}", run.stdout))
     }
 
+    /// Notes, for the fault report, how many retries the product made under the faults.
+    pub fn retried(&self, times: u64) {
+        *self.retries.lock().expect("retries") = Some(times);
+    }
+
     pub fn fault(&self, rule: FaultRule) {
+        self.injected
+            .lock()
+            .expect("injected")
+            .push(describe(&rule));
         self.sim.add_fault(rule);
     }
 
@@ -181,6 +212,42 @@ pub const ONE_GPU: [&str; 4] = ["--gpu", "A10G", "--instance-type", "NCP.GPU.A10
 /// `[prefix…, flags…]` as one argument list.
 pub fn args<'a>(prefix: &[&'a str], flags: &[&'a str]) -> Vec<&'a str> {
     prefix.iter().chain(flags).copied().collect()
+}
+
+/// A fault rule in a few words, for the fault report.
+fn describe(rule: &FaultRule) -> String {
+    let mut what = Vec::new();
+    if let Some(s) = rule.status {
+        what.push(format!("HTTP {s}"));
+    }
+    if rule.reset {
+        what.push("connection reset".into());
+    }
+    if let Some(s) = rule.retry_after {
+        what.push(format!("429 Retry-After {s}s"));
+    }
+    if let Some(ms) = rule.latency_ms {
+        what.push(format!("{ms} ms latency"));
+    }
+    if rule.token_expired {
+        what.push("token expired".into());
+    }
+    if let Some(n) = rule.cut_body_after {
+        what.push(format!("body reset after {n} B"));
+    }
+    if let Some(n) = rule.end_body_after {
+        what.push(format!("body ended after {n} B"));
+    }
+    let times = rule.times.map_or("every time".into(), |t| format!("{t}x"));
+    format!(
+        "{} on {}{} ({times})",
+        what.join(", "),
+        rule.service.as_deref().unwrap_or("any service"),
+        rule.method
+            .as_deref()
+            .map(|m| format!(" {m}"))
+            .unwrap_or_default()
+    )
 }
 
 pub fn fault(service: &str) -> FaultRule {
