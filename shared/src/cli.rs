@@ -31,6 +31,15 @@ impl Plugin {
 
 static RUNNING: std::sync::OnceLock<Plugin> = std::sync::OnceLock::new();
 
+/// An NVCF API command as the user types it here: `nvcf-cli REST` when they ran
+/// `nvcf-cli`, else `kubectl nvcf REST` (the API commands live in that plugin).
+pub fn api_command(rest: &str) -> String {
+    match running().binary {
+        "nvcf-cli" => format!("nvcf-cli {rest}"),
+        _ => format!("kubectl nvcf {rest}"),
+    }
+}
+
 /// The plugin this process runs as, so reports shared by several plugins (CTRF, JSON tool
 /// names) name the one the user ran. Library code outside a plugin sees `kubectl nvcf`.
 pub fn running() -> Plugin {

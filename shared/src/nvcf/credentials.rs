@@ -5,6 +5,7 @@
 //! `init`/`refresh`) is re-minted on a 401: a token the user passed is theirs to replace.
 
 use super::endpoints::Service;
+use crate::cli::api_command;
 use crate::error::{Category, Error};
 use crate::secret::Secret;
 
@@ -78,11 +79,13 @@ impl Credentials {
     }
 
     pub fn missing(&self, bearer: Bearer) -> Error {
+        let init = api_command("init");
         let fix = match bearer {
-            Bearer::Task => {
-                "run `kubectl nvcf init`, then `kubectl nvcf api-key generate --for task`"
-            }
-            _ => "run `kubectl nvcf init` (or pass --token / set NVCF_TOKEN)",
+            Bearer::Task => format!(
+                "run `{init}`, then `{}`",
+                api_command("api-key generate --for task")
+            ),
+            _ => format!("run `{init}` (or pass --token / set NVCF_TOKEN)"),
         };
         Error::new(
             Category::Auth,

@@ -3,6 +3,7 @@
 //! `function invoke --grpc`). The proxy forwards any method, so the codec passes bytes and
 //! only this module knows the message is a Struct.
 
+use crate::cli::api_command;
 use crate::error::{Category, Error, Result, RetryClass};
 use crate::secret::Secret;
 use bytes::{Buf, BufMut, Bytes};
@@ -153,13 +154,17 @@ fn unreachable_target(inv: &GrpcInvoke, e: &dyn std::error::Error) -> Error {
 fn from_status(s: Status, inv: &GrpcInvoke) -> Error {
     let message = format!("gRPC {:?}: {}", s.code(), s.message());
     match s.code() {
-        Code::Unauthenticated => Error::new(Category::Auth, message)
-            .hint("gRPC invocation uses the function API key: `kubectl nvcf api-key generate --for function`"),
-        Code::PermissionDenied => Error::new(Category::Forbidden, message)
-            .hint("generate a key whose scope covers this function: `kubectl nvcf api-key generate --for function`"),
+        Code::Unauthenticated => Error::new(Category::Auth, message).hint(format!(
+            "gRPC invocation uses the function API key: `{}`",
+            api_command("api-key generate --for function")
+        )),
+        Code::PermissionDenied => Error::new(Category::Forbidden, message).hint(format!(
+            "generate a key whose scope covers this function: `{}`",
+            api_command("api-key generate --for function")
+        )),
         Code::NotFound => Error::not_found(message).hint(format!(
-            "check the function is deployed: `kubectl nvcf function get {}`",
-            inv.function_id
+            "check the function is deployed: `{}`",
+            api_command(&format!("function get {}", inv.function_id))
         )),
         Code::InvalidArgument => Error::invalid_input(message),
         Code::ResourceExhausted => Error::new(Category::RateLimited, message),

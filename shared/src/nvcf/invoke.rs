@@ -5,6 +5,7 @@ use super::apikeys::seg;
 use super::client::{Client, Response};
 use super::credentials::Bearer;
 use super::endpoints::Service;
+use crate::cli::api_command;
 use crate::error::{Category, Error, Result};
 use futures_util::StreamExt;
 use reqwest::Method;
@@ -100,7 +101,8 @@ pub async fn http(client: &Client, inv: &HttpInvoke) -> Result<Invocation> {
                 ),
             )
             .hint(format!(
-                "raise --timeout, or check its queue position with `kubectl nvcf function queue position {id}`"
+                "raise --timeout, or check its queue position with `{}`",
+                api_command(&format!("function queue position {id}"))
             )));
         }
         let mut poll = client

@@ -5,6 +5,7 @@
 //! text, or an empty 401 with `WWW-Authenticate`. The user sees the server's own words.
 
 use super::endpoints::Service;
+use crate::cli::api_command;
 use crate::error::{Category, Error, Raw, RetryClass};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
@@ -115,10 +116,15 @@ pub fn from_response(
 
 fn refresh_hint(credential: &str) -> String {
     match credential {
-        "api key" | "task api key" => {
-            "generate a new API key with `kubectl nvcf api-key generate`".into()
-        }
-        _ => "mint a new admin token with `kubectl nvcf refresh` (or `kubectl nvcf init`)".into(),
+        "api key" | "task api key" => format!(
+            "generate a new API key with `{}`",
+            api_command("api-key generate")
+        ),
+        _ => format!(
+            "mint a new admin token with `{}` (or `{}`)",
+            api_command("refresh"),
+            api_command("init")
+        ),
     }
 }
 
@@ -126,14 +132,23 @@ fn scope_hint(what: &Attempted, server: &str) -> String {
     let key = matches!(what.credential, "api key" | "task api key");
     if key && server.contains("authorization failed") {
         // api-keys rejected the key itself: expired, revoked or unknown.
-        return "the API key was rejected (expired, revoked or unknown): generate a new one with `kubectl nvcf api-key generate`".into();
+        return format!(
+            "the API key was rejected (expired, revoked or unknown): generate a new one with `{}`",
+            api_command("api-key generate")
+        );
     }
     match (what.service, what.credential) {
         (Service::Tasks, "admin token") => {
-            "task calls need a task API key (the admin token has no task scopes): run `kubectl nvcf api-key generate --for task`".into()
+            format!(
+                "task calls need a task API key (the admin token has no task scopes): run `{}`",
+                api_command("api-key generate --for task")
+            )
         }
         (_, "api key") | (_, "task api key") => {
-            "the API key lacks the scope for this call: use the admin token (`kubectl nvcf init`) or generate a key with the needed scopes".into()
+            format!(
+                "the API key lacks the scope for this call: use the admin token (`{}`) or generate a key with the needed scopes",
+                api_command("init")
+            )
         }
         _ => "the credential lacks the scope for this call".into(),
     }

@@ -2,6 +2,7 @@
 
 use super::client::Client;
 use super::functions::{Function, Functions};
+use crate::cli::api_command;
 use crate::error::{Category, Error, Result};
 use crate::events::{
     Emitter, Event, Final, LastProgress, PhaseCompleted, PhaseFailed, PhaseStarted, Ts,
@@ -87,9 +88,24 @@ async fn poll(
                     .unwrap_or_default();
                 return Err(Error::new(
                     Category::ComputePlane,
-                    format!("deployment of function {} failed with status {}{}", f.name, f.status, if why.is_empty() { String::new() } else { format!(": {why}") }),
+                    format!(
+                        "deployment of function {} failed with status {}{}",
+                        f.name,
+                        f.status,
+                        if why.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {why}")
+                        }
+                    ),
                 )
-                .hint(format!("inspect it with `kubectl nvcf function deploy get --function-id {fid} --version-id {vid}`, then remove it with `kubectl nvcf function deploy remove`")));
+                .hint(format!(
+                    "inspect it with `{}`, then remove it with `{}`",
+                    api_command(&format!(
+                        "function deploy get --function-id {fid} --version-id {vid}"
+                    )),
+                    api_command("function deploy remove")
+                )));
             }
             _ => {}
         }
@@ -103,7 +119,10 @@ async fn poll(
                     timeout.as_secs()
                 ),
             )
-            .hint("raise --timeout, or check again later with `kubectl nvcf function get`"));
+            .hint(format!(
+                "raise --timeout, or check again later with `{}`",
+                api_command("function get")
+            )));
         }
         tokio::time::sleep(interval.min(timeout.saturating_sub(started.elapsed()))).await;
     }

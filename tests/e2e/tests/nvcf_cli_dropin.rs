@@ -123,6 +123,17 @@ fn tasks_page_cancel_and_delete_as_upstream_does() {
 #[test]
 fn upstream_flags_we_cannot_honour_are_refused_with_the_way_instead() {
     let env = SimEnv::start();
+    // Hints name the command as the user runs it.
+    let before_init = nvcf_cli(&env, &["function", "list"]);
+    assert_eq!(before_init.code, Some(1), "{before_init:#?}");
+    assert!(
+        before_init.stderr.contains("`nvcf-cli init`"),
+        "{before_init:#?}"
+    );
+    assert!(
+        !before_init.stderr.contains("kubectl nvcf"),
+        "{before_init:#?}"
+    );
     let run = nvcf_cli(
         &env,
         &[
