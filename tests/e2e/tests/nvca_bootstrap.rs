@@ -15,8 +15,8 @@ fn bootstrap_registers_restarts_the_operator_and_is_idempotent() {
     let mut t = Nvca::start("nvca-bootstrap");
     t.install_operator(&chart);
     t.start_operator(true);
-    // The operator started before any IDs existed: it created nothing.
-    std::thread::sleep(std::time::Duration::from_secs(1));
+    // The operator started before any IDs existed: after two full passes it created nothing.
+    t.operator.as_ref().expect("operator started").settle(2);
     assert!(
         t.kubectl(&[
             "get",

@@ -204,7 +204,7 @@ fn doctor_names_each_planted_fault_and_its_fix() {
     });
 
     // The NVCA agent not created: an operator that no longer reconciles, and no agent.
-    std::thread::sleep(std::time::Duration::from_secs(1));
+    t.operator.as_ref().expect("operator running").settle(1);
     t.operator = None;
     t.kubectl(&["delete", "deployment", "nvca", "-n", "nvca-system"]);
     t.kubectl(&["delete", &backend, "-n", "nvca-operator"]);

@@ -566,3 +566,195 @@ pub fn assess(catalog: &Catalog, views: &Views, now: u64) -> StackHealth {
         unreadable,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object(value: Value) -> DynamicObject {
+        serde_json::from_value(value).expect("a Kubernetes object")
+    }
+
+    fn catalog() -> &'static Catalog {
+        Catalog::embedded()
+    }
+
+    /// A release as helm records it, with every workload the catalog names ready.
+    fn installed(seen: &mut Observed, name: &str, status: &str, revision: u32) {
+        let r = catalog().require(name).unwrap();
+        seen.put(
+            HELM,
+            object(json!({"metadata": {
+                "name": format!("sh.helm.release.v1.{name}.v{revision}"),
+                "namespace": r.namespace,
+                "labels": {"name": name, "version": revision.to_string(), "status": status},
+            }})),
+        );
+        for w in &r.workloads {
+            seen.put(
+                &w.kind,
+                object(json!({
+                    "metadata": {"name": w.name, "namespace": r.namespace},
+                    "spec": {"replicas": 2},
+                    "status": {"readyReplicas": 2, "parents": [
+                        {"conditions": [{"type": "Accepted", "status": "True"}]}
+                    ]},
+                })),
+            );
+        }
+    }
+
+    fn health<'a>(h: &'a StackHealth, release: &str) -> &'a ReleaseHealth {
+        h.releases.iter().find(|r| r.release == release).unwrap()
+    }
+
+    fn assess_one(seen: &Observed) -> StackHealth {
+        assess(
+            catalog(),
+            &Views {
+                control: seen,
+                compute: seen,
+            },
+            1_800_000_000,
+        )
+    }
+
+    #[test]
+    fn an_empty_cluster_is_not_installed_and_nothing_is_missing() {
+        let h = assess_one(&Observed::default());
+        assert_eq!(h.verdict, "not-installed");
+        assert!(
+            h.releases.iter().all(|r| r.state == "not-installed"),
+            "{:?}",
+            h.releases
+        );
+    }
+
+    #[test]
+    fn once_a_plane_is_installed_its_required_releases_are_missing_until_there() {
+        let mut seen = Observed::default();
+        installed(&mut seen, "api", "deployed", 3);
+        let h = assess_one(&seen);
+        let api = health(&h, "api");
+        assert_eq!((api.state.as_str(), api.revision), ("healthy", Some(3)));
+        assert_eq!(api.service.as_deref(), Some("NVCF API"));
+        assert_eq!(health(&h, "sis").state, "missing");
+        assert_eq!(h.verdict, "degraded");
+    }
+
+    #[test]
+    fn helm_status_failed_and_pending_are_reported_as_such() {
+        let mut seen = Observed::default();
+        installed(&mut seen, "api", "failed", 2);
+        installed(&mut seen, "sis", "pending-upgrade", 5);
+        let h = assess_one(&seen);
+        assert_eq!(health(&h, "api").state, "failed");
+        let sis = health(&h, "sis");
+        assert_eq!(sis.state, "progressing");
+        assert!(sis.message.as_deref().unwrap().contains("pending-upgrade"));
+    }
+
+    #[test]
+    fn the_newest_revision_in_the_releases_namespace_wins() {
+        let mut seen = Observed::default();
+        installed(&mut seen, "api", "failed", 1);
+        installed(&mut seen, "api", "deployed", 2);
+        assert_eq!(health(&assess_one(&seen), "api").state, "healthy");
+    }
+
+    #[test]
+    fn a_failed_hook_job_or_a_short_rollout_degrades_its_release() {
+        let mut seen = Observed::default();
+        installed(&mut seen, "api", "deployed", 1);
+        let ns = catalog().require("api").unwrap().namespace.clone();
+        seen.put(
+            "Job",
+            object(json!({
+                "metadata": {"name": "api-migrate", "namespace": ns,
+                             "labels": {"app.kubernetes.io/instance": "api"}},
+                "status": {"conditions": [{"type": "Failed", "status": "True"}]},
+            })),
+        );
+        let api = health(&assess_one(&seen), "api").clone();
+        assert_eq!(api.state, "degraded");
+        assert_eq!(api.message.as_deref(), Some("failed Job: api-migrate"));
+
+        let mut seen = Observed::default();
+        installed(&mut seen, "api", "deployed", 1);
+        let w = &catalog().require("api").unwrap().workloads[0];
+        seen.put(
+            &w.kind,
+            object(json!({
+                "metadata": {"name": w.name, "namespace": ns},
+                "spec": {"replicas": 2}, "status": {"readyReplicas": 1},
+            })),
+        );
+        let api = health(&assess_one(&seen), "api").clone();
+        assert_eq!(api.state, "degraded");
+        assert!(api.message.unwrap().contains("1/2 ready"));
+    }
+
+    #[test]
+    fn unreadable_helm_releases_make_the_verdict_unknown_not_healthy() {
+        let mut seen = Observed::default();
+        seen.unreadable.insert(HELM.into(), "forbidden".into());
+        let h = assess_one(&seen);
+        assert_eq!(h.verdict, "unknown");
+        assert_eq!(health(&h, "api").state, "unknown");
+        assert_eq!(h.unreadable, ["helm: forbidden"]);
+    }
+
+    #[test]
+    fn warning_events_of_the_last_hour_in_stack_namespaces_newest_first() {
+        let mut seen = Observed::default();
+        let ns = catalog().require("api").unwrap().namespace.clone();
+        let at = |secs_ago: u64| Ts::from_unix((1_800_000_000 - secs_ago) as i64).rfc3339();
+        for (name, ns, ago) in [
+            ("old", ns.as_str(), 7200),
+            ("recent", ns.as_str(), 60),
+            ("newest", ns.as_str(), 5),
+            ("elsewhere", "default", 5),
+        ] {
+            seen.put(
+                EVENT,
+                object(json!({
+                    "metadata": {"name": name, "namespace": ns},
+                    "involvedObject": {"kind": "Pod", "name": format!("{name}-pod")},
+                    "reason": "BackOff", "message": " restarting ", "count": 3,
+                    "lastTimestamp": at(ago),
+                })),
+            );
+        }
+        let h = assess_one(&seen);
+        let objects: Vec<&str> = h.events.iter().map(|e| e.object.as_str()).collect();
+        assert_eq!(objects, ["Pod/newest-pod", "Pod/recent-pod"]);
+        assert_eq!((h.events[0].age_sec, h.events[0].count), (5, 3));
+        assert_eq!(h.events[0].message, "restarting");
+    }
+
+    #[test]
+    fn an_installed_compute_plane_needs_a_healthy_backend() {
+        let compute = catalog()
+            .releases
+            .iter()
+            .find(|r| r.plane == Plane::Compute && r.enabled_when.is_empty())
+            .unwrap()
+            .name
+            .clone();
+        let mut seen = Observed::default();
+        installed(&mut seen, &compute, "deployed", 1);
+        assert_eq!(assess_one(&seen).verdict, "degraded", "no NVCFBackend yet");
+        seen.put(
+            BACKEND,
+            object(json!({
+                "metadata": {"name": "nvcf-backend", "namespace": "nvca-operator"},
+                "status": {"agentStatus": "Healthy", "version": "3.2.7"},
+            })),
+        );
+        let h = assess_one(&seen);
+        assert_eq!(h.backends.len(), 1);
+        assert!(h.backends[0].healthy);
+        assert_eq!(h.backends[0].version.as_deref(), Some("3.2.7"));
+    }
+}

@@ -190,23 +190,41 @@ pub fn apply(kubeconfig: &Path, yaml: &str) {
 
 pub struct FakeOperator {
     stop: Arc<AtomicBool>,
+    passes: Arc<std::sync::atomic::AtomicUsize>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl FakeOperator {
     fn start(kubeconfig: PathBuf, creates_agent: bool) -> FakeOperator {
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+        let passes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (flag, done) = (stop.clone(), passes.clone());
         let thread = std::thread::spawn(move || {
             let mut seen = BTreeSet::new();
             while !flag.load(Ordering::Relaxed) {
                 reconcile(&kubeconfig, &mut seen, creates_agent);
+                done.fetch_add(1, Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(300));
             }
         });
         FakeOperator {
             stop,
+            passes,
             thread: Some(thread),
+        }
+    }
+
+    /// Waits until the operator has made `n` more complete passes: whatever it would do
+    /// with what it sees now, it has done (a condition, not a guess at a duration).
+    pub fn settle(&self, n: usize) {
+        let target = self.passes.load(Ordering::Relaxed) + n;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while self.passes.load(Ordering::Relaxed) < target {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the fake operator made no pass in 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
