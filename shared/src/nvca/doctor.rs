@@ -550,3 +550,94 @@ async fn gpu_checks(runner: &mut Runner, seen: &Seen) {
         })
         .await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod(value: serde_json::Value) -> (Pod, PodSummary) {
+        let pod: Pod = serde_json::from_value(value).expect("a Pod");
+        let summary = PodSummary::of(&pod);
+        (pod, summary)
+    }
+
+    fn operator_pod(init: serde_json::Value, ready: bool) -> (Pod, PodSummary) {
+        pod(json!({
+            "metadata": {"name": "nvca-operator-abc", "namespace": OPERATOR_NAMESPACE},
+            "spec": {"containers": [{"name": "nvca-operator"}]},
+            "status": {
+                "phase": "Running",
+                "initContainerStatuses": [init],
+                "containerStatuses": [{
+                    "name": "nvca-operator", "ready": ready, "restartCount": 4,
+                    "image": "x", "imageID": "",
+                    "state": if ready { json!({"running": {}}) } else { json!({"waiting": {"reason": "CrashLoopBackOff"}}) },
+                }],
+            },
+        }))
+    }
+
+    #[test]
+    fn a_failed_or_crashing_bootstrap_init_container_is_named_with_its_pod() {
+        let exited = operator_pod(
+            json!({"name": BOOTSTRAP_INIT_CONTAINER, "ready": false, "restartCount": 0,
+                   "image": "x", "imageID": "",
+                   "state": {"terminated": {"exitCode": 3, "reason": "Error"}}}),
+            false,
+        );
+        let found = failed_init(std::slice::from_ref(&exited)).expect("a failed init");
+        assert!(
+            found.contains("nvca-operator-abc") && found.contains("code 3 (Error)"),
+            "{found}"
+        );
+
+        let waiting = operator_pod(
+            json!({"name": BOOTSTRAP_INIT_CONTAINER, "ready": false, "restartCount": 7,
+                   "image": "x", "imageID": "",
+                   "state": {"waiting": {"reason": "CrashLoopBackOff"}}}),
+            false,
+        );
+        let found = failed_init(std::slice::from_ref(&waiting)).unwrap();
+        assert!(found.contains("CrashLoopBackOff (7 restarts)"), "{found}");
+
+        let done = operator_pod(
+            json!({"name": BOOTSTRAP_INIT_CONTAINER, "ready": false, "restartCount": 0,
+                   "image": "x", "imageID": "",
+                   "state": {"terminated": {"exitCode": 0}}}),
+            true,
+        );
+        assert_eq!(
+            failed_init(&[done]),
+            None,
+            "a bootstrap that exited 0 is fine"
+        );
+    }
+
+    #[test]
+    fn pod_evidence_names_the_containers_that_are_not_ready() {
+        let crashing = operator_pod(
+            json!({"name": "other", "ready": true, "restartCount": 0, "image": "x", "imageID": ""}),
+            false,
+        );
+        let text = pods_evidence(&[crashing]);
+        assert!(text.contains("nvca-operator-abc Running"), "{text}");
+        assert!(
+            text.contains("nvca-operator") && text.contains("(4 restarts)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn gpus_are_counted_from_the_backends_usage() {
+        let backend: DynamicObject = serde_json::from_value(json!({
+            "metadata": {"name": "nvcf-backend"},
+            "status": {"gpuUsage": [{"name": "H100", "capacity": 8}, {"name": "A10G", "capacity": 2}]},
+        }))
+        .unwrap();
+        assert_eq!(gpu_total(&backend), (2, 10));
+        let empty: DynamicObject =
+            serde_json::from_value(json!({"metadata": {"name": "b"}})).unwrap();
+        assert_eq!(gpu_total(&empty), (0, 0));
+    }
+}

@@ -444,3 +444,50 @@ async fn health_checks(
     }
     Ok(checks)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn revision(n: u32, status: &str) -> Revision {
+        Revision {
+            revision: n,
+            updated: String::new(),
+            status: status.into(),
+            chart: format!("helm-nvcf-api-1.{n}.0"),
+            app_version: String::new(),
+            description: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_deployed_revision_is_the_newest_one_helm_marks_deployed() {
+        let history = [
+            revision(1, "superseded"),
+            revision(2, "deployed"),
+            revision(3, "failed"),
+        ];
+        assert_eq!(deployed(&history).map(|r| r.revision), Some(2));
+        assert!(deployed(&[revision(1, "failed")]).is_none());
+    }
+
+    #[test]
+    fn a_local_chart_must_be_the_version_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Chart.yaml"), "name: api\nversion: 1.4.2\n").unwrap();
+        assert!(check_local_version(dir.path(), "1.4.2").is_ok());
+        assert!(
+            check_local_version(dir.path(), "v1.4.2").is_ok(),
+            "a leading v is the same"
+        );
+        let err = check_local_version(dir.path(), "1.5.0").unwrap_err();
+        assert_eq!(err.category(), Category::InvalidInput);
+        assert!(
+            err.to_string()
+                .contains("is version 1.4.2, not the requested 1.5.0"),
+            "{err}"
+        );
+        let missing = check_local_version(&dir.path().join("nope"), "1.0.0").unwrap_err();
+        assert_eq!(missing.category(), Category::InputMissing);
+    }
+}
