@@ -90,9 +90,6 @@ pub fn translate(upstream: &[String]) -> Result<Translated> {
             );
         }
         (true, _) => {}
-        (false, ["status", ..]) => {
-            out.args = replace_words(&rest, &["status"], &["profile", "show"]);
-        }
         (false, ["cluster", "list", ..]) => {}
         (false, ["cluster", "register", ..]) => {
             out.runner = Runner::Nvca;

@@ -90,9 +90,11 @@ fn up_killed_at_each_phase_boundary_converges_on_rerun() {
             hit,
             "round {round}: never reached {event} {phase}: {seen:#?}"
         );
+        // After the last phase only `final` is left: the run may finish before the signal
+        // lands, and that is a success, not a torn run.
         assert!(
-            !status.success(),
-            "round {round}: the killed run did not succeed"
+            !status.success() || (event, phase) == BOUNDARIES[BOUNDARIES.len() - 1],
+            "round {round}: the run killed at {event} {phase} did not succeed"
         );
 
         let rerun = Run::of(nvcf(&sim, &kubeconfig, &helm).args(round_args(&charts, round)));

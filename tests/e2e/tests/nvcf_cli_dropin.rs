@@ -51,6 +51,14 @@ fn the_documented_function_lifecycle_runs_unchanged() {
         "no profile of ours is made"
     );
 
+    // Upstream's root `status`: the profile's endpoints and credentials, masked unless
+    // --show-tokens asks for them.
+    let token = upstream_state(&env)["token"].as_str().unwrap().to_owned();
+    let masked = ok(&env, &["status"]);
+    assert!(!masked.all().contains(&token), "{masked:#?}");
+    let shown = ok(&env, &["status", "--show-tokens"]);
+    assert!(shown.stdout.contains(&token), "{shown:#?}");
+
     ok(&env, &["api-key", "generate", "--for", "function"]);
     assert!(
         upstream_state(&env)["apiKey"]
