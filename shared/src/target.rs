@@ -173,7 +173,11 @@ pub fn parse_duration(flag: &str, text: &str) -> Result<Duration> {
             "h" => 3600.0,
             _ => return Err(invalid()),
         };
-        total += Duration::from_secs_f64(value * scale);
+        // Found by fuzzing: a value too large for a Duration must be refused, not panic.
+        total = Duration::try_from_secs_f64(value * scale)
+            .ok()
+            .and_then(|d| total.checked_add(d))
+            .ok_or_else(invalid)?;
         rest = &rest[unit_len..];
     }
     Ok(total)

@@ -74,10 +74,11 @@ pub fn parse_duration(text: &str) -> Option<time::Duration> {
     let split = t.find(|c: char| !c.is_ascii_digit())?;
     let (n, unit) = t.split_at(split);
     let n: i64 = n.parse().ok()?;
+    // Checked: a setting too large for a duration is unreadable, not a panic.
     Some(match unit {
-        "d" => time::Duration::days(n),
-        "h" => time::Duration::hours(n),
-        "m" => time::Duration::minutes(n),
+        "d" => time::Duration::seconds(n.checked_mul(86_400)?),
+        "h" => time::Duration::seconds(n.checked_mul(3_600)?),
+        "m" => time::Duration::seconds(n.checked_mul(60)?),
         "s" => time::Duration::seconds(n),
         "ms" => time::Duration::milliseconds(n),
         _ => return None,

@@ -259,7 +259,14 @@ pub fn parse_expires_in(raw: &str) -> Result<std::time::Duration> {
 
 /// `now + d` as api-keys wants it: UTC, millisecond precision, `Z`.
 pub fn expires_at(d: std::time::Duration) -> Result<String> {
-    let at = time::OffsetDateTime::now_utc() + d;
+    let at = time::Duration::try_from(d)
+        .ok()
+        .and_then(|d| time::OffsetDateTime::now_utc().checked_add(d))
+        .filter(|at| at.year() <= 9999)
+        .ok_or_else(|| {
+            Error::usage("--expires-in reaches past the year 9999")
+                .hint("give a shorter lifetime, such as 24h, 30d or 52w")
+        })?;
     at.format(time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     ))
@@ -269,6 +276,16 @@ pub fn expires_at(d: std::time::Duration) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lifetime_past_any_date_is_refused_not_a_panic() {
+        let d = parse_expires_in("9999999999999999w").unwrap();
+        assert_eq!(
+            expires_at(d).unwrap_err().exit_code(),
+            crate::ExitCode::Usage
+        );
+        assert!(expires_at(parse_expires_in("24h").unwrap()).is_ok());
+    }
 
     #[test]
     fn expires_in_accepts_go_durations_days_and_weeks() {

@@ -210,6 +210,10 @@ fn durations_parse_like_kubectl() {
         parse_duration("--t", "2h").unwrap(),
         Duration::from_secs(7200)
     );
+    // Found by fuzzing (fuzz/regressions/small_parsers): too large for a Duration.
+    let huge = parse_duration("--timeout", "19999999999999999999999999999999m30s").unwrap_err();
+    assert_eq!(huge.exit_code(), ExitCode::Usage);
+    assert!(parse_duration("--timeout", "1e400s").is_err());
     let err = parse_duration("--request-timeout", "soon").unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::Usage);
     assert!(err.one_line().contains("--request-timeout"));
