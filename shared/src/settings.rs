@@ -43,6 +43,19 @@ impl EnvLookup for MapEnv {
     }
 }
 
+/// An environment with some variables set on top, as a flag that stands for a variable
+/// (`--icms-url` for `NVCF_ICMS_URL`) sets it for one run.
+pub struct Overlaid<'a> {
+    pub base: &'a dyn EnvLookup,
+    pub on_top: HashMap<String, String>,
+}
+
+impl EnvLookup for Overlaid<'_> {
+    fn get(&self, key: &str) -> Option<String> {
+        self.on_top.get(key).cloned().or_else(|| self.base.get(key))
+    }
+}
+
 pub struct Key {
     pub name: &'static str,
     /// Environment variables, first set wins.

@@ -76,18 +76,19 @@ pub fn translate(upstream: &[String]) -> Result<Translated> {
         timeout_exits_5: self_hosted && words.first() == Some(&"check"),
     };
     match (self_hosted, words.as_slice()) {
-        (true, ["compute-plane", "register", ..]) | (true, ["control-plane", ..]) => {
-            return Err(Error::usage(
-                "nvcf-cli: the split-install handoff files (self-hosted compute-plane register, control-plane profile) are not supported yet",
-            )
-            .hint("install both planes with `kubectl nvcf up`, or the compute plane with `kubectl nvcf add-compute-plane`"));
+        (true, ["compute-plane", "register", ..]) => {
+            out.runner = Runner::Nvca;
+            let args = replace_words(&rest, &["compute-plane", "register"], &["register"]);
+            let args = rename_flag(&args, "--output", "--values-out");
+            out.args = rename_flag(&args, "--kube-context", "--context");
         }
         (true, ["compute-plane", "install", ..]) => {
-            out.args = replace_words(
+            let args = replace_words(
                 &rest,
                 &["compute-plane", "install"],
                 &["install", "--compute-plane"],
             );
+            out.args = rename_flag(&args, "--kube-context", "--context");
         }
         (true, _) => {}
         (false, ["cluster", "list", ..]) => {}
@@ -353,6 +354,54 @@ mod tests {
         );
         assert_eq!(exit_code(ExitCode::InvalidInput, None), 1);
         assert_eq!(exit_code(ExitCode::ChecksFailed, None), 2);
+    }
+
+    #[test]
+    fn the_split_install_handoff_lines_reach_our_commands() {
+        let reg = t(
+            "self-hosted compute-plane register --control-plane-profile p.yaml --cluster-name gpu-a --kube-context gpu --output out/a.yaml --dry-run",
+        );
+        assert_eq!(reg.runner, Runner::Nvca);
+        assert_eq!(
+            reg.args,
+            [
+                "register",
+                "--control-plane-profile",
+                "p.yaml",
+                "--cluster-name",
+                "gpu-a",
+                "--context",
+                "gpu",
+                "--values-out",
+                "out/a.yaml",
+                "--dry-run"
+            ]
+        );
+        let install = t("self-hosted compute-plane install --values out/a.yaml --kube-context=gpu");
+        assert_eq!(
+            install.args,
+            [
+                "install",
+                "--compute-plane",
+                "--values",
+                "out/a.yaml",
+                "--context=gpu"
+            ]
+        );
+        let validate = t("self-hosted control-plane profile validate --file p.yaml --require both");
+        assert_eq!(validate.runner, Runner::Nvcf);
+        assert_eq!(
+            validate.args,
+            [
+                "control-plane",
+                "profile",
+                "validate",
+                "--file",
+                "p.yaml",
+                "--require",
+                "both"
+            ]
+        );
     }
 
     #[test]

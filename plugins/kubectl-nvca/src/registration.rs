@@ -9,10 +9,12 @@ use nvcf_shared::nvca::registration::{
 use nvcf_shared::nvcf::sis::Sis;
 use nvcf_shared::nvcf::{ConnectArgs, Session};
 use nvcf_shared::output::{OutputArgs, render, write_out};
+use nvcf_shared::planes::handoff::flows::{ProfileRegister, register_from_profile};
 use nvcf_shared::settings::EnvLookup;
 use nvcf_shared::target::{KubeSelection, Target};
 use nvcf_shared::{Error, Result};
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
 pub enum RegistrationCommand {
@@ -22,7 +24,7 @@ pub enum RegistrationCommand {
         #[arg(long)]
         cluster_name: String,
         /// Account (NCA id) to register under (default: the profile's client_id)
-        #[arg(long)]
+        #[arg(long, conflicts_with = "control_plane_profile")]
         nca_id: Option<String>,
         /// Region SIS files the cluster under
         #[arg(long, default_value = "us-west-1")]
@@ -30,6 +32,16 @@ pub enum RegistrationCommand {
         /// Adopt an existing registration of the same name and refresh its keys
         #[arg(long)]
         ignore_existing: bool,
+        /// A split install: register with the control plane this profile describes (its
+        /// SIS, account and trust), and write the NVCA values its installer needs
+        #[arg(long, value_name = "FILE")]
+        control_plane_profile: Option<PathBuf>,
+        /// Where to write the NVCA values (default: out/CLUSTER-register-values.yaml)
+        #[arg(long, value_name = "FILE", requires = "control_plane_profile")]
+        values_out: Option<PathBuf>,
+        /// Check the profile, reach SIS and read the cluster's identity; register nothing
+        #[arg(long, requires = "control_plane_profile")]
+        dry_run: bool,
         #[command(flatten)]
         identity: IdentityArgs,
         #[command(flatten)]
@@ -108,6 +120,37 @@ pub async fn run(
     sel: &KubeSelection,
     ctx: &Ctx,
 ) -> Result<()> {
+    if let RegistrationCommand::Register {
+        cluster_name,
+        region,
+        ignore_existing,
+        control_plane_profile: Some(path),
+        values_out,
+        dry_run,
+        identity,
+        output,
+        ..
+    } = cmd
+    {
+        if identity.manual().is_some() {
+            return Err(Error::usage(
+                "--control-plane-profile reads the cluster's own issuer; --spire-oidc-url and --oidc-issuer-url do not apply",
+            )
+            .hint("drop the issuer flag, or register without a profile"));
+        }
+        let values_out = values_out
+            .unwrap_or_else(|| PathBuf::from(format!("out/{cluster_name}-register-values.yaml")));
+        let req = ProfileRegister {
+            profile: &path,
+            cluster_name,
+            region,
+            ignore_existing,
+            values_out,
+            dry_run,
+        };
+        let summary = register_from_profile(req, &common.profile, connect, sel, ctx).await?;
+        return render(&summary, output.output, &mut ctx.stdout());
+    }
     let session = Session::open(connect, &common.profile, sel, &ctx.env, ctx.plugin)?;
     let sis = Sis {
         client: &session.client,
@@ -128,6 +171,7 @@ pub async fn run(
             ignore_existing,
             identity,
             output,
+            ..
         } => {
             let (client, server) = kube().await?;
             let req = RegisterRequest {

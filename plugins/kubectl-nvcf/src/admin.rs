@@ -3,18 +3,87 @@
 
 use crate::api::Api;
 use clap::Subcommand;
-use nvcf_shared::nvcf::accounts::{Accounts, ENABLE_ENV};
+use nvcf_shared::nvcf::accounts::{Accounts, ENABLE_ENV, secrets_payload};
 use nvcf_shared::nvcf::view::{View, field};
 use nvcf_shared::output::OutputArgs;
 use nvcf_shared::settings::EnvLookup;
 use nvcf_shared::{Error, Result};
 use serde_json::{Map, Value, json};
+use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
 pub enum AdminCommand {
     /// Cloud accounts
     #[command(subcommand)]
     Accounts(AccountsCommand),
+    /// Replace the secrets of another account's function version or telemetry
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+    /// Queue depths of another account's function
+    #[command(subcommand)]
+    Queues(QueuesCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretsCommand {
+    /// A function version's secrets
+    UpdateFunction {
+        #[arg(long)]
+        nca_id: String,
+        #[arg(long)]
+        function_id: String,
+        #[arg(long)]
+        version_id: String,
+        #[command(flatten)]
+        payload: SecretsPayload,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// A telemetry endpoint's secrets
+    UpdateTelemetry {
+        #[arg(long)]
+        nca_id: String,
+        #[arg(long)]
+        telemetry_id: String,
+        #[command(flatten)]
+        payload: SecretsPayload,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SecretsPayload {
+    /// JSON file: {"secrets": [{"name": …, "value": …}]}
+    #[arg(long, short = 'f', value_name = "FILE", conflicts_with = "secrets")]
+    input_file: Option<PathBuf>,
+    /// The same JSON inline (it stays in your shell history: prefer --input-file)
+    #[arg(long, value_name = "JSON")]
+    secrets: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QueuesCommand {
+    /// Every version of the function
+    Function {
+        #[arg(long)]
+        nca_id: String,
+        #[arg(long)]
+        function_id: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// One version
+    Version {
+        #[arg(long)]
+        nca_id: String,
+        #[arg(long)]
+        function_id: String,
+        #[arg(long)]
+        version_id: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -121,6 +190,87 @@ pub async fn run(api: &Api<'_>, cmd: AdminCommand) -> Result<()> {
             }
             let a = accounts.update(&nca_id, &Value::Object(body)).await?;
             let view = View::new(&a).columns(&HEADER, account_rows(std::slice::from_ref(&a)), "");
+            api.print(&view, output.output)
+        }
+        AdminCommand::Secrets(cmd) => {
+            let (payload, output) = match &cmd {
+                SecretsCommand::UpdateFunction {
+                    payload, output, ..
+                }
+                | SecretsCommand::UpdateTelemetry {
+                    payload, output, ..
+                } => (payload, output.output),
+            };
+            if payload.secrets.is_some() {
+                api.note("warning: --secrets puts secret values in your shell history; prefer --input-file");
+            }
+            let body = secrets_payload(payload.input_file.as_deref(), payload.secrets.as_deref())?;
+            let names: Vec<String> = body["secrets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| field(s, "name"))
+                .collect();
+            let envelope = match &cmd {
+                SecretsCommand::UpdateFunction {
+                    nca_id,
+                    function_id,
+                    version_id,
+                    ..
+                } => {
+                    accounts
+                        .update_function_secrets(nca_id, function_id, version_id, &body)
+                        .await?;
+                    json!({"status": "ok", "ncaId": nca_id, "functionId": function_id, "versionId": version_id})
+                }
+                SecretsCommand::UpdateTelemetry {
+                    nca_id,
+                    telemetry_id,
+                    ..
+                } => {
+                    accounts
+                        .update_telemetry_secrets(nca_id, telemetry_id, &body)
+                        .await?;
+                    json!({"status": "ok", "ncaId": nca_id, "telemetryId": telemetry_id})
+                }
+            };
+            let view = View::new(&envelope).text(format!("secrets {} updated", names.join(", ")));
+            api.print(&view, output)
+        }
+        AdminCommand::Queues(cmd) => {
+            let (nca_id, function_id, version_id, output) = match cmd {
+                QueuesCommand::Function {
+                    nca_id,
+                    function_id,
+                    output,
+                } => (nca_id, function_id, None, output),
+                QueuesCommand::Version {
+                    nca_id,
+                    function_id,
+                    version_id,
+                    output,
+                } => (nca_id, function_id, Some(version_id), output),
+            };
+            let v = accounts
+                .queues(&nca_id, &function_id, version_id.as_deref())
+                .await?;
+            let queues = v["queues"].as_array().cloned().unwrap_or_default();
+            let rows = queues
+                .iter()
+                .map(|q| {
+                    vec![
+                        field(q, "functionVersionId"),
+                        field(q, "functionName"),
+                        field(q, "functionStatus"),
+                        field(q, "queueDepth"),
+                    ]
+                })
+                .collect();
+            let view = View::new(&v).columns(
+                &["version", "name", "status", "queue depth"],
+                rows,
+                "No queues.",
+            );
             api.print(&view, output.output)
         }
     }

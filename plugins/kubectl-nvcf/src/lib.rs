@@ -15,6 +15,7 @@ mod api;
 mod api_key;
 mod auth;
 mod cluster;
+mod control_plane;
 mod dashboard;
 mod down;
 mod dump;
@@ -100,6 +101,9 @@ pub enum Command {
     Check(check::CheckArgs),
     Up(planes::UpArgs),
     Install(planes::InstallArgs),
+    /// A split install's control-plane handoff: export and validate its profile
+    #[command(subcommand)]
+    ControlPlane(control_plane::ControlPlaneCommand),
     AddComputePlane(planes::AddComputePlaneArgs),
     /// Operate the control plane: service table, health, restart, scale
     #[command(subcommand)]
@@ -164,6 +168,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::Check(args) => check::run(args, &cli.common, &sel, &cli.planes, &ctx).await,
         Command::Up(args) => planes::up(&api, &cli.planes, args).await,
         Command::Install(args) => planes::install(&api, &cli.planes, args).await,
+        Command::ControlPlane(cmd) => control_plane::run(&api, cmd).await,
         Command::AddComputePlane(args) => planes::add_compute_plane(&api, &cli.planes, args).await,
         Command::Ops(cmd) => {
             ops::run(cmd, &cli.common, &sel, cli.kube.namespace.as_deref(), &ctx).await

@@ -6,8 +6,9 @@ use nvcf_shared::events::{Event, Final, Ts};
 use nvcf_shared::helm::Helm;
 use nvcf_shared::nvcf::Session;
 use nvcf_shared::output::{OutputArgs, render, write_out};
+use nvcf_shared::planes::handoff::register_values::{self, RegisterValues};
 use nvcf_shared::planes::{self, ComputeSource, PlaneTarget, Request, Scope};
-use nvcf_shared::settings::EnvLookup;
+use nvcf_shared::settings::{EnvLookup, Overlaid};
 use nvcf_shared::stack::inputs::{Inputs, StackArgs};
 use nvcf_shared::stack::render::{ChartSource, Planes, render_stream};
 use nvcf_shared::target::{KubeSelection, PlaneArgs, Target};
@@ -65,7 +66,10 @@ pub struct InstallArgs {
     /// Print the YAML instead of installing; registers nothing and contacts no cluster
     #[arg(long)]
     pub no_apply: bool,
-    /// The GPU cluster's name in SIS (required for --compute-plane)
+    /// The GPU cluster's name in SIS (required for --compute-plane, unless a registration
+    /// values file given with --values names it). A --values file holding `clusterID`
+    /// (written by `kubectl nvca register --values-out`) installs the NVCA operator of a
+    /// cluster registered already, with no NVCF API access
     #[arg(long)]
     pub cluster_name: Option<String>,
     /// ICMS/SIS base URL used for the registration (default: the profile's icms_url)
@@ -95,23 +99,12 @@ pub struct AddComputePlaneArgs {
 }
 
 /// The process environment with `--icms-url` on top (the `icms_url` setting reads it).
-struct Overridden<'a> {
-    base: &'a dyn EnvLookup,
-    extra: HashMap<&'static str, String>,
-}
-
-impl EnvLookup for Overridden<'_> {
-    fn get(&self, key: &str) -> Option<String> {
-        self.extra.get(key).cloned().or_else(|| self.base.get(key))
-    }
-}
-
-fn with_icms<'a>(base: &'a dyn EnvLookup, icms: Option<&str>) -> Overridden<'a> {
-    let mut extra = HashMap::new();
+fn with_icms<'a>(base: &'a dyn EnvLookup, icms: Option<&str>) -> Overlaid<'a> {
+    let mut on_top = HashMap::new();
     if let Some(url) = icms.filter(|u| !u.is_empty()) {
-        extra.insert("NVCF_ICMS_URL", url.to_owned());
+        on_top.insert("NVCF_ICMS_URL".to_owned(), url.to_owned());
     }
-    Overridden { base, extra }
+    Overlaid { base, on_top }
 }
 
 fn open_session(api: &Api<'_>, env: &dyn EnvLookup) -> Result<Session> {
@@ -253,12 +246,24 @@ pub async fn up(api: &Api<'_>, planes_args: &PlaneArgs, args: UpArgs) -> Result<
     render(&report, args.flags.output.output, &mut api.ctx.stdout())
 }
 
-pub async fn install(api: &Api<'_>, planes_args: &PlaneArgs, args: InstallArgs) -> Result<()> {
+pub async fn install(api: &Api<'_>, planes_args: &PlaneArgs, mut args: InstallArgs) -> Result<()> {
     let (control_sel, compute_sel, _) = selections(api.sel, planes_args);
-    let cluster_name = match (&args.cluster_name, args.compute_plane) {
+    // Upstream's `compute-plane install --values FILE`: the registration values file a
+    // split install hands over. The cluster is registered already.
+    let handoff = if args.compute_plane {
+        register_values::take_from(&mut args.flags.stack.values)?
+    } else {
+        None
+    };
+    let from_file = handoff.as_ref().and_then(|(path, v)| {
+        Some(v.cluster_name.clone())
+            .filter(|n| !n.is_empty())
+            .or_else(|| register_values::cluster_from_file_name(path))
+    });
+    let cluster_name = match (args.cluster_name.clone().or(from_file), args.compute_plane) {
         (Some(n), _) => {
-            check_cluster_name(n)?;
-            n.clone()
+            check_cluster_name(&n)?;
+            n
         }
         (None, true) => {
             return Err(Error::usage("install --compute-plane needs --cluster-name")
@@ -266,10 +271,15 @@ pub async fn install(api: &Api<'_>, planes_args: &PlaneArgs, args: InstallArgs) 
         }
         (None, false) => String::new(),
     };
+    let nca_id = handoff
+        .as_ref()
+        .map(|(_, v)| v.nca_id.clone())
+        .filter(|n| !n.is_empty())
+        .or(args.flags.nca_id.clone());
     let inputs = args.flags.stack.load(&api.ctx.env, true)?;
     let source = source_of(&args.flags, &inputs)?;
     if args.no_apply {
-        return print_yaml(api, &args, inputs, &cluster_name).await;
+        return print_yaml(api, &args, inputs, &cluster_name, handoff.map(|(_, v)| v)).await;
     }
     let (scope, sel) = if args.control_plane {
         (Scope::ControlPlane, control_sel)
@@ -278,7 +288,7 @@ pub async fn install(api: &Api<'_>, planes_args: &PlaneArgs, args: InstallArgs) 
     };
     let target = resolve(api, &sel).await?;
     let env = with_icms(&api.ctx.env, args.icms_url.as_deref());
-    let session = if scope == Scope::ComputePlane {
+    let session = if scope == Scope::ComputePlane && handoff.is_none() {
         Some(open_session(api, &env)?)
     } else {
         None
@@ -286,7 +296,7 @@ pub async fn install(api: &Api<'_>, planes_args: &PlaneArgs, args: InstallArgs) 
     let req = Request {
         scope,
         cluster_name,
-        nca_id: args.flags.nca_id.clone(),
+        nca_id,
         region: args.flags.region.clone(),
         inputs,
         source,
@@ -294,7 +304,10 @@ pub async fn install(api: &Api<'_>, planes_args: &PlaneArgs, args: InstallArgs) 
         compute: (scope == Scope::ComputePlane).then_some(&target),
         session: session.as_ref(),
         token_given: api.connect.token.as_deref().is_some_and(|t| !t.is_empty()),
-        compute_source: ComputeSource::Config,
+        compute_source: match handoff {
+            Some((_, values)) => ComputeSource::Handoff(Box::new(values)),
+            None => ComputeSource::Config,
+        },
         split: false,
         env: &api.ctx.env,
     };
@@ -309,13 +322,18 @@ async fn print_yaml(
     args: &InstallArgs,
     mut inputs: Inputs,
     cluster: &str,
+    handoff: Option<RegisterValues>,
 ) -> Result<()> {
     let planes = if args.control_plane {
         Planes::Control
     } else {
         Planes::Compute
     };
-    if args.compute_plane {
+    if let Some(values) = &handoff {
+        inputs.config.compute.cluster_name = cluster.to_owned();
+        values.apply_to(&mut inputs);
+        inputs.registration = values.registration(cluster);
+    } else if args.compute_plane {
         inputs.config.compute.cluster_name = cluster.to_owned();
         let profile =
             nvcf_shared::profile::view::current(&api.common.profile, api.sel, &api.ctx.env)?;

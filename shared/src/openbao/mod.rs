@@ -243,6 +243,35 @@ impl OpenBao {
         })
     }
 
+    /// The CA certificate (PEM) of a PKI mount such as `services/all/pki/root`: raw PEM or
+    /// JSON `data.certificate`. `None` when the mount has no CA (no route, no value).
+    pub async fn pki_ca(&self, mount: &str) -> Result<Option<String>> {
+        let a = self
+            .call(
+                http::Method::GET,
+                self.service_path(&format!("{mount}/cert/ca")),
+                None,
+            )
+            .await?;
+        let text = a
+            .body
+            .pointer("/data/certificate")
+            .and_then(Value::as_str)
+            .or(a.body.as_str())
+            .unwrap_or_default();
+        match a.status {
+            200 if text.contains("BEGIN CERTIFICATE") => Ok(Some(text.trim().to_owned() + "\n")),
+            200 | 404 => Ok(None),
+            _ if ["no handler for route", "unsupported path", "no value found"]
+                .iter()
+                .any(|m| a.body.to_string().contains(m)) =>
+            {
+                Ok(None)
+            }
+            _ => Err(self.refused(&format!("reading the CA of {mount}"), &a)),
+        }
+    }
+
     /// Reads a KV v2 secret: `data` and `metadata`, or `None` when it does not exist.
     pub async fn kv_get(&self, mount: &str, path: &str) -> Result<Option<KvEntry>> {
         let a = self

@@ -8,6 +8,7 @@
 
 mod apply;
 mod gates;
+pub mod handoff;
 pub mod plan;
 mod progress;
 mod releases;

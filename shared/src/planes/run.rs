@@ -16,6 +16,7 @@ use crate::nvca::registration::{self, RegisterRequest};
 use crate::nvcf::Session;
 use crate::nvcf::sis::Sis;
 use crate::output::{Report, column_table};
+use crate::planes::handoff::register_values::RegisterValues;
 use crate::settings::EnvLookup;
 use crate::stack::catalog::{Catalog, Plane};
 use crate::stack::inputs::Inputs;
@@ -46,6 +47,10 @@ pub enum ComputeSource {
         reval: String,
         nats: String,
     },
+    /// A split install's registration values file: the GPU cluster's team registered it
+    /// (`kubectl nvca register --control-plane-profile`); nothing is registered here and
+    /// the file is the NVCA operator's first values layer, as in upstream's helmfile.
+    Handoff(Box<RegisterValues>),
 }
 
 impl ComputeSource {
@@ -310,6 +315,23 @@ async fn run_phase(
             )
             .await
         }
+        ADMIN_TOKEN if matches!(req.compute_source, ComputeSource::Handoff(_)) => {
+            Ok("not needed: the values file carries the registration".into())
+        }
+        REGISTER if let ComputeSource::Handoff(values) = &req.compute_source => {
+            let r = values.registration(&req.cluster_name).ok_or_else(|| {
+                Error::invalid_input("the values file has no clusterID: the cluster is not registered")
+                    .hint("register it first: `kubectl nvca register --control-plane-profile FILE --values-out FILE`")
+            })?;
+            progress.note(format!("cluster registered earlier: {}", r.cluster_id));
+            let result = format!(
+                "registered earlier: {} (id {}, from the values file)",
+                r.cluster_name, r.cluster_id
+            );
+            state.compute_inputs = Some(compute_inputs(req, &r));
+            state.registration = Some(r);
+            Ok(result)
+        }
         ADMIN_TOKEN => {
             let session = need_session(req)?;
             if req.token_given {
@@ -398,10 +420,14 @@ fn need_session<'a>(req: &Request<'a>) -> Result<&'a Session> {
 fn compute_inputs(req: &Request<'_>, r: &crate::profile::Registration) -> Inputs {
     let mut inputs = req.inputs.clone();
     inputs.config.compute.cluster_name = req.cluster_name.clone();
-    if let ComputeSource::Public { icms, reval, nats } = &req.compute_source {
-        inputs.config.compute.icms_service_url = icms.clone();
-        inputs.config.compute.reval_service_url = reval.clone();
-        inputs.config.compute.nats_url = nats.clone();
+    match &req.compute_source {
+        ComputeSource::Config => {}
+        ComputeSource::Public { icms, reval, nats } => {
+            inputs.config.compute.icms_service_url = icms.clone();
+            inputs.config.compute.reval_service_url = reval.clone();
+            inputs.config.compute.nats_url = nats.clone();
+        }
+        ComputeSource::Handoff(values) => values.apply_to(&mut inputs),
     }
     inputs.registration = Some(r.clone());
     inputs

@@ -137,6 +137,9 @@ const SCHEMA: &[(&str, Ty)] = &[
             ("icmsServiceURL", Ty::Str),
             ("revalServiceURL", Ty::Str),
             ("natsURL", Ty::Str),
+            ("icmsServiceHostHeaderOverride", Ty::Str),
+            ("revalServiceHostHeaderOverride", Ty::Str),
+            ("natsHostOverride", Ty::Str),
             ("nvcaVersion", Ty::Str),
             ("featureGates", Ty::StrList),
         ]),
@@ -608,6 +611,14 @@ pub struct Compute {
     pub reval_service_url: String,
     #[serde(rename = "natsURL")]
     pub nats_url: String,
+    /// Host headers NVCA sends where the URLs above are addresses a gateway routes by
+    /// name (a split install's compute-reachable routes).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub icms_service_host_header_override: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reval_service_host_header_override: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub nats_host_override: String,
     /// The NVCA agent version the operator deploys.
     pub nvca_version: String,
     /// `selfManaged.featureGateValues`: also the capabilities SIS records.
@@ -622,6 +633,9 @@ impl Default for Compute {
             icms_service_url: "http://api.sis.svc.cluster.local:8080".into(),
             reval_service_url: "http://reval.nvcf.svc.cluster.local:8080".into(),
             nats_url: "nats://nats.nats-system.svc.cluster.local:4222".into(),
+            icms_service_host_header_override: String::new(),
+            reval_service_host_header_override: String::new(),
+            nats_host_override: String::new(),
             nvca_version: "3.2.7".into(),
             feature_gates: ["DynamicGPUDiscovery", "SelfHosted", "KAIScheduler"]
                 .map(String::from)

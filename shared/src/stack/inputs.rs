@@ -25,6 +25,8 @@ pub struct Inputs {
     pub sets: Vec<SetOverride>,
     /// The cluster's SIS registration, fed into the compute plane's values.
     pub registration: Option<Registration>,
+    /// Values files listed before a release's own (see [`ValuesInput::base_layers`]).
+    pub base_layers: BTreeMap<String, Value>,
 }
 
 impl Inputs {
@@ -116,6 +118,7 @@ impl Inputs {
             overlays,
             sets,
             registration: None,
+            base_layers: BTreeMap::new(),
         })
     }
 
@@ -181,6 +184,7 @@ impl Inputs {
             overlays: &self.overlays,
             sets: &self.sets,
             registration: self.registration.as_ref(),
+            base_layers: &self.base_layers,
         }
     }
 }

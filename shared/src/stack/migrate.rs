@@ -334,6 +334,9 @@ fn compute(env: &Value, cfg: &mut Map<String, Value>, out: &mut Vec<Unmapped>) {
         "global.nvcaOperator.selfManaged.icmsServiceURL",
         "global.nvcaOperator.selfManaged.revalServiceURL",
         "global.nvcaOperator.selfManaged.natsURL",
+        "global.nvcaOperator.selfManaged.icmsServiceHostHeaderOverride",
+        "global.nvcaOperator.selfManaged.revalServiceHostHeaderOverride",
+        "global.nvcaOperator.selfManaged.natsHostOverride",
         "global.nvcaOperator.selfManaged.featureGateValues",
         "observability.profile",
         "addons.kaiScheduler.enabled",
@@ -383,6 +386,18 @@ fn compute(env: &Value, cfg: &mut Map<String, Value>, out: &mut Vec<Unmapped>) {
             "global.nvcaOperator.selfManaged.revalServiceURL",
         ),
         ("natsURL", "global.nvcaOperator.selfManaged.natsURL"),
+        (
+            "icmsServiceHostHeaderOverride",
+            "global.nvcaOperator.selfManaged.icmsServiceHostHeaderOverride",
+        ),
+        (
+            "revalServiceHostHeaderOverride",
+            "global.nvcaOperator.selfManaged.revalServiceHostHeaderOverride",
+        ),
+        (
+            "natsHostOverride",
+            "global.nvcaOperator.selfManaged.natsHostOverride",
+        ),
     ] {
         if let Some(v) = str_at(env, theirs) {
             c.insert(ours.into(), v.into());

@@ -157,6 +157,9 @@ pub struct ValuesInput<'a> {
     pub sets: &'a [SetOverride],
     /// This cluster's SIS registration (from the profile), for the compute plane's values.
     pub registration: Option<&'a Registration>,
+    /// `release -> values` listed before the release's own values, as helmfile lists a
+    /// split install's registration values file first.
+    pub base_layers: &'a BTreeMap<String, Value>,
 }
 
 /// A password as templates see it: the real value, or a marker for bundles.
@@ -273,6 +276,7 @@ impl ValuesInput<'_> {
         let ctx = self.template_context(view, &namespace);
         if templates::has_release_file(&release.name) {
             let mut out = self.ported_values(release, &ctx)?;
+            self.under_base_layer(release, &mut out)?;
             self.apply_overrides(release, &mut out);
             return Ok(out);
         }
@@ -302,8 +306,50 @@ impl ValuesInput<'_> {
             .map_err(|e| Error::internal(format!("global values are invalid YAML: {e}")))?;
         let mut out = global;
         merge(&mut out, values.take());
+        self.under_base_layer(release, &mut out)?;
         self.apply_overrides(release, &mut out);
         Ok(out)
+    }
+
+    /// Puts the release's base layer under `out`. NVCA's `agentConfig.mergeConfig` is a
+    /// YAML document in a string: the two documents merge, as upstream's helmfile merges
+    /// the registration's with the environment's, rather than one replacing the other.
+    fn under_base_layer(&self, release: &Release, out: &mut Value) -> Result<()> {
+        let Some(base) = self.base_layers.get(&release.name) else {
+            return Ok(());
+        };
+        let doc = |v: &Value| -> Result<Option<Value>> {
+            match v
+                .pointer("/agentConfig/mergeConfig")
+                .and_then(Value::as_str)
+            {
+                Some(text) if !text.trim().is_empty() => {
+                    serde_saphyr::from_str(text).map(Some).map_err(|e| {
+                        Error::invalid_input(format!(
+                            "{}: agentConfig.mergeConfig is not YAML: {e}",
+                            release.name
+                        ))
+                    })
+                }
+                _ => Ok(None),
+            }
+        };
+        let merged_config = match (doc(base)?, doc(out)?) {
+            (Some(mut b), Some(top)) => {
+                merge(&mut b, top);
+                Some(b)
+            }
+            _ => None,
+        };
+        let mut layered = base.clone();
+        merge(&mut layered, std::mem::take(out));
+        if let Some(cfg) = merged_config {
+            let text = serde_saphyr::to_string(&cfg)
+                .map_err(|e| Error::internal(format!("cannot write mergeConfig: {e}")))?;
+            set_path(&mut layered, "agentConfig.mergeConfig", Value::String(text));
+        }
+        *out = layered;
+        Ok(())
     }
 
     /// `-f` overlays, then `--set`.
@@ -463,6 +509,7 @@ mod tests {
             overlays: &overlays,
             sets: &sets,
             registration,
+            base_layers: &overlays,
         };
         let r = Catalog::embedded().release(release).unwrap();
         input.release_values(r, &PasswordView::Real(&pw)).unwrap()

@@ -11,7 +11,7 @@ use helm_nvcf_support::charts;
 use nvcf_e2e::Run;
 use nvcf_support::SimEnv;
 use nvcf_testenv::{Env, tools};
-use up_support::{events, helm_releases, nvcf, prepare, renamed_kubeconfig, up_args};
+use up_support::{cluster_dto, events, helm_releases, nvcf, prepare, renamed_kubeconfig, up_args};
 
 #[test]
 fn split_up_then_add_compute_plane_with_only_a_token() {
@@ -115,17 +115,7 @@ fn split_up_then_add_compute_plane_with_only_a_token() {
         "add-compute-plane reached the control plane's cluster: {touched:#?}"
     );
     // The operator of gpu-2 reaches the control plane by its public routes.
-    let values = gpu2
-        .kubectl_run(&[
-            "get",
-            "configmap",
-            "nvcfbackend-self-managed",
-            "-n",
-            "nvca-operator",
-            "-o",
-            "jsonpath={.data.cluster-dto\\.yaml}",
-        ])
-        .unwrap();
+    let values = cluster_dto(&gpu2);
     assert!(values.contains("gpu-2"), "{values}");
     assert!(
         !values.contains("svc.cluster.local"),

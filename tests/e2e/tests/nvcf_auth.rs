@@ -351,6 +351,142 @@ fn admin_accounts_are_gated_by_the_upstream_variable() {
 }
 
 #[test]
+fn admin_secrets_and_queues_reach_another_account() {
+    let env = SimEnv::start();
+    env.ok(&["init"]);
+    let (fid, vid) = nvcf_support::deployed_echo(&env, "admin-echo");
+    let admin = |args: &[&str]| Run::of(env.cmd().env("NVCF_CLI_ENABLE_ADMIN", "1").args(args));
+    let scopes: Vec<String> = ["account_setup", "queue_details", "update_secrets"]
+        .map(String::from)
+        .to_vec();
+    let super_admin = env.sim.token("ncp", &scopes, 3600);
+    let queues = admin(&[
+        "admin",
+        "queues",
+        "function",
+        "--nca-id",
+        "nvcf-default",
+        "--function-id",
+        &fid,
+        "--token",
+        &super_admin,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(queues.code, Some(0), "{queues:#?}");
+    let q: serde_json::Value = serde_json::from_str(&queues.stdout).unwrap();
+    assert_eq!(q["functionId"], fid.as_str(), "{q}");
+    assert_eq!(q["queues"][0]["functionVersionId"], vid.as_str(), "{q}");
+    let one = admin(&[
+        "admin",
+        "queues",
+        "version",
+        "--nca-id",
+        "nvcf-default",
+        "--function-id",
+        &fid,
+        "--version-id",
+        &vid,
+        "--token",
+        &super_admin,
+    ]);
+    assert_eq!(one.code, Some(0), "{one:#?}");
+    assert!(
+        one.stdout.contains("queue depth") || one.stdout.contains("QUEUE DEPTH"),
+        "{one:#?}"
+    );
+
+    let planted = "admin-secret-value-planted-7731";
+    let file = env.home.path().join("secrets.json");
+    std::fs::write(
+        &file,
+        format!(r#"{{"secrets":[{{"name":"DB_PASSWORD","value":"{planted}"}}]}}"#),
+    )
+    .unwrap();
+    let updated = admin(&[
+        "admin",
+        "secrets",
+        "update-function",
+        "--nca-id",
+        "nvcf-default",
+        "--function-id",
+        &fid,
+        "--version-id",
+        &vid,
+        "--input-file",
+        file.to_str().unwrap(),
+        "--token",
+        &super_admin,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(updated.code, Some(0), "{updated:#?}");
+    let envelope: serde_json::Value = serde_json::from_str(&updated.stdout).unwrap();
+    assert_eq!(envelope["status"], "ok");
+    assert_eq!(envelope["versionId"], vid.as_str());
+    assert!(!updated.all().contains(planted), "{updated:#?}");
+    let inline = admin(&[
+        "admin",
+        "secrets",
+        "update-telemetry",
+        "--nca-id",
+        "nvcf-default",
+        "--telemetry-id",
+        "6f0e6a52-2f5b-4b8e-9a53-0c1d2e3f4a5b",
+        "--secrets",
+        &format!(r#"{{"secrets":[{{"name":"TOKEN","value":"{planted}"}}]}}"#),
+        "--token",
+        &super_admin,
+    ]);
+    assert_eq!(inline.code, Some(0), "{inline:#?}");
+    assert!(inline.stderr.contains("shell history"), "{inline:#?}");
+    assert!(!inline.all().contains(planted), "{inline:#?}");
+    let puts: Vec<String> = env
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "PUT")
+        .filter_map(|r| r["path"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        puts,
+        [
+            format!("/v2/nvcf/accounts/nvcf-default/secrets/functions/{fid}/versions/{vid}"),
+            "/v2/nvcf/accounts/nvcf-default/secrets/telemetries/6f0e6a52-2f5b-4b8e-9a53-0c1d2e3f4a5b".to_string(),
+        ]
+    );
+
+    // Another account's queues need account_setup; the minted admin token lacks it.
+    let refused = admin(&[
+        "admin",
+        "queues",
+        "function",
+        "--nca-id",
+        "other-account",
+        "--function-id",
+        &fid,
+    ]);
+    assert_eq!(refused.code, Some(3), "{refused:#?}");
+    let empty = env.home.path().join("empty.json");
+    std::fs::write(&empty, r#"{"secrets":[]}"#).unwrap();
+    let bad = admin(&[
+        "admin",
+        "secrets",
+        "update-telemetry",
+        "--nca-id",
+        "nvcf-default",
+        "--telemetry-id",
+        "6f0e6a52-2f5b-4b8e-9a53-0c1d2e3f4a5b",
+        "--input-file",
+        empty.to_str().unwrap(),
+        "--token",
+        &super_admin,
+    ]);
+    assert_eq!(bad.code, Some(65), "{bad:#?}");
+    env.sim.assert_no_violations();
+}
+
+#[test]
 fn a_ca_bundle_must_be_readable_pem() {
     let env = SimEnv::start();
     let run = env.nvcf(&["--ca-bundle", "/nonexistent/ca.pem", "init"]);

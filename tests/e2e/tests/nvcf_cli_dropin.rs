@@ -94,6 +94,37 @@ fn the_documented_function_lifecycle_runs_unchanged() {
         ],
     );
     assert_eq!(answer["response"]["message"], "hi", "{answer}");
+    // Upstream's gRPC line: a Struct to grpc-proxy, with the function key from the state.
+    let reply = json(
+        &env,
+        &[
+            "function",
+            "invoke",
+            "--grpc",
+            "--grpc-plaintext",
+            "--grpc-service",
+            "grpc.examples.echo.Echo",
+            "--grpc-method",
+            "UnaryEcho",
+            "--request-body",
+            r#"{"message":"over grpc","n":2}"#,
+        ],
+    );
+    assert_eq!(reply["message"], "over grpc", "{reply}");
+    let grpc: Vec<Value> = env
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r["service"] == "grpc")
+        .collect();
+    assert_eq!(grpc.len(), 1, "{grpc:#?}");
+    assert_eq!(grpc[0]["path"], "/grpc.examples.echo.Echo/UnaryEcho");
+    assert!(
+        grpc[0]["authorization"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("Bearer nvapi-")),
+        "the function key, never the admin token: {grpc:#?}"
+    );
 
     // Upstream deletes without a prompt, also when no terminal is attached.
     ok(&env, &["function", "delete", "--deployment-only"]);

@@ -175,3 +175,17 @@ pub fn accept_routes(env: &Env) {
         }
     }
 }
+
+/// The cluster identity the NVCA operator was installed with (its NVCFBackend's DTO).
+pub fn cluster_dto(env: &Env) -> String {
+    env.kubectl_run(&[
+        "get",
+        "configmap",
+        "nvcfbackend-self-managed",
+        "-n",
+        "nvca-operator",
+        "-o",
+        "jsonpath={.data.cluster-dto\\.yaml}",
+    ])
+    .unwrap()
+}

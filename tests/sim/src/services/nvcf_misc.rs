@@ -35,6 +35,23 @@ pub fn router(state: Arc<SimState>) -> Router {
             put(function_secrets),
         )
         .route("/v2/nvcf/secrets/telemetries/{tid}", put(telemetry_secrets))
+        // The cross-account variants super-admins use (`admin queues|secrets`).
+        .route(
+            "/v2/nvcf/accounts/{nca}/queues/functions/{fid}",
+            get(account_queue_function),
+        )
+        .route(
+            "/v2/nvcf/accounts/{nca}/queues/functions/{fid}/versions/{vid}",
+            get(account_queue_version),
+        )
+        .route(
+            "/v2/nvcf/accounts/{nca}/secrets/functions/{fid}/versions/{vid}",
+            put(account_function_secrets),
+        )
+        .route(
+            "/v2/nvcf/accounts/{nca}/secrets/telemetries/{tid}",
+            put(account_telemetry_secrets),
+        )
         .route("/v2/nvcf/clusterGroups", get(cluster_groups))
         .route("/v2/nvcf/pexec/functions/{*rest}", any(pexec_stub))
         .with_state(state)
@@ -61,28 +78,49 @@ async fn pexec_stub() -> ApiError {
     ApiError::not_found("Not Found")
 }
 
+/// The account a call acts on: the caller's own, or (on an `/accounts/{nca}/` path) any
+/// account, for a caller that also holds `account_setup`.
+fn account(
+    state: &SimState,
+    meta: &ReqMeta,
+    headers: &HeaderMap,
+    scope: &str,
+    on: Option<String>,
+) -> ApiResult<String> {
+    let caller = state.caller(meta, headers, Namespace::Nvcf, scope)?;
+    match on {
+        Some(nca) if nca != caller.nca_id => {
+            if !caller.has("account_setup") {
+                return Err(denial(meta.service, Denied::Scope));
+            }
+            Ok(nca)
+        }
+        _ => Ok(caller.nca_id),
+    }
+}
+
 fn queues(
     state: &SimState,
     meta: &ReqMeta,
     headers: &HeaderMap,
+    on: Option<String>,
     fid: Uuid,
     vid: Option<Uuid>,
 ) -> ApiResult {
-    let caller = state.caller(meta, headers, Namespace::Nvcf, "queue_details")?;
+    let nca = account(state, meta, headers, "queue_details", on)?;
     let mut inner = state.lock();
     inner.functions.tick(state.config.deploy_outcome);
-    let versions = inner.functions.of_function(&caller.nca_id, fid);
+    let versions = inner.functions.of_function(&nca, fid);
     let chosen: Vec<_> = versions
         .into_iter()
         .filter(|v| vid.is_none_or(|x| x == v.version_id))
         .collect();
     if chosen.is_empty() {
         return Err(match vid {
-            Some(v) => not_found_version(fid, v, &caller.nca_id),
-            None => ApiError::not_found(format!(
-                "Function id '{fid}': Not found in account '{}'",
-                caller.nca_id
-            )),
+            Some(v) => not_found_version(fid, v, &nca),
+            None => {
+                ApiError::not_found(format!("Function id '{fid}': Not found in account '{nca}'"))
+            }
         });
     }
     let list: Vec<Value> = chosen
@@ -102,7 +140,27 @@ async fn queue_function(
     headers: HeaderMap,
 ) -> ApiResult {
     let fid = path_uuid("functionId", &fid)?;
-    queues(&state, &meta, &headers, fid, None)
+    queues(&state, &meta, &headers, None, fid, None)
+}
+
+async fn account_queue_function(
+    State(state): State<Arc<SimState>>,
+    Extension(meta): Extension<ReqMeta>,
+    Path((nca, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let fid = path_uuid("functionId", &fid)?;
+    queues(&state, &meta, &headers, Some(nca), fid, None)
+}
+
+async fn account_queue_version(
+    State(state): State<Arc<SimState>>,
+    Extension(meta): Extension<ReqMeta>,
+    Path((nca, fid, vid)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let (fid, vid) = version_ids(&fid, &vid)?;
+    queues(&state, &meta, &headers, Some(nca), fid, Some(vid))
 }
 
 async fn queue_version(
@@ -112,7 +170,7 @@ async fn queue_version(
     headers: HeaderMap,
 ) -> ApiResult {
     let (fid, vid) = version_ids(&fid, &vid)?;
-    queues(&state, &meta, &headers, fid, Some(vid))
+    queues(&state, &meta, &headers, None, fid, Some(vid))
 }
 
 async fn position(
@@ -180,27 +238,63 @@ pub fn secret_names(req: &Value, object: &str) -> ApiResult<Vec<String>> {
     Ok(names)
 }
 
-async fn function_secrets(
-    State(state): State<Arc<SimState>>,
-    Extension(meta): Extension<ReqMeta>,
-    Path((fid, vid)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+fn update_function_secrets(
+    state: &SimState,
+    meta: &ReqMeta,
+    headers: &HeaderMap,
+    on: Option<String>,
+    (fid, vid): (String, String),
+    body: &Bytes,
 ) -> ApiResult {
     let (fid, vid) = version_ids(&fid, &vid)?;
-    let caller = state.caller(&meta, &headers, Namespace::Nvcf, "update_secrets")?;
-    let req = spring_json(&headers, &body)?;
+    let nca = account(state, meta, headers, "update_secrets", on)?;
+    let req = spring_json(headers, body)?;
     let names = secret_names(&req, "updateSecretsRequest")?;
     let mut inner = state.lock();
     let v = inner
         .functions
-        .version_mut(&caller.nca_id, fid, vid)
-        .ok_or_else(|| not_found_version(fid, vid, &caller.nca_id))?;
+        .version_mut(&nca, fid, vid)
+        .ok_or_else(|| not_found_version(fid, vid, &nca))?;
     for n in names {
         if !v.secrets.contains(&n) {
             v.secrets.push(n);
         }
     }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn function_secrets(
+    State(state): State<Arc<SimState>>,
+    Extension(meta): Extension<ReqMeta>,
+    Path(ids): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    update_function_secrets(&state, &meta, &headers, None, ids, &body)
+}
+
+async fn account_function_secrets(
+    State(state): State<Arc<SimState>>,
+    Extension(meta): Extension<ReqMeta>,
+    Path((nca, fid, vid)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    update_function_secrets(&state, &meta, &headers, Some(nca), (fid, vid), &body)
+}
+
+fn update_telemetry_secrets(
+    state: &SimState,
+    meta: &ReqMeta,
+    headers: &HeaderMap,
+    on: Option<String>,
+    tid: &str,
+    body: &Bytes,
+) -> ApiResult {
+    path_uuid("telemetryId", tid)?;
+    account(state, meta, headers, "update_secrets", on)?;
+    let req = spring_json(headers, body)?;
+    secret_names(&req, "updateSecretsRequest")?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -211,11 +305,17 @@ async fn telemetry_secrets(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    path_uuid("telemetryId", &tid)?;
-    state.caller(&meta, &headers, Namespace::Nvcf, "update_secrets")?;
-    let req = spring_json(&headers, &body)?;
-    secret_names(&req, "updateSecretsRequest")?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    update_telemetry_secrets(&state, &meta, &headers, None, &tid, &body)
+}
+
+async fn account_telemetry_secrets(
+    State(state): State<Arc<SimState>>,
+    Extension(meta): Extension<ReqMeta>,
+    Path((nca, tid)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    update_telemetry_secrets(&state, &meta, &headers, Some(nca), &tid, &body)
 }
 
 /// `list_cluster_groups` has no `apikey:` form and is not in the admin JWT.
