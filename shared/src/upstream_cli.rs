@@ -28,16 +28,56 @@ pub struct Translated {
 }
 
 /// Upstream's flags with no counterpart here, with what to use instead.
-const REFUSED: &[(&str, &str)] = &[
-    (
-        "--nats-url",
-        "the NATS URL comes from the stack config (compute.natsURL) or `kubectl nvca values`",
-    ),
-    (
-        "--non-interactive",
-        "upstream ignores it too; nvcf-cli never prompts where upstream does not",
-    ),
-];
+const REFUSED: &[(&str, &str)] = &[(
+    "--non-interactive",
+    "upstream ignores it too; nvcf-cli never prompts where upstream does not",
+)];
+
+/// `nvcf-cli --help`: upstream's command tree, as scripts know it, with what runs each part.
+pub const ROOT_HELP: &str = "\
+nvcf-cli: upstream's command lines, run by kubectl nvcf and kubectl nvca
+
+Usage:
+  nvcf-cli [--json] COMMAND [flags]
+  nvcf-cli COMMAND --help        the flags of one command
+
+Commands (upstream's tree):
+  init | refresh | status [--show-tokens] | version
+  api-key              generate | list | delete ID | revoke ID | show | clear | clear-all [OWNER]
+  function             create | delete [FID] [VID] | get | invoke | list | list-ids
+                       list-versions FID | update
+                       deploy create | update | get | remove
+                       queue status FID [VID] | position REQUEST-ID
+  task                 create | list | bulk | get [ID] | delete [ID] | cancel [ID]
+                       events [ID] | results [ID] | update-secrets [ID]
+  registry-credential  list | add | get ID | update ID | delete ID | list-recognized
+  cluster              list | register | rotate | delete       (kubectl nvca register|rotate|deregister)
+  cluster agent        status | list-functions | get-function FID [VID] | cordon-and-drain (drain)
+                       uncordon (undrain) | kill-function FID [VID] | kill-all
+                       validate | validate-deployment FID [VID]   (kubectl nvca)
+  cluster-dump         a diagnostic bundle                    (kubectl nvcf dump)
+  admin                accounts list|update, secrets update-function|update-telemetry,
+                       queues function|version                (needs NVCF_CLI_ENABLE_ADMIN)
+  agent-skill          install | uninstall | show | version
+  self-hosted          up | down | install | uninstall | check | status
+                       compute-plane install --values FILE | register --control-plane-profile FILE
+                       control-plane profile validate | export
+
+Settings come from flags, NVCF_* variables, ./.nvcf-cli.yaml or ~/.nvcf-cli.yaml; state is kept
+in ~/.nvcf-cli.state (~/.nvcf-cli.NAME.state with a profile). No kubeconfig is needed for the
+API commands. Exit codes: 0 success, 2 failed checks, 5 `self-hosted check --wait` timed out,
+130 interrupted, 1 anything else.
+";
+
+/// A bare `nvcf-cli`, `nvcf-cli --help` or `nvcf-cli help`: upstream's root help.
+pub fn wants_root_help(upstream: &[String]) -> bool {
+    let words: Vec<&str> = upstream
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "--json")
+        .collect();
+    matches!(words.as_slice(), [] | ["--help"] | ["-h"] | ["help"])
+}
 
 /// Translates upstream's arguments (without the program name).
 pub fn translate(upstream: &[String]) -> Result<Translated> {
@@ -405,14 +445,32 @@ mod tests {
     }
 
     #[test]
+    fn the_root_help_is_upstreams_tree() {
+        for line in [&[][..], &["--help"], &["help"], &["--json", "-h"]] {
+            let args: Vec<String> = line.iter().map(|s| s.to_string()).collect();
+            assert!(wants_root_help(&args), "{line:?}");
+        }
+        assert!(!wants_root_help(&["function".into(), "--help".into()]));
+        assert!(ROOT_HELP.contains("cluster-dump") && ROOT_HELP.contains("control-plane profile"));
+    }
+
+    #[test]
     fn flags_we_cannot_honour_are_refused_with_the_way_instead() {
         let err = translate(&[
             "cluster".into(),
             "register".into(),
-            "--nats-url=nats://x".into(),
+            "--non-interactive".into(),
         ])
         .unwrap_err();
         assert_eq!(err.exit_code(), ExitCode::Usage);
-        assert!(err.to_string().contains("--nats-url"), "{err}");
+        assert!(err.to_string().contains("--non-interactive"), "{err}");
+        assert!(
+            translate(&[
+                "cluster".into(),
+                "register".into(),
+                "--nats-url=nats://x".into()
+            ])
+            .is_ok()
+        );
     }
 }

@@ -9,7 +9,9 @@ use nvcf_shared::nvca::registration::{
 use nvcf_shared::nvcf::sis::Sis;
 use nvcf_shared::nvcf::{ConnectArgs, Session};
 use nvcf_shared::output::{OutputArgs, render, write_out};
-use nvcf_shared::planes::handoff::flows::{ProfileRegister, register_from_profile};
+use nvcf_shared::planes::handoff::flows::{ProfileRegister, identity_word, register_from_profile};
+use nvcf_shared::planes::handoff::register_values::RegisterValues;
+use nvcf_shared::planes::public_routes;
 use nvcf_shared::settings::EnvLookup;
 use nvcf_shared::target::{KubeSelection, Target};
 use nvcf_shared::{Error, Result};
@@ -32,6 +34,10 @@ pub enum RegistrationCommand {
         /// Adopt an existing registration of the same name and refresh its keys
         #[arg(long)]
         ignore_existing: bool,
+        /// The NATS URL the printed NVCA values name (default: nats://nats.DOMAIN:4222 of
+        /// the SIS host)
+        #[arg(long, value_name = "URL", conflicts_with = "control_plane_profile")]
+        nats_url: Option<String>,
         /// A split install: register with the control plane this profile describes (its
         /// SIS, account and trust), and write the NVCA values its installer needs
         #[arg(long, value_name = "FILE")]
@@ -171,6 +177,7 @@ pub async fn run(
             ignore_existing,
             identity,
             output,
+            nats_url,
             ..
         } => {
             let (client, server) = kube().await?;
@@ -182,7 +189,7 @@ pub async fn run(
                 nvca_version: None,
                 capabilities: None,
             };
-            let report = registration::register(
+            let mut report = registration::register(
                 &sis,
                 &session.profile,
                 &client,
@@ -191,6 +198,13 @@ pub async fn run(
                 &req,
             )
             .await?;
+            let (icms, reval, nats) = public_routes(&session, None, nats_url);
+            report.values = Some(RegisterValues::for_registration(
+                &report.registration,
+                &req.region,
+                identity_word(report.identity.source),
+                (&icms, &reval, &nats),
+            ));
             render(&report, output.output, &mut out)
         }
         RegistrationCommand::Rotate {

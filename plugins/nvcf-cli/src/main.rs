@@ -12,6 +12,10 @@ const PLUGIN: Plugin = Plugin {
 
 fn main() -> std::process::ExitCode {
     let upstream: Vec<String> = std::env::args().skip(1).collect();
+    if upstream_cli::wants_root_help(&upstream) {
+        print!("{}", upstream_cli::ROOT_HELP);
+        return std::process::ExitCode::SUCCESS;
+    }
     let translated = match upstream_cli::translate(&upstream) {
         Ok(t) => t,
         Err(e) => return std::process::ExitCode::from(upstream_cli::exit_code(fail(&e), None)),

@@ -7,6 +7,7 @@ use crate::error::{Category, Error, ExitCode, Result};
 use crate::kube::identity::{ClusterIdentity, ManualIssuer, discover};
 use crate::nvcf::sis::{Cluster, ClusterRegistration, Sis};
 use crate::output::{Report, column_table, key_value_table};
+use crate::planes::handoff::register_values::RegisterValues;
 use crate::profile::{Profile, Registration};
 use serde::Serialize;
 
@@ -29,6 +30,9 @@ pub struct RegistrationReport {
     #[serde(flatten)]
     pub registration: Registration,
     pub identity: ClusterIdentity,
+    /// The NVCA operator's values for this registration (upstream prints them too).
+    #[serde(rename = "nvcaValues", skip_serializing_if = "Option::is_none")]
+    pub values: Option<RegisterValues>,
 }
 
 impl Report for RegistrationReport {
@@ -51,7 +55,11 @@ impl Report for RegistrationReport {
                 .unwrap_or_default();
             rows.push(("KEYS READ FROM", source));
         }
-        key_value_table(&rows)
+        let table = key_value_table(&rows);
+        match self.values.as_ref().and_then(|v| v.to_yaml().ok()) {
+            Some(yaml) => format!("{table}\n\nNVCA operator values (helm --values):\n{yaml}"),
+            None => table,
+        }
     }
     fn names(&self) -> Vec<String> {
         vec![format!("cluster/{}", self.registration.cluster_id)]
@@ -124,6 +132,7 @@ pub async fn register(
         outcome: outcome.into(),
         registration,
         identity,
+        values: None,
     })
 }
 
@@ -171,6 +180,7 @@ pub async fn rotate(
             outcome: "in-sync".into(),
             registration,
             identity,
+            values: None,
         });
     }
     if check_only {
@@ -201,6 +211,7 @@ pub async fn rotate(
         outcome: "rotated".into(),
         registration,
         identity,
+        values: None,
     })
 }
 
@@ -253,6 +264,7 @@ pub async fn rotate_named(
             key_ids: identity.key_ids.clone(),
         },
         identity,
+        values: None,
     })
 }
 

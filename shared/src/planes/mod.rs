@@ -15,7 +15,7 @@ mod releases;
 pub mod run;
 
 pub use plan::{PlanRelease, UpPlan};
-pub use run::{ComputeSource, PlaneTarget, Request, UpReport, run};
+pub use run::{ComputeSource, PlaneTarget, Request, UpReport, public_routes, run};
 
 use crate::stack::catalog::Plane;
 

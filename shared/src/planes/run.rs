@@ -57,19 +57,30 @@ impl ComputeSource {
     /// The public routes of the control plane whose SIS `session` reaches; ReVal and NATS
     /// default to the SIS host's siblings.
     pub fn public(session: &Session, reval: Option<String>, nats: Option<String>) -> ComputeSource {
-        let sis = &session.client.endpoints.sis;
-        let mut url = sis.base.clone();
-        if let Some(host) = &sis.host {
-            let _ = url.set_host(Some(host));
-        }
-        let icms = url.as_str().trim_end_matches('/').to_owned();
-        let (reval_default, nats_default) = siblings(&icms);
-        ComputeSource::Public {
-            icms,
-            reval: reval.unwrap_or(reval_default),
-            nats: nats.unwrap_or(nats_default),
-        }
+        let (icms, reval, nats) = public_routes(session, reval, nats);
+        ComputeSource::Public { icms, reval, nats }
     }
+}
+
+/// SIS as `session` reaches it (by name, when it routes on a Host header), and ReVal and
+/// NATS, given or the SIS host's siblings.
+pub fn public_routes(
+    session: &Session,
+    reval: Option<String>,
+    nats: Option<String>,
+) -> (String, String, String) {
+    let sis = &session.client.endpoints.sis;
+    let mut url = sis.base.clone();
+    if let Some(host) = &sis.host {
+        let _ = url.set_host(Some(host));
+    }
+    let icms = url.as_str().trim_end_matches('/').to_owned();
+    let (reval_default, nats_default) = siblings(&icms);
+    (
+        icms,
+        reval.unwrap_or(reval_default),
+        nats.unwrap_or(nats_default),
+    )
 }
 
 /// `https://sis.example.com` → `https://reval.example.com`, `nats://nats.example.com:4222`.

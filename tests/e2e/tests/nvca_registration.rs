@@ -254,9 +254,25 @@ fn upstreams_register_line_runs_twice_through_nvcf_cli() {
         "nvcf-default",
         "--ignore-existing",
     ];
-    cli(&line).expect_success();
-    let second = cli(&line);
+    let first = cli(&line);
+    first.expect_success();
+    // Upstream prints the operator's values; --nats-url names NATS in them.
+    for want in [
+        "clusterID:",
+        "selfManaged:",
+        "identitySource: psat",
+        "icmsServiceURL:",
+    ] {
+        assert!(first.stdout.contains(want), "{want}: {first:#?}");
+    }
+    let second = cli(&[&line[..], &["--nats-url", "nats://nats.gpu-c.example:4222"]].concat());
     second.expect_success();
+    assert!(
+        second
+            .stdout
+            .contains("natsURL: nats://nats.gpu-c.example:4222"),
+        "{second:#?}"
+    );
     let listed = f.json(&["list", "--nca-id", "nvcf-default"]);
     let named: Vec<&Value> = listed["clusters"]
         .as_array()

@@ -162,6 +162,17 @@ fn tasks_page_cancel_and_delete_as_upstream_does() {
 #[test]
 fn upstream_flags_we_cannot_honour_are_refused_with_the_way_instead() {
     let env = SimEnv::start();
+    // The root help is upstream's tree, not ours.
+    let help = ok(&env, &["--help"]);
+    for line in [
+        "self-hosted",
+        "cluster-dump",
+        "compute-plane install --values FILE",
+        "list-ids",
+    ] {
+        assert!(help.stdout.contains(line), "{line}: {help:#?}");
+    }
+    assert!(!help.stdout.contains("add-compute-plane"), "{help:#?}");
     // Hints name the command as the user runs it.
     let before_init = nvcf_cli(&env, &["function", "list"]);
     assert_eq!(before_init.code, Some(1), "{before_init:#?}");
@@ -182,8 +193,7 @@ fn upstream_flags_we_cannot_honour_are_refused_with_the_way_instead() {
             "gpu-a",
             "--nca-id",
             "acme",
-            "--nats-url",
-            "nats://x:4222",
+            "--non-interactive",
         ],
     );
     assert_eq!(
@@ -192,7 +202,7 @@ fn upstream_flags_we_cannot_honour_are_refused_with_the_way_instead() {
         "upstream's code for a bad flag: {run:#?}"
     );
     assert!(
-        run.stderr.contains("--nats-url") && run.stderr.contains("compute.natsURL"),
+        run.stderr.contains("--non-interactive") && run.stderr.contains("never prompts"),
         "{run:#?}"
     );
     // An upstream config file is read as upstream wrote it, and never rewritten.

@@ -273,7 +273,8 @@ impl Report for Registered {
     }
 }
 
-fn identity_word(s: IdentitySource) -> &'static str {
+/// Upstream's word for where a cluster's signing keys come from.
+pub fn identity_word(s: IdentitySource) -> &'static str {
     match s {
         IdentitySource::SpireOidc => "spire",
         IdentitySource::PublicIssuer => "custom",

@@ -141,6 +141,32 @@ impl RegisterValues {
 }
 
 impl RegisterValues {
+    /// What upstream's `cluster register` prints after registering: the operator's values
+    /// for `r`, reaching the control plane at `icms`, `reval` and `nats`.
+    pub fn for_registration(
+        r: &Registration,
+        region: &str,
+        identity_source: &str,
+        (icms, reval, nats): (&str, &str, &str),
+    ) -> RegisterValues {
+        RegisterValues {
+            cluster_name: r.cluster_name.clone(),
+            cluster_id: r.cluster_id.clone(),
+            cluster_group_id: r.cluster_group_id.clone(),
+            nca_id: r.nca_id.clone(),
+            region: region.to_owned(),
+            self_managed: SelfManaged {
+                identity_source: identity_source.to_owned(),
+                icms_service_url: icms.to_owned(),
+                reval_service_url: reval.to_owned(),
+                nats_url: nats.to_owned(),
+                ..SelfManaged::default()
+            },
+            agent: None,
+            agent_config: None,
+        }
+    }
+
     /// Points the compute plane's inputs at what the file says: its URLs and host
     /// headers, its registration, and the file itself as NVCA's first values layer.
     pub fn apply_to(&self, inputs: &mut Inputs) {
