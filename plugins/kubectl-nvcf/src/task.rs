@@ -9,9 +9,11 @@ use nvcf_shared::nvcf::input::{key_value, read_checked, shapes};
 use nvcf_shared::nvcf::task_spec::TaskSpecArgs;
 use nvcf_shared::nvcf::tasks::{Listing, PageQuery, Task, Tasks};
 use nvcf_shared::nvcf::view::{View, artifact, field};
-use nvcf_shared::output::{OutputArgs, OutputFormat, write_out};
+use nvcf_shared::output::{OutputArgs, OutputFormat, raw_json, write_out};
 use nvcf_shared::{Error, Result};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -153,16 +155,20 @@ fn task_view(t: &Task) -> View {
 }
 
 /// Fixed-width rows, so the first page prints before later pages are known.
-fn fixed_row(cells: &[String]) -> String {
-    let widths = [36, 24, 29, 24];
-    let mut line = String::new();
+/// Appends one fixed-width row (rows print as pages arrive, so widths cannot be measured).
+fn push_fixed_row(out: &mut String, cells: &[String]) {
+    let widths: [usize; 4] = [36, 24, 29, 24];
+    let start = out.len();
     for (i, c) in cells.iter().enumerate() {
-        match widths.get(i) {
-            Some(w) => line.push_str(&format!("{c:<w$}   ")),
-            None => line.push_str(c),
+        out.push_str(c);
+        if let Some(w) = widths.get(i) {
+            let pad = w.saturating_sub(c.chars().count()) + 3;
+            out.extend(std::iter::repeat_n(' ', pad));
         }
     }
-    format!("{}\n", line.trim_end())
+    let kept = out[start..].trim_end().len();
+    out.truncate(start + kept);
+    out.push('\n');
 }
 
 /// Upstream's paging of events and results: one page when a limit is given.
@@ -188,10 +194,66 @@ impl OnePage {
     }
 }
 
-/// How a listing's rows look in a table.
+/// How a listing's rows look in a table; rows are cut from the item's text as it came.
 struct Columns {
     header: &'static [&'static str],
-    row: fn(&Value) -> Vec<String>,
+    row: fn(&RawValue) -> Vec<String>,
+}
+
+fn as_value(raw: &RawValue) -> Value {
+    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
+}
+
+/// The cells of a task row, read without building the whole task.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskCells<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    status: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    created_at: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    gpu_specification: Option<GpuCells<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GpuCells<'a> {
+    #[serde(borrow)]
+    gpu: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    instance_type: Option<Cow<'a, str>>,
+}
+
+fn task_cells(raw: &RawValue) -> Vec<String> {
+    let Ok(t) = serde_json::from_str::<TaskCells<'_>>(raw.get()) else {
+        // Not the usual shape (a number where text was expected): read it as a value.
+        return task_row(&as_value(raw));
+    };
+    let text = |c: Option<Cow<'_, str>>| c.map(Cow::into_owned).unwrap_or_default();
+    let (gpu, instance) = match t.gpu_specification {
+        Some(g) => (text(g.gpu), text(g.instance_type)),
+        None => (String::new(), String::new()),
+    };
+    vec![
+        text(t.id),
+        text(t.name),
+        text(t.status),
+        format!("{gpu}/{instance}"),
+        text(t.created_at),
+    ]
+}
+
+fn event_cells(raw: &RawValue) -> Vec<String> {
+    event_row(&as_value(raw))
+}
+
+fn result_cells(raw: &RawValue) -> Vec<String> {
+    result_row(&as_value(raw))
 }
 
 /// Streams a paged listing: rows (table), one JSON document written as it goes, or names.
@@ -210,7 +272,7 @@ async fn stream_list(
     if format == OutputFormat::Yaml {
         let mut all = Vec::new();
         let cursor = tasks
-            .pages(listing, task, query, |items| {
+            .pages(listing, task, query, |items: Vec<Value>| {
                 all.extend(items);
                 Ok(())
             })
@@ -226,7 +288,7 @@ async fn stream_list(
     let limit = query.max_items.unwrap_or(usize::MAX);
     let open = format!("{{\n  \"{key}\": [");
     let cursor = tasks
-        .pages(listing, task, query, |items| {
+        .pages(listing, task, query, |items: Vec<Box<RawValue>>| {
             let mut chunk = String::new();
             for item in items.into_iter().take(limit.saturating_sub(count)) {
                 match format {
@@ -236,20 +298,19 @@ async fn stream_list(
                             opened = true;
                         }
                         chunk.push_str(if count == 0 { "\n    " } else { ",\n    " });
-                        let text = serde_json::to_string_pretty(&item).unwrap_or_default();
-                        chunk.push_str(&text.replace('\n', "\n    "));
+                        chunk.push_str(&raw_json::pretty(item.get(), "    "));
                     }
                     OutputFormat::Name => chunk.push_str(&format!(
                         "{}/{}\n",
                         key.trim_end_matches('s'),
-                        field(&item, name_field(listing))
+                        field(&as_value(&item), name_field(listing))
                     )),
                     _ => {
                         if count == 0 {
                             let h: Vec<String> = header.iter().map(|h| h.to_uppercase()).collect();
-                            chunk.push_str(&fixed_row(&h));
+                            push_fixed_row(&mut chunk, &h);
                         }
-                        chunk.push_str(&fixed_row(&row(&item)));
+                        push_fixed_row(&mut chunk, &row(&item));
                     }
                 }
                 count += 1;
@@ -367,7 +428,7 @@ pub async fn run(api: &Api<'_>, cmd: TaskCommand) -> Result<()> {
                 output.output,
                 Columns {
                     header: &HEADER,
-                    row: task_row,
+                    row: task_cells,
                 },
             )
             .await
@@ -429,7 +490,7 @@ pub async fn run(api: &Api<'_>, cmd: TaskCommand) -> Result<()> {
                     output.output,
                     Columns {
                         header: &["created", "message"],
-                        row: event_row,
+                        row: event_cells,
                     },
                 )
                 .await;
@@ -451,7 +512,7 @@ pub async fn run(api: &Api<'_>, cmd: TaskCommand) -> Result<()> {
                 output.output,
                 Columns {
                     header: &["id", "name", "created", "metadata"],
-                    row: result_row,
+                    row: result_cells,
                 },
             )
             .await

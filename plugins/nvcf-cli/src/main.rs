@@ -5,6 +5,9 @@ use clap::CommandFactory;
 use nvcf_shared::cli::{Plugin, fail, run_args};
 use nvcf_shared::upstream_cli::{self, Runner};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PLUGIN: Plugin = Plugin {
     display: "nvcf-cli",
     binary: "nvcf-cli",

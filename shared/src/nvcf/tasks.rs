@@ -7,9 +7,11 @@
 use super::apikeys::seg;
 use super::client::{Client, Request};
 use super::endpoints::Service;
-use crate::error::Result;
+use crate::error::{Category, Error, Result};
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -121,12 +123,14 @@ impl<'a> Tasks<'a> {
 
     /// Follows the cursor from `cursor` and hands each page's items to `on_page`; stops
     /// after `max_items` items when given. Returns the cursor to resume from, if any.
-    pub async fn pages(
+    /// Items decode as `T`: `Value`, or `Box<RawValue>` for listings that print the text
+    /// as it came (thousands of items cost a map per object otherwise).
+    pub async fn pages<T: DeserializeOwned>(
         &self,
         listing: Listing,
         task_id: Option<&str>,
         query: &PageQuery,
-        mut on_page: impl FnMut(Vec<Value>) -> Result<()>,
+        mut on_page: impl FnMut(Vec<T>) -> Result<()>,
     ) -> Result<Option<String>> {
         let path = match (listing, task_id) {
             (Listing::Tasks, _) | (_, None) => "/v1/nvct/tasks".to_owned(),
@@ -145,17 +149,17 @@ impl<'a> Tasks<'a> {
             if let Some(c) = &cursor {
                 req = req.query("cursor", c);
             }
-            let mut page = self.client.json_value(&req).await?;
-            let items = match page.get_mut(listing.key()).map(Value::take) {
-                Some(Value::Array(a)) => a,
-                _ => Vec::new(),
-            };
+            let resp = self.client.send(&req).await?;
+            let (items, next) = decode_page::<T>(&resp.body, listing.key()).map_err(|e| {
+                Error::new(
+                    Category::Unknown,
+                    format!("unexpected NVCT {} response: {e}", req.path),
+                )
+                .hint("the server and this plugin disagree on the API; check both versions")
+            })?;
             seen += items.len();
             on_page(items)?;
-            cursor = page["cursor"]
-                .as_str()
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned);
+            cursor = next;
             // A page as large as the limit is the last one asked for, however full it came.
             let one_page = query
                 .max_items
@@ -166,6 +170,25 @@ impl<'a> Tasks<'a> {
             }
         }
     }
+}
+
+/// One page: the items under `key` and the cursor of the next page, if any. The page's
+/// other fields are skipped without being built.
+fn decode_page<T: DeserializeOwned>(
+    body: &[u8],
+    key: &str,
+) -> std::result::Result<(Vec<T>, Option<String>), serde_json::Error> {
+    let page: std::collections::HashMap<String, &RawValue> = serde_json::from_slice(body)?;
+    let items = match page.get(key) {
+        Some(raw) if raw.get() != "null" => serde_json::from_str(raw.get())?,
+        _ => Vec::new(),
+    };
+    let cursor = match page.get("cursor") {
+        Some(raw) => serde_json::from_str::<Option<String>>(raw.get())?,
+        None => None,
+    }
+    .filter(|c| !c.is_empty());
+    Ok((items, cursor))
 }
 
 /// Statuses a task never leaves.
@@ -192,15 +215,20 @@ impl Tasks<'_> {
             // in the page read after it.
             let task = self.get(id, false).await?;
             let mut fresh = Vec::new();
-            self.pages(Listing::Events, Some(id), &PageQuery::default(), |items| {
-                for e in items {
-                    let key = e.get("eventId").map(|v| v.to_string()).unwrap_or_default();
-                    if seen.insert(key) {
-                        fresh.push(e);
+            self.pages(
+                Listing::Events,
+                Some(id),
+                &PageQuery::default(),
+                |items: Vec<Value>| {
+                    for e in items {
+                        let key = e.get("eventId").map(|v| v.to_string()).unwrap_or_default();
+                        if seen.insert(key) {
+                            fresh.push(e);
+                        }
                     }
-                }
-                Ok(())
-            })
+                    Ok(())
+                },
+            )
             .await?;
             for e in &fresh {
                 on_event(e)?;

@@ -1,6 +1,8 @@
 //! Reports on stdout: one typed value rendered as a table for people and as JSON, YAML or
 //! names for programs, so every human view has a machine twin.
 
+pub mod raw_json;
+
 use crate::error::{Error, Result};
 use crate::secret::{Secret, redact};
 use serde::Serialize;
