@@ -17,6 +17,17 @@ pub(crate) fn script(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
+/// What [`Env::fault`] does to a running environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// kube-apiserver stopped, then started again on the same port and etcd.
+    ApiServerRestart,
+    /// kube-apiserver frozen: connections open but nothing answers.
+    ApiServerPause,
+    /// etcd frozen: the API server answers but cannot read or write.
+    EtcdPause,
+}
+
 /// One running control plane: etcd, kube-apiserver, controller-manager, scheduler, KWOK.
 #[derive(Debug)]
 pub struct Env {
@@ -175,6 +186,24 @@ impl Env {
         if keep_old {
             cmd.arg("--keep-old");
         }
+        run(&mut cmd).map(drop)
+    }
+
+    /// Injects a fault (`tests/testenv/fault.sh`) and returns when it is over: the API
+    /// server stopped for `seconds` and started again, or the API server or etcd frozen
+    /// for `seconds`. Use an environment of your own ([`Env::start_named`]).
+    pub fn fault(&self, fault: Fault, seconds: u32) -> Result<()> {
+        let kind = match fault {
+            Fault::ApiServerRestart => "apiserver-restart",
+            Fault::ApiServerPause => "apiserver-pause",
+            Fault::EtcdPause => "etcd-pause",
+        };
+        let mut cmd = Command::new(script("fault.sh"));
+        cmd.arg(kind)
+            .arg(seconds.to_string())
+            .arg(&self.name)
+            .arg("--dir")
+            .arg(&self.dir);
         run(&mut cmd).map(drop)
     }
 

@@ -17,5 +17,5 @@ pub mod tools;
 
 pub use audit::{AuditEvent, AuditLog, Mark};
 pub use cmd::run;
-pub use env::Env;
+pub use env::{Env, Fault};
 pub use fixtures::fixtures_dir;

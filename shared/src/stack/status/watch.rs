@@ -15,6 +15,9 @@ use std::time::Duration;
 /// Events arriving this close together are one update (a rollout touches several objects).
 const SETTLE: Duration = Duration::from_millis(150);
 
+/// How often a cluster whose watches lost their connection is asked whether it is back.
+const PROBE: Duration = Duration::from_secs(2);
+
 struct Tagged {
     cluster: usize,
     key: String,
@@ -64,10 +67,12 @@ fn stream(client: &kube::Client, cluster: usize, s: &Source) -> BoxStream<'stati
         .boxed()
 }
 
-/// Per cluster and source: the objects an `Init` is collecting, and whether it ever finished.
+/// Per cluster and source: the objects an `Init` is collecting, whether it ever finished,
+/// and whether its last error was the connection (which heals) rather than a refusal.
 struct SourceState {
     pending: Option<Vec<DynamicObject>>,
     ready: bool,
+    disconnected: bool,
 }
 
 /// Calls `on_update` with the first complete report and then with every report that
@@ -92,6 +97,7 @@ pub async fn watch(
                         SourceState {
                             pending: None,
                             ready: false,
+                            disconnected: false,
                         },
                     )
                 })
@@ -101,14 +107,35 @@ pub async fn watch(
     }
     let mut merged = select_all(streams);
     let mut last: Option<StatusReport> = None;
+    let mut probe = tokio::time::interval(PROBE);
+    probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        let Some(first) = merged.next().await else {
-            return Ok(());
-        };
-        apply(&mut stores, &mut states, first);
-        // Take whatever else is already queued, then a short settle, as one update.
-        while let Ok(Some(t)) = tokio::time::timeout(SETTLE, merged.next()).await {
-            apply(&mut stores, &mut states, t);
+        let cut_off = states.iter().flatten().any(|(_, s)| s.disconnected);
+        tokio::select! {
+            next = merged.next() => {
+                let Some(first) = next else {
+                    return Ok(());
+                };
+                apply(&mut stores, &mut states, first);
+                // Take whatever else is already queued, then a short settle, as one update.
+                while let Ok(Some(t)) = tokio::time::timeout(SETTLE, merged.next()).await {
+                    apply(&mut stores, &mut states, t);
+                }
+            }
+            _ = probe.tick(), if cut_off => {
+                // A watch that lost its connection resumes without an event when nothing
+                // changed meanwhile: the API server answering again is the sign it is back.
+                for (i, (c, _)) in each.iter().enumerate() {
+                    if states[i].iter().any(|(_, s)| s.disconnected)
+                        && c.client.apiserver_version().await.is_ok()
+                    {
+                        for (key, state) in states[i].iter_mut().filter(|(_, s)| s.disconnected) {
+                            stores[i].unreadable.remove(key);
+                            state.disconnected = false;
+                        }
+                    }
+                }
+            }
         }
         if !states.iter().flatten().all(|(_, s)| s.ready) {
             continue;
@@ -126,6 +153,32 @@ pub async fn watch(
             return Ok(());
         }
         last = Some(next);
+    }
+}
+
+/// The watch failed in a way that heals (the connection, a restarting server), not
+/// because the server refused the read (unauthorized, forbidden, not served).
+fn heals(e: &watcher::Error) -> bool {
+    let refused = |code: u16| matches!(code, 401 | 403 | 404);
+    match e {
+        watcher::Error::InitialListFailed(k)
+        | watcher::Error::WatchStartFailed(k)
+        | watcher::Error::WatchFailed(k) => match k {
+            kube::Error::Api(s) => !refused(s.code),
+            _ => true,
+        },
+        watcher::Error::WatchError(s) => !refused(s.code),
+        watcher::Error::NoResourceVersion => false,
+    }
+}
+
+/// A transport failure: nothing answered.
+fn unreachable(e: &watcher::Error) -> bool {
+    match e {
+        watcher::Error::InitialListFailed(k)
+        | watcher::Error::WatchStartFailed(k)
+        | watcher::Error::WatchFailed(k) => !matches!(k, kube::Error::Api(_)),
+        _ => false,
     }
 }
 
@@ -155,19 +208,33 @@ fn apply(stores: &mut [Observed], states: &mut [Vec<(String, SourceState)>], t: 
         Ok(Event::InitDone) => {
             store.replace(&t.key, state.pending.take().unwrap_or_default());
             state.ready = true;
+            state.disconnected = false;
         }
-        Ok(Event::Apply(o)) => store.put(&t.key, o),
-        Ok(Event::Delete(o)) => store.remove(&t.key, &o),
+        Ok(Event::Apply(o)) => {
+            store.put(&t.key, o);
+            store.unreadable.remove(&t.key);
+            state.disconnected = false;
+        }
+        Ok(Event::Delete(o)) => {
+            store.remove(&t.key, &o);
+            store.unreadable.remove(&t.key);
+            state.disconnected = false;
+        }
         // A kind the cluster does not serve (its CRD is absent) is empty, not an error.
         Err(watcher::Error::InitialListFailed(kube::Error::Api(s))) if s.code == 404 => {
             store.replace(&t.key, Vec::new());
             state.ready = true;
         }
         Err(e) => {
-            store.unreadable.insert(
-                t.key.clone(),
-                crate::secret::redact(&e.to_string()).into_owned(),
-            );
+            state.disconnected = heals(&e);
+            let why = if unreachable(&e) {
+                format!("the API server is unreachable ({e}); the watch resumes when it answers")
+            } else {
+                e.to_string()
+            };
+            store
+                .unreadable
+                .insert(t.key.clone(), crate::secret::redact(&why).into_owned());
             state.ready = true;
         }
     }
