@@ -2,6 +2,7 @@
 //! its phases live in `nvcf_shared::stack::down`.
 
 use crate::api::Api;
+use nvcf_shared::events::{Event, Final, Ts};
 use nvcf_shared::helm::Helm;
 use nvcf_shared::nvcf::sis::{Cluster, Sis};
 use nvcf_shared::output::{OutputArgs, OutputFormat, render, write_out};
@@ -279,6 +280,12 @@ async fn run_plan(
         events: &events,
     })
     .await;
+    // Upstream's stream ends with `final` however the run ends.
+    events.emit(Event::Final(Final::new(
+        Ts::now(),
+        report.is_ok(),
+        api.ctx.elapsed(),
+    )));
     events.finish();
     render(&report?, format(api, flags), &mut api.ctx.stdout())
 }

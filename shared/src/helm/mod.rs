@@ -417,6 +417,11 @@ fn classify(stderr: &str, default: Category) -> (Category, &'static str) {
             Category::Auth,
             "the chart registry refused the credentials: run `helm registry login REGISTRY` (or `docker login`) with a user that may pull the charts",
         )
+    } else if stderr.contains("Kubernetes cluster unreachable") {
+        (
+            Category::Network,
+            "the Kubernetes API server did not answer: check it (`kubectl cluster-info` on the same context), then re-run; the command continues where it stopped",
+        )
     } else if [
         "connection refused",
         "no such host",

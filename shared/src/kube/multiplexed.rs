@@ -2,7 +2,8 @@
 //! sent at once need a dozen TLS handshakes, and on a busy API server the later ones
 //! arrive after the first have been answered. Over one multiplexed connection they arrive
 //! together. The stack is kube's minus what a read-only fan-out does not use (proxies,
-//! gzip, the retry layer).
+//! gzip), with kube's retry of 429, 503 and 504 bounded: an API server that restarted
+//! answers 429 "storage is (re)initializing" with Retry-After for its first seconds.
 
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -29,7 +30,16 @@ pub fn client(config: kube::Config) -> Result<kube::Client, kube::Error> {
         .timer(TokioTimer::new())
         .http2_keep_alive_interval(Duration::from_secs(30))
         .build(https);
+    // Server-aware (Retry-After is honoured), at most 6 retries within about a minute.
+    let retry = kube::client::retry::RetryPolicy::new(
+        Duration::from_millis(250),
+        Duration::from_secs(10),
+        6,
+        true,
+    )
+    .map_err(|e| kube::Error::Service(Box::new(e)))?;
     let service = ServiceBuilder::new()
+        .layer(tower::retry::RetryLayer::new(retry))
         // `--request-timeout`: how long the server may take to answer (a watch's stream,
         // once answered, runs on).
         .option_layer(config.read_timeout.map(tower::timeout::TimeoutLayer::new))

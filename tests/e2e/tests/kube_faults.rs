@@ -4,10 +4,12 @@
 //! ledger.
 
 mod nvcf_support;
+mod status_support;
 
 use nvcf_e2e::faults::Entry;
+use nvcf_e2e::{Home, Run};
 use nvcf_support::SimEnv;
-use nvcf_testenv::{Env, Fault};
+use nvcf_testenv::{Env, Fault, tools};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Stdio};
@@ -157,4 +159,107 @@ fn status_watch_survives_etcd_frozen_then_back() {
     );
     let (code, stderr) = watch.interrupt();
     assert_eq!(code, Some(130), "{stderr}");
+}
+
+#[test]
+fn down_cut_off_by_an_api_server_restart_says_so_and_a_rerun_finishes() {
+    let Some(charts) = status_support::charts("down_cut_off_by_an_api_server_restart") else {
+        return;
+    };
+    let env = Env::start_named("fault-down").unwrap();
+    let home = Home::new();
+    let helm = tools::helm3();
+    let bin = home.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(&helm, bin.join("helm")).unwrap();
+    status_support::helm_install(
+        &env,
+        &home,
+        &helm,
+        &charts,
+        "nvca-operator",
+        "helm-nvca-operator",
+        "nvca-operator",
+    );
+    status_support::backend(&env, "gpu-a", "healthy");
+    let down = || {
+        let mut c = status_support::nvcf(&home, &env);
+        c.env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .env(
+            "NVCF_STACK_CONFIG",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/helm_nvcf_data/local.yaml"),
+        )
+        .args(["down", "--cluster-name", "gpu-a", "--confirm", "--json"]);
+        c
+    };
+    let mut ledger = Entry::new("kube-apiserver stopped for 3 s and restarted during down");
+
+    // The API server goes away once the uninstall phase has started.
+    let mut child = down()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let (tx, started) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            if line.contains("\"phase_started\"") && line.contains("uninstall-compute-plane") {
+                let _ = tx.send(());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    started
+        .recv_timeout(Duration::from_secs(120))
+        .expect("down reached its uninstall phase");
+    env.fault(Fault::ApiServerRestart, 3).unwrap();
+    ledger.injected(1);
+    let status = child.wait().unwrap();
+    let lines = reader.join().unwrap();
+    let last: Value = lines
+        .iter()
+        .rev()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok())
+        .expect("JSONL events on stderr");
+    assert_eq!(
+        last["event"], "final",
+        "the run ends with its final event: {lines:#?}"
+    );
+    match status.code() {
+        Some(0) => assert_eq!(last["success"], true),
+        // Cut off: a documented code (unavailable, a helm that failed, a wait that ran
+        // out), a final event saying so, and a re-run that finishes the job.
+        Some(code) => {
+            assert!([5, 7, 8].contains(&code), "exit {code}: {lines:#?}");
+            assert_eq!(last["success"], false, "{lines:#?}");
+            let failed = lines
+                .iter()
+                .find(|l| l.contains("\"phase_failed\""))
+                .unwrap_or_else(|| panic!("a phase_failed event: {lines:#?}"));
+            let failed: Value = serde_json::from_str(failed).unwrap();
+            assert_eq!(failed["errCategory"], "network", "{failed:#}");
+            assert!(
+                failed["remediation"].to_string().contains("API server"),
+                "the fix names the API server, not a registry: {failed:#}"
+            );
+            let rerun = Run::of(&mut down());
+            rerun.expect_success();
+            ledger.retries(1);
+        }
+        None => panic!("down was killed by a signal"),
+    }
+    let left = status_support::release_names(&env);
+    assert!(!left.contains("nvca-operator"), "left behind: {left}");
+    // Nothing holds a lock that would block the next run.
+    let leases = env
+        .kubectl_run(&["get", "leases", "-n", "nvcf-cli-system", "-o", "name"])
+        .unwrap_or_default();
+    assert!(leases.trim().is_empty(), "{leases}");
 }

@@ -18,19 +18,6 @@ fn stack_config() -> String {
         .to_string()
 }
 
-fn releases(env: &Env) -> String {
-    env.kubectl_run(&[
-        "get",
-        "secrets",
-        "-A",
-        "-l",
-        "owner=helm",
-        "-o",
-        "jsonpath={.items[*].metadata.labels.name}",
-    ])
-    .unwrap()
-}
-
 fn lifecycle(helm: &Path, name: &str) {
     let Some(charts) = status_support::charts(name) else {
         return;
@@ -170,7 +157,7 @@ fn lifecycle(helm: &Path, name: &str) {
         guarded.stderr.contains("nvca-operator is installed"),
         "{guarded:#?}"
     );
-    assert!(releases(&env).contains("api"));
+    assert!(status_support::release_names(&env).contains("api"));
 
     let down = Run::of(cmd().args(["down", "--cluster-name", "gpu-a", "--confirm"]));
     down.expect_success();
@@ -182,7 +169,7 @@ fn lifecycle(helm: &Path, name: &str) {
     );
     // The real chart's cleanup finalizers, with no operator running to remove them.
     assert!(down.stdout.contains("finalizer released"), "{down:#?}");
-    let left = releases(&env);
+    let left = status_support::release_names(&env);
     assert!(!left.contains("nvca-operator"), "{left}");
     assert!(left.contains("api"), "control plane kept: {left}");
     let status = Run::of(cmd().args(["status", "-o", "json"]));
@@ -203,7 +190,7 @@ fn lifecycle(helm: &Path, name: &str) {
         "--force-with-registered-clusters",
     ]));
     gone.expect_success();
-    assert!(!releases(&env).contains("api"));
+    assert!(!status_support::release_names(&env).contains("api"));
 }
 
 #[test]

@@ -97,3 +97,17 @@ pub fn nvcf(home: &Home, env: &Env) -> Command {
     cmd.env("KUBECONFIG", env.kubeconfig());
     cmd
 }
+
+/// The names of the helm releases recorded anywhere in the cluster, space-separated.
+pub fn release_names(env: &Env) -> String {
+    env.kubectl_run(&[
+        "get",
+        "secrets",
+        "-A",
+        "-l",
+        "owner=helm",
+        "-o",
+        "jsonpath={.items[*].metadata.labels.name}",
+    ])
+    .unwrap()
+}
