@@ -161,7 +161,6 @@ pub async fn export(req: ExportRequest<'_>) -> Result<Exported> {
 /// A profile read for registering `cluster_name`: its scope, and where SIS is.
 pub struct Prepared {
     pub profile: ControlPlaneProfile,
-    pub path: PathBuf,
     pub scope: EndpointScope,
     /// The SIS URL this machine registers through, and the Host it routes on.
     pub icms_url: String,
@@ -199,7 +198,6 @@ pub fn prepare(path: &Path, cluster_name: &str) -> Result<Prepared> {
         icms_url: reachable,
         scope,
         management_ca,
-        path: path.to_owned(),
         profile,
     })
 }
