@@ -2,8 +2,8 @@
 //! `kubectl nvca validate` read them. Decoded secrets never reach a message.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use nvcf_shared::registry::docker_config::{decode, host_of, image_host};
-use nvcf_shared::registry::login::parse_challenge;
+use nvcf_shared::clients::registry::docker_config::{decode, host_of, image_host};
+use nvcf_shared::clients::registry::login::parse_challenge;
 
 fuzz_target!(|data: &[u8]| {
     match decode(data) {

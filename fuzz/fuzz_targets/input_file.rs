@@ -3,9 +3,9 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use nvcf_fuzz::rejected;
-use nvcf_shared::nvcf::function_spec::{DeploySpecArgs, FunctionSpecArgs, FunctionUpdateArgs};
-use nvcf_shared::nvcf::input::{parse_checked, shapes};
-use nvcf_shared::nvcf::task_spec::TaskSpecArgs;
+use nvcf_shared::clients::nvcf::function_spec::{DeploySpecArgs, FunctionSpecArgs, FunctionUpdateArgs};
+use nvcf_shared::clients::nvcf::input::{parse_checked, shapes};
+use nvcf_shared::clients::nvcf::task_spec::TaskSpecArgs;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -3,8 +3,8 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use nvcf_fuzz::{parts, rejected};
-use nvcf_shared::settings::MapEnv;
-use nvcf_shared::target::{KubeSelection, Target};
+use nvcf_shared::model::settings::MapEnv;
+use nvcf_shared::model::target::{KubeSelection, Target};
 
 fuzz_target!(|data: &[u8]| {
     let [first, second]: [String; 2] = parts(data, 2).try_into().expect("two parts");

@@ -2,7 +2,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use nvcf_fuzz::rejected;
-use nvcf_shared::nvcf::llm_config::{parse_llm_model, parse_llm_model_update, token_rate_limit};
+use nvcf_shared::clients::nvcf::llm_config::{parse_llm_model, parse_llm_model_update, token_rate_limit};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -4,8 +4,8 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use nvcf_fuzz::{parts, rejected};
-use nvcf_shared::profile::{Profile, ProfileArgs};
-use nvcf_shared::settings::{MapEnv, Settings};
+use nvcf_shared::model::profile::{Profile, ProfileArgs};
+use nvcf_shared::model::settings::{MapEnv, Settings};
 use std::collections::BTreeMap;
 
 fuzz_target!(|data: &[u8]| {

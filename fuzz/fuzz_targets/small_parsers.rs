@@ -20,23 +20,23 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(rest);
     let text = text.as_ref();
     match which % 15 {
-        0 => check(nvcf_shared::target::parse_duration("--timeout", text)),
-        1 => check(nvcf_shared::nvcf::apikeys::parse_expires_in(text)),
-        2 => drop(nvcf_shared::nvca::nats::parse(text)),
-        3 => check(nvcf_shared::stack::bundle::Dynamic::parse(text)),
-        4 => check(nvcf_shared::stack::render::ChartSource::parse(text)),
-        5 => check(nvcf_shared::stack::values::SetOverride::parse(text)),
-        6 => check(nvcf_shared::nvcf::input::key_value("--container-env", text)),
-        7 => check(nvcf_shared::stack::manifest::parse_stream(text, "fuzz")),
-        8 => check(nvcf_shared::keys::stored::decode_keys(text)),
-        9 => drop(nvcf_shared::kube::lease::Holder::parse(text)),
-        10 => drop(nvcf_shared::keys::stored::Kid::parse(text)),
-        11 => drop(nvcf_shared::events::Ts::parse(text)),
-        12 => drop(nvcf_shared::ops::services::Kind::parse(text)),
-        13 => drop(nvcf_shared::keys::nek::parse_duration(text)),
+        0 => check(nvcf_shared::model::target::parse_duration("--timeout", text)),
+        1 => check(nvcf_shared::clients::nvcf::apikeys::parse_expires_in(text)),
+        2 => drop(nvcf_shared::operations::nvca::nats::parse(text)),
+        3 => check(nvcf_shared::operations::stack::bundle::Dynamic::parse(text)),
+        4 => check(nvcf_shared::operations::stack::render::ChartSource::parse(text)),
+        5 => check(nvcf_shared::model::stack::values::SetOverride::parse(text)),
+        6 => check(nvcf_shared::clients::nvcf::input::key_value("--container-env", text)),
+        7 => check(nvcf_shared::model::stack::manifest::parse_stream(text, "fuzz")),
+        8 => check(nvcf_shared::operations::keys::stored::decode_keys(text)),
+        9 => drop(nvcf_shared::clients::kube::lease::Holder::parse(text)),
+        10 => drop(nvcf_shared::operations::keys::stored::Kid::parse(text)),
+        11 => drop(nvcf_shared::base::events::Ts::parse(text)),
+        12 => drop(nvcf_shared::operations::ops::services::Kind::parse(text)),
+        13 => drop(nvcf_shared::operations::keys::nek::parse_duration(text)),
         _ => {
-            let _ = nvcf_shared::nvcf::problem::server_message(rest, &http::HeaderMap::new());
-            check(nvcf_shared::nvcf::client::decode::<serde_json::Value>(
+            let _ = nvcf_shared::clients::nvcf::problem::server_message(rest, &http::HeaderMap::new());
+            check(nvcf_shared::clients::nvcf::client::decode::<serde_json::Value>(
                 rest, "fuzz",
             ));
         }

@@ -3,7 +3,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use nvcf_fuzz::rejected;
-use nvcf_shared::nvcf::invoke::read_sse;
+use nvcf_shared::clients::nvcf::invoke::read_sse;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&step, body)) = data.split_first() else {

@@ -4,10 +4,10 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use nvcf_fuzz::{parts, rejected};
-use nvcf_shared::settings::MapEnv;
-use nvcf_shared::stack::inputs::Inputs;
-use nvcf_shared::stack::render::effective_values;
-use nvcf_shared::stack::values::{query, to_yaml};
+use nvcf_shared::model::settings::MapEnv;
+use nvcf_shared::model::stack::inputs::Inputs;
+use nvcf_shared::operations::stack::render::effective_values;
+use nvcf_shared::model::stack::values::{query, to_yaml};
 
 fuzz_target!(|data: &[u8]| {
     let [config, overlay, sets, selector]: [String; 4] =

@@ -2,7 +2,7 @@
 //! is one of our errors with a non-zero exit code and a message, never an internal one
 //! (that would mean input reached a state our own code thought impossible).
 
-use nvcf_shared::error::Category;
+use nvcf_shared::base::error::Category;
 use nvcf_shared::{Error, ExitCode};
 
 /// Panics (a finding) when `err` is not a proper rejection of bad input.

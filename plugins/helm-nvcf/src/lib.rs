@@ -6,18 +6,21 @@
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use nvcf_shared::Result;
-use nvcf_shared::base_commands::{self, BaseCommand, Scope};
-use nvcf_shared::cli::{CommonArgs, Ctx, HasCommon, Plugin};
-use nvcf_shared::helm::Helm;
-use nvcf_shared::output::{OutputArgs, OutputFormat, render, write_out};
-use nvcf_shared::settings::EnvLookup;
-use nvcf_shared::stack::bundle::{Dynamic, verify, write_bundle};
-use nvcf_shared::stack::catalog::Catalog;
-use nvcf_shared::stack::inputs::StackArgs;
-use nvcf_shared::stack::render::{Planes, effective_values, render_stream};
-use nvcf_shared::stack::values::{query, to_yaml};
-use nvcf_shared::stack::{teardown, upgrade};
-use nvcf_shared::target::{KubeSelection, Target, parse_duration};
+use nvcf_shared::base::output::{OutputArgs, OutputFormat, render, write_out};
+use nvcf_shared::cli::base_commands::{self, BaseCommand, Scope};
+use nvcf_shared::clients::helm::Helm;
+use nvcf_shared::model::settings::EnvLookup;
+use nvcf_shared::model::stack::catalog::Catalog;
+use nvcf_shared::model::stack::inputs::StackArgs;
+use nvcf_shared::model::stack::values::{query, to_yaml};
+use nvcf_shared::model::target::{KubeSelection, Target, parse_duration};
+use nvcf_shared::operations::stack::bundle::{Dynamic, verify, write_bundle};
+use nvcf_shared::operations::stack::render::{Planes, effective_values, render_stream};
+use nvcf_shared::operations::stack::{teardown, upgrade};
+use nvcf_shared::{
+    base::plugin::Plugin,
+    cli::runtime::{CommonArgs, Ctx, HasCommon},
+};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -258,7 +261,7 @@ fn kube_context(ctx: &Ctx) -> Option<String> {
 }
 
 fn import_helmfile(args: ImportArgs, ctx: &Ctx) -> Result<()> {
-    use nvcf_shared::stack::migrate;
+    use nvcf_shared::model::stack::migrate;
     let files = migrate::ImportFiles {
         env: args.env,
         secrets: args.secrets,
@@ -272,12 +275,12 @@ fn import_helmfile(args: ImportArgs, ctx: &Ctx) -> Result<()> {
         Some(path) => {
             if path.exists() && !args.force {
                 return Err(nvcf_shared::Error::new(
-                    nvcf_shared::error::Category::Conflict,
+                    nvcf_shared::base::error::Category::Conflict,
                     format!("{} exists; nothing was written", path.display()),
                 )
                 .hint("pass --force to replace it, or another --write FILE"));
             }
-            nvcf_shared::files::write_atomic(path, text.as_bytes())?;
+            nvcf_shared::base::files::write_atomic(path, text.as_bytes())?;
         }
         None if !machine => write_out(&mut ctx.stdout(), &text)?,
         None => {}
@@ -299,15 +302,14 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
     match cli.command {
         Command::ImportHelmfile(args) => import_helmfile(args, &ctx),
         Command::Values(args) => {
-            let inputs = args
-                .stack
-                .load_for_cluster(
-                    &ctx.env,
-                    &cli.common.profile,
-                    &KubeSelection::from_helm_env(&ctx.env),
-                    &PLUGIN.user_agent(),
-                )
-                .await?;
+            let inputs = nvcf_shared::operations::stack::cluster_inputs::load_for_cluster(
+                &args.stack,
+                &ctx.env,
+                &cli.common.profile,
+                &KubeSelection::from_helm_env(&ctx.env),
+                &PLUGIN.user_agent(),
+            )
+            .await?;
             let values = effective_values(&inputs, args.release.as_deref())?;
             let text = match &args.query {
                 Some(q) => query(&values, q)?,
@@ -317,15 +319,14 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             write_out(&mut ctx.stdout(), &text)
         }
         Command::Render(args) => {
-            let inputs = args
-                .stack
-                .load_for_cluster(
-                    &ctx.env,
-                    &cli.common.profile,
-                    &KubeSelection::from_helm_env(&ctx.env),
-                    &PLUGIN.user_agent(),
-                )
-                .await?;
+            let inputs = nvcf_shared::operations::stack::cluster_inputs::load_for_cluster(
+                &args.stack,
+                &ctx.env,
+                &cli.common.profile,
+                &KubeSelection::from_helm_env(&ctx.env),
+                &PLUGIN.user_agent(),
+            )
+            .await?;
             let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
             let client = match args.reuse_live_secrets {
                 true => Some(target(&ctx)?.client(&PLUGIN.user_agent()).await?),
@@ -418,15 +419,14 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             render(&report, OutputFormat::Table, &mut ctx.stdout())
         }
         Command::Upgrade(args) => {
-            let inputs = args
-                .stack
-                .load_for_cluster(
-                    &ctx.env,
-                    &cli.common.profile,
-                    &KubeSelection::from_helm_env(&ctx.env),
-                    &PLUGIN.user_agent(),
-                )
-                .await?;
+            let inputs = nvcf_shared::operations::stack::cluster_inputs::load_for_cluster(
+                &args.stack,
+                &ctx.env,
+                &cli.common.profile,
+                &KubeSelection::from_helm_env(&ctx.env),
+                &PLUGIN.user_agent(),
+            )
+            .await?;
             let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
             let client = target(&ctx)?.client(&PLUGIN.user_agent()).await?;
             let unseal_timeout = parse_duration("--unseal-timeout", &args.unseal_timeout)?;

@@ -2,11 +2,11 @@
 //! and the cluster the caller means to act on.
 
 use nvcf_shared::Result;
-use nvcf_shared::cli::Ctx;
-use nvcf_shared::nvca::backend::{self, Identity};
+use nvcf_shared::cli::runtime::Ctx;
+use nvcf_shared::operations::nvca::backend::{self, Identity};
 
-use nvcf_shared::nvca::uninstall::OPERATOR_NAMESPACE;
-use nvcf_shared::target::{KubeSelection, Target};
+use nvcf_shared::model::target::{KubeSelection, Target};
+use nvcf_shared::operations::nvca::uninstall::OPERATOR_NAMESPACE;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct BackendArgs {
@@ -25,7 +25,7 @@ impl BackendArgs {
         &self,
         sel: &KubeSelection,
         ctx: &Ctx,
-    ) -> Result<(nvcf_shared::kube::Client, Identity)> {
+    ) -> Result<(nvcf_shared::clients::kube::Client, Identity)> {
         let target = Target::resolve(sel, &ctx.env)?;
         backend::guarded(
             &target,

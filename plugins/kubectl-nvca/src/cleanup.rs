@@ -1,10 +1,10 @@
 //! `kubectl nvca cleanup`.
 
 use nvcf_shared::Result;
-use nvcf_shared::cli::Ctx;
-use nvcf_shared::nvca::cleanup::{self, CleanupReport, require_confirmation};
-use nvcf_shared::output::{OutputArgs, render};
-use nvcf_shared::target::{KubeSelection, Target, parse_duration};
+use nvcf_shared::base::output::{OutputArgs, render};
+use nvcf_shared::cli::runtime::Ctx;
+use nvcf_shared::model::target::{KubeSelection, Target, parse_duration};
+use nvcf_shared::operations::nvca::cleanup::{self, CleanupReport, require_confirmation};
 
 /// Remove NVCA finalizers and finalize namespaces stuck in Terminating (after `uninstall`)
 #[derive(clap::Args, Debug)]

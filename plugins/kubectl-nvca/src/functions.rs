@@ -2,10 +2,10 @@
 
 use clap::Subcommand;
 use nvcf_shared::Result;
-use nvcf_shared::cli::Ctx;
-use nvcf_shared::nvca::functions::{self, Filter, Phase};
-use nvcf_shared::output::{OutputArgs, render};
-use nvcf_shared::target::{KubeSelection, Target};
+use nvcf_shared::base::output::{OutputArgs, render};
+use nvcf_shared::cli::runtime::Ctx;
+use nvcf_shared::model::target::{KubeSelection, Target};
+use nvcf_shared::operations::nvca::functions::{self, Filter, Phase};
 
 /// The functions the NVCA agent runs (its ICMSRequests), with their phase
 #[derive(Subcommand, Debug)]

@@ -2,10 +2,10 @@
 
 use crate::backend::BackendArgs;
 use crate::registration::{interactive, prompt};
-use nvcf_shared::cli::Ctx;
-use nvcf_shared::nvca::kill::{self, KillResult, REQUESTS_NAMESPACE};
-use nvcf_shared::output::{OutputArgs, render};
-use nvcf_shared::target::KubeSelection;
+use nvcf_shared::base::output::{OutputArgs, render};
+use nvcf_shared::cli::runtime::Ctx;
+use nvcf_shared::model::target::KubeSelection;
+use nvcf_shared::operations::nvca::kill::{self, KillResult, REQUESTS_NAMESPACE};
 use nvcf_shared::{Error, Result};
 
 #[derive(clap::Args, Debug)]
@@ -79,7 +79,7 @@ fn finish(result: &KillResult, opts: &KillOptions, ctx: &Ctx) -> Result<()> {
     render(result, opts.output.output, &mut ctx.stdout())?;
     if result.failed_count > 0 {
         return Err(Error::new(
-            nvcf_shared::error::Category::ClusterState,
+            nvcf_shared::base::error::Category::ClusterState,
             format!(
                 "{} ICMSRequest(s) could not be deleted",
                 result.failed_count
@@ -147,7 +147,7 @@ pub async fn kill_all(args: KillAllArgs, sel: &KubeSelection, ctx: &Ctx) -> Resu
         // The list goes to stderr so the prompt reads with it and stdout keeps the result.
         eprint!(
             "{}",
-            nvcf_shared::output::Report::table(&plan.result, false)
+            nvcf_shared::base::output::Report::table(&plan.result, false)
         );
         if !interactive(&ctx.env) {
             return Err(refuse("no terminal to confirm at".into()));

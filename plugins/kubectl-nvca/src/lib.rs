@@ -2,9 +2,12 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 use nvcf_shared::Result;
-use nvcf_shared::base_commands::{self, BaseCommand, Scope};
-use nvcf_shared::cli::{CommonArgs, Ctx, HasCommon, Plugin};
-use nvcf_shared::target::{KubeArgs, KubeSelection};
+use nvcf_shared::cli::base_commands::{self, BaseCommand, Scope};
+use nvcf_shared::model::target::{KubeArgs, KubeSelection};
+use nvcf_shared::{
+    base::plugin::Plugin,
+    cli::runtime::{CommonArgs, Ctx, HasCommon},
+};
 
 mod backend;
 mod cleanup;
@@ -34,7 +37,7 @@ pub struct Cli {
     #[command(flatten)]
     pub kube: KubeArgs,
     #[command(flatten)]
-    pub nvcf: nvcf_shared::nvcf::ConnectArgs,
+    pub nvcf: nvcf_shared::clients::nvcf::ConnectArgs,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -1,3 +1,6 @@
 fn main() -> std::process::ExitCode {
-    nvcf_shared::cli::run::<kubectl_nvca::Cli, _, _>(kubectl_nvca::PLUGIN, kubectl_nvca::dispatch)
+    nvcf_shared::cli::runtime::run::<kubectl_nvca::Cli, _, _>(
+        kubectl_nvca::PLUGIN,
+        kubectl_nvca::dispatch,
+    )
 }

@@ -1,14 +1,14 @@
 //! `kubectl nvca values | bootstrap`: installing the operator self-managed.
 
 use nvcf_shared::Result;
-use nvcf_shared::checks::{CheckOutputArgs, Runner};
-use nvcf_shared::cli::{CommonArgs, Ctx};
-use nvcf_shared::nvca::{agent, bootstrap, doctor, values};
-use nvcf_shared::nvcf::sis::Sis;
-use nvcf_shared::nvcf::{ConnectArgs, Session};
-use nvcf_shared::output::{OutputArgs, render};
-use nvcf_shared::stack::inputs::{Inputs, profile_registration};
-use nvcf_shared::target::{KubeSelection, Target, parse_duration};
+use nvcf_shared::base::checks::{CheckOutputArgs, Runner};
+use nvcf_shared::base::output::{OutputArgs, render};
+use nvcf_shared::cli::runtime::{CommonArgs, Ctx};
+use nvcf_shared::clients::nvcf::sis::Sis;
+use nvcf_shared::clients::nvcf::{ConnectArgs, Session};
+use nvcf_shared::model::stack::inputs::{Inputs, profile_registration};
+use nvcf_shared::model::target::{KubeSelection, Target, parse_duration};
+use nvcf_shared::operations::nvca::{agent, bootstrap, doctor, values};
 use std::path::PathBuf;
 
 /// Print nvca-operator-values.yaml for the NVCA operator chart, from the stack config
@@ -216,9 +216,9 @@ pub async fn maintenance(
         }
     }
     let result = if on {
-        nvcf_shared::nvca::maintenance::drain(&client, timeout, args.dry_run).await?
+        nvcf_shared::operations::nvca::maintenance::drain(&client, timeout, args.dry_run).await?
     } else {
-        nvcf_shared::nvca::uncordon::uncordon(&client, timeout, args.dry_run).await?
+        nvcf_shared::operations::nvca::uncordon::uncordon(&client, timeout, args.dry_run).await?
     }
     .on(&identity);
     render(&result, args.output.output, &mut ctx.stdout())

@@ -1,19 +1,19 @@
 //! `kubectl nvca register | rotate | list | deregister`.
 
 use clap::Subcommand;
-use nvcf_shared::cli::{CommonArgs, Ctx};
-use nvcf_shared::kube::identity::ManualIssuer;
-use nvcf_shared::nvca::registration::{
+use nvcf_shared::base::output::{OutputArgs, render, write_out};
+use nvcf_shared::cli::runtime::{CommonArgs, Ctx};
+use nvcf_shared::clients::kube::identity::ManualIssuer;
+use nvcf_shared::clients::nvcf::sis::Sis;
+use nvcf_shared::clients::nvcf::{ConnectArgs, Session};
+use nvcf_shared::model::handoff::register_values::RegisterValues;
+use nvcf_shared::model::settings::EnvLookup;
+use nvcf_shared::model::target::{KubeSelection, Target};
+use nvcf_shared::operations::handoff::{ProfileRegister, identity_word, register_from_profile};
+use nvcf_shared::operations::nvca::registration::{
     self, ClusterList, RegisterRequest, confirm_deregister, remembered,
 };
-use nvcf_shared::nvcf::sis::Sis;
-use nvcf_shared::nvcf::{ConnectArgs, Session};
-use nvcf_shared::output::{OutputArgs, render, write_out};
-use nvcf_shared::planes::handoff::flows::{ProfileRegister, identity_word, register_from_profile};
-use nvcf_shared::planes::handoff::register_values::RegisterValues;
-use nvcf_shared::planes::public_routes;
-use nvcf_shared::settings::EnvLookup;
-use nvcf_shared::target::{KubeSelection, Target};
+use nvcf_shared::operations::planes::public_routes;
 use nvcf_shared::{Error, Result};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -154,7 +154,8 @@ pub async fn run(
             values_out,
             dry_run,
         };
-        let summary = register_from_profile(req, &common.profile, connect, sel, ctx).await?;
+        let summary =
+            register_from_profile(req, &common.profile, connect, sel, &ctx.env, ctx.plugin).await?;
         return render(&summary, output.output, &mut ctx.stdout());
     }
     let session = Session::open(connect, &common.profile, sel, &ctx.env, ctx.plugin)?;

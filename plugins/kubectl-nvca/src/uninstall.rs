@@ -1,10 +1,10 @@
 //! `kubectl nvca uninstall`.
 
-use nvcf_shared::cli::Ctx;
-use nvcf_shared::helm::Helm;
-use nvcf_shared::nvca::uninstall::{self, Options, UninstallReport};
-use nvcf_shared::output::{OutputArgs, render};
-use nvcf_shared::target::{KubeSelection, Target, parse_duration};
+use nvcf_shared::base::output::{OutputArgs, render};
+use nvcf_shared::cli::runtime::Ctx;
+use nvcf_shared::clients::helm::Helm;
+use nvcf_shared::model::target::{KubeSelection, Target, parse_duration};
+use nvcf_shared::operations::nvca::uninstall::{self, Options, UninstallReport};
 use nvcf_shared::{Error, Result};
 
 /// Remove the NVCA operator in dependency order (NVCFBackends, agent, release, CRDs, namespaces)

@@ -1,11 +1,11 @@
 //! `kubectl nvca validate`: the agent's health as checks; exit 2 on any failure.
 
 use nvcf_shared::Result;
-use nvcf_shared::checks::{CheckOutputArgs, Runner};
-use nvcf_shared::cli::{CommonArgs, Ctx};
-use nvcf_shared::nvca::uninstall::OPERATOR_NAMESPACE;
-use nvcf_shared::nvca::validate::{self, Check};
-use nvcf_shared::target::{KubeSelection, Target};
+use nvcf_shared::base::checks::{CheckOutputArgs, Runner};
+use nvcf_shared::cli::runtime::{CommonArgs, Ctx};
+use nvcf_shared::model::target::{KubeSelection, Target};
+use nvcf_shared::operations::nvca::uninstall::OPERATOR_NAMESPACE;
+use nvcf_shared::operations::nvca::validate::{self, Check};
 
 /// Check the NVCA agent: deployment ready, GPUs allocatable, NATS reachable, pull secrets present, TLS certificates valid
 #[derive(clap::Args, Debug)]
@@ -63,7 +63,7 @@ pub async fn run(v: Validation, common: &CommonArgs, sel: &KubeSelection, ctx: &
             ("NVCA validate", args.output.output)
         }
         Validation::Deployment(args) => {
-            nvcf_shared::nvca::validate_deployment::run(
+            nvcf_shared::operations::nvca::validate_deployment::run(
                 &mut runner,
                 &client,
                 &args.function_id,

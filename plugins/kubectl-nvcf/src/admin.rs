@@ -3,10 +3,10 @@
 
 use crate::api::Api;
 use clap::Subcommand;
-use nvcf_shared::nvcf::accounts::{Accounts, ENABLE_ENV, secrets_payload};
-use nvcf_shared::nvcf::view::{View, field};
-use nvcf_shared::output::OutputArgs;
-use nvcf_shared::settings::EnvLookup;
+use nvcf_shared::base::output::OutputArgs;
+use nvcf_shared::clients::nvcf::accounts::{Accounts, ENABLE_ENV, secrets_payload};
+use nvcf_shared::clients::nvcf::view::{View, field};
+use nvcf_shared::model::settings::EnvLookup;
 use nvcf_shared::{Error, Result};
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;

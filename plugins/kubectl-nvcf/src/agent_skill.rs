@@ -2,10 +2,10 @@
 //! own command model so it never drifts from what the binary does.
 
 use clap::{CommandFactory, Subcommand};
-use nvcf_shared::cli::Ctx;
-use nvcf_shared::docs::{SkillVersion, agent_skill, default_skill_path};
-use nvcf_shared::files::write_atomic;
-use nvcf_shared::output::{OutputArgs, render, write_out};
+use nvcf_shared::base::files::write_atomic;
+use nvcf_shared::base::output::{OutputArgs, render, write_out};
+use nvcf_shared::cli::docs::{SkillVersion, agent_skill, default_skill_path};
+use nvcf_shared::cli::runtime::Ctx;
 use nvcf_shared::{Error, Result};
 use std::path::PathBuf;
 
@@ -64,7 +64,7 @@ pub fn run(cmd: AgentSkillCommand, ctx: &Ctx) -> Result<()> {
                     format!("no agent skill at {}", path.display()),
                 )
                 .hint("pass --path with the file `agent-skill install` wrote")),
-                Err(e) => Err(nvcf_shared::files::io_error("remove", &path, e)),
+                Err(e) => Err(nvcf_shared::base::files::io_error("remove", &path, e)),
             }
         }
     }

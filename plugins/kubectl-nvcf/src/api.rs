@@ -1,11 +1,11 @@
 //! What every NVCF API command gets: the run's context and a way to open a session.
 
 use nvcf_shared::Result;
-use nvcf_shared::cli::{CommonArgs, Ctx};
-use nvcf_shared::nvcf::view::View;
-use nvcf_shared::nvcf::{ConnectArgs, Session};
-use nvcf_shared::output::{OutputFormat, render};
-use nvcf_shared::target::KubeSelection;
+use nvcf_shared::base::output::{OutputFormat, render};
+use nvcf_shared::cli::runtime::{CommonArgs, Ctx};
+use nvcf_shared::clients::nvcf::view::View;
+use nvcf_shared::clients::nvcf::{ConnectArgs, Session};
+use nvcf_shared::model::target::KubeSelection;
 
 pub struct Api<'a> {
     pub ctx: &'a Ctx,
@@ -32,7 +32,7 @@ impl Api<'_> {
     /// A line for people on stderr (plans, notes), never mixed into the report on stdout.
     pub fn note(&self, text: &str) {
         use std::io::Write;
-        let text = nvcf_shared::secret::redact(text);
+        let text = nvcf_shared::base::secret::redact(text);
         let _ = writeln!(std::io::stderr().lock(), "{text}");
     }
 }

@@ -3,11 +3,13 @@
 
 use crate::api::Api;
 use clap::{Subcommand, ValueEnum};
-use nvcf_shared::nvcf::apikeys::{ApiKeys, Issuer, KeyDto, KeyFor, expires_at, parse_expires_in};
-use nvcf_shared::nvcf::confirm::confirm;
-use nvcf_shared::nvcf::view::View;
-use nvcf_shared::output::{OutputArgs, render_revealing};
-use nvcf_shared::secret::Secret;
+use nvcf_shared::base::output::{OutputArgs, render_revealing};
+use nvcf_shared::base::secret::Secret;
+use nvcf_shared::clients::nvcf::apikeys::{
+    ApiKeys, Issuer, KeyDto, KeyFor, expires_at, parse_expires_in,
+};
+use nvcf_shared::clients::nvcf::confirm::confirm;
+use nvcf_shared::clients::nvcf::view::View;
 use nvcf_shared::{Error, Result};
 use serde_json::json;
 
@@ -124,7 +126,7 @@ pub async fn run(api: &Api<'_>, cmd: ApiKeyCommand) -> Result<()> {
                     .await?;
                 let value = key.value.clone().filter(|v| !v.is_empty()).ok_or_else(|| {
                     Error::new(
-                        nvcf_shared::error::Category::Unknown,
+                        nvcf_shared::base::error::Category::Unknown,
                         "api-keys created a key but did not return its value",
                     )
                 })?;

@@ -2,14 +2,14 @@
 
 use crate::api::Api;
 use nvcf_shared::Result;
-use nvcf_shared::events::Ts;
-use nvcf_shared::nvcf::confirm::{can_prompt, confirm};
-use nvcf_shared::nvcf::credentials::{Minted, TokenSource};
-use nvcf_shared::nvcf::endpoints::Route;
-use nvcf_shared::nvcf::view::View;
-use nvcf_shared::output::OutputArgs;
-use nvcf_shared::profile::State;
-use nvcf_shared::secret::Secret;
+use nvcf_shared::base::events::Ts;
+use nvcf_shared::base::output::OutputArgs;
+use nvcf_shared::base::secret::Secret;
+use nvcf_shared::clients::nvcf::confirm::{can_prompt, confirm};
+use nvcf_shared::clients::nvcf::credentials::{Minted, TokenSource};
+use nvcf_shared::clients::nvcf::endpoints::Route;
+use nvcf_shared::clients::nvcf::view::View;
+use nvcf_shared::model::profile::State;
 use serde_json::json;
 
 #[derive(clap::Args, Debug)]

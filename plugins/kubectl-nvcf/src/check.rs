@@ -1,15 +1,18 @@
 //! `kubectl nvcf check --pre`.
 
-use nvcf_shared::checks::{
-    CheckOutputArgs, CheckReport, Plane, Runner, chart_registry_credentials, cluster_checks,
-    local_checks, registry_credentials, stack_health, until_passing,
-};
-use nvcf_shared::cli::{CommonArgs, Ctx};
-use nvcf_shared::error::Category;
-use nvcf_shared::stack::catalog::Plane as StackPlane;
-use nvcf_shared::stack::status::Clusters;
-use nvcf_shared::target::{KubeSelection, PlaneArgs, Target};
+use nvcf_shared::base::error::Category;
+use nvcf_shared::cli::runtime::{CommonArgs, Ctx};
+use nvcf_shared::model::stack::catalog::Plane as StackPlane;
+use nvcf_shared::model::target::{KubeSelection, PlaneArgs, Target};
+use nvcf_shared::operations::stack::status::Clusters;
 use nvcf_shared::{Error, Result};
+use nvcf_shared::{
+    base::checks::{CheckOutputArgs, CheckReport, Runner, until_passing},
+    operations::checks::{
+        Plane, chart_registry_credentials, cluster_checks, local_checks, registry_credentials,
+        stack_health,
+    },
+};
 
 /// Pre-flight checks: local tools, then each cluster's prerequisites
 #[derive(clap::Args, Debug)]
@@ -77,7 +80,7 @@ pub async fn run(
     let wait = args
         .wait
         .as_deref()
-        .map(|w| nvcf_shared::target::parse_duration("--wait", w))
+        .map(|w| nvcf_shared::model::target::parse_duration("--wait", w))
         .transpose()?;
     let (report, timed_out) = until_passing(wait, || {
         run_once(&args, pull_secret.as_ref(), common, sel, planes, ctx)

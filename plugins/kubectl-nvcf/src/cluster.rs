@@ -3,9 +3,9 @@
 use crate::api::Api;
 use clap::Subcommand;
 use nvcf_shared::Result;
-use nvcf_shared::nvcf::cluster_groups::{ClusterGroups, rows};
-use nvcf_shared::nvcf::view::View;
-use nvcf_shared::output::OutputArgs;
+use nvcf_shared::base::output::OutputArgs;
+use nvcf_shared::clients::nvcf::cluster_groups::{ClusterGroups, rows};
+use nvcf_shared::clients::nvcf::view::View;
 use serde_json::json;
 
 #[derive(Subcommand, Debug)]

@@ -4,10 +4,10 @@
 use crate::api::Api;
 use clap::Subcommand;
 use nvcf_shared::Result;
-use nvcf_shared::output::{OutputArgs, render};
-use nvcf_shared::planes::handoff::flows::{ExportRequest, export};
-use nvcf_shared::planes::handoff::profile::{ControlPlaneProfile, Require};
-use nvcf_shared::target::Target;
+use nvcf_shared::base::output::{OutputArgs, render};
+use nvcf_shared::model::handoff::profile::{ControlPlaneProfile, Require};
+use nvcf_shared::model::target::Target;
+use nvcf_shared::operations::handoff::{ExportRequest, export};
 use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]

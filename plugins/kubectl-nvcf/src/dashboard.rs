@@ -1,7 +1,7 @@
 //! The `status --watch` dashboard on a terminal: redrawn on every watch update; `q`,
 //! Esc or Ctrl-C leave it.
 
-use nvcf_shared::stack::status::StatusReport;
+use nvcf_shared::operations::stack::status::StatusReport;
 use nvcf_shared::{Error, Result};
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyModifiers};

@@ -1,18 +1,18 @@
 //! `down` and `uninstall`: argument checks, target resolution and rendering; the plan and
-//! its phases live in `nvcf_shared::stack::down`.
+//! its phases live in `nvcf_shared::operations::stack::down`.
 
 use crate::api::Api;
-use nvcf_shared::events::{Event, Final, Ts};
-use nvcf_shared::helm::Helm;
-use nvcf_shared::nvcf::sis::{Cluster, Sis};
-use nvcf_shared::output::{OutputArgs, OutputFormat, render, write_out};
-use nvcf_shared::stack::catalog::Catalog;
-use nvcf_shared::stack::down::{self, DownPlan, PlanInput, Shape, Side};
-use nvcf_shared::stack::inputs::Inputs;
-use nvcf_shared::stack::render::Planes;
-use nvcf_shared::stack::status::{Clusters, helm_releases};
-use nvcf_shared::stack::teardown;
-use nvcf_shared::target::{PlaneArgs, parse_duration};
+use nvcf_shared::base::events::{Event, Final, Ts};
+use nvcf_shared::base::output::{OutputArgs, OutputFormat, render, write_out};
+use nvcf_shared::clients::helm::Helm;
+use nvcf_shared::clients::nvcf::sis::{Cluster, Sis};
+use nvcf_shared::model::stack::catalog::Catalog;
+use nvcf_shared::model::stack::inputs::Inputs;
+use nvcf_shared::model::target::{PlaneArgs, parse_duration};
+use nvcf_shared::operations::stack::down::{self, DownPlan, PlanInput, Shape, Side};
+use nvcf_shared::operations::stack::render::Planes;
+use nvcf_shared::operations::stack::status::{Clusters, helm_releases};
+use nvcf_shared::operations::stack::teardown;
 use nvcf_shared::{Error, Result};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -101,7 +101,7 @@ fn load_inputs(api: &Api<'_>, flags: &TeardownFlags) -> Result<Inputs> {
 async fn sides(api: &Api<'_>, planes: &PlaneArgs) -> Result<(Side, Side)> {
     let clusters =
         Clusters::resolve(api.sel, planes, &api.ctx.env, &api.ctx.plugin.user_agent()).await?;
-    let side = |c: &nvcf_shared::stack::status::PlaneCluster| {
+    let side = |c: &nvcf_shared::operations::stack::status::PlaneCluster| {
         let context = c.context.clone();
         let client = c.client.clone();
         let kubeconfig = api.sel.kubeconfig.clone();
@@ -122,7 +122,10 @@ async fn sides(api: &Api<'_>, planes: &PlaneArgs) -> Result<(Side, Side)> {
 }
 
 /// The account to act under: the flag, the profile's registration, its client_id.
-fn nca_id(flags: &TeardownFlags, session: Option<&nvcf_shared::nvcf::Session>) -> Option<String> {
+fn nca_id(
+    flags: &TeardownFlags,
+    session: Option<&nvcf_shared::clients::nvcf::Session>,
+) -> Option<String> {
     flags
         .nca_id
         .clone()
@@ -143,7 +146,7 @@ fn nca_id(flags: &TeardownFlags, session: Option<&nvcf_shared::nvcf::Session>) -
 /// SIS rows for `name` (or all rows), falling back to the profile's own registration when
 /// SIS cannot be asked (plans only: the run needs SIS anyway).
 async fn rows(
-    session: Option<&nvcf_shared::nvcf::Session>,
+    session: Option<&nvcf_shared::clients::nvcf::Session>,
     nca: &str,
     name: Option<&str>,
     notes: &mut Vec<String>,
@@ -186,7 +189,7 @@ struct Prepared {
     plan: DownPlan,
     control: Side,
     compute: Side,
-    session: Option<nvcf_shared::nvcf::Session>,
+    session: Option<nvcf_shared::clients::nvcf::Session>,
 }
 
 async fn prepare(
@@ -257,7 +260,7 @@ async fn futures_join<A, B>(
     a: impl std::future::Future<Output = A>,
     b: impl std::future::Future<Output = B>,
 ) -> (A, B) {
-    nvcf_shared::stack::down::join(a, b).await
+    nvcf_shared::operations::stack::down::join(a, b).await
 }
 
 async fn run_plan(
@@ -435,7 +438,7 @@ async fn registered_guard(control: bool, p: &Prepared) -> Result<()> {
         };
     if let (true, Some(why)) = (registered.is_empty(), unknown) {
         return Err(Error::new(
-            nvcf_shared::error::Category::Register,
+            nvcf_shared::base::error::Category::Register,
             format!("cannot tell whether clusters are registered: {why}"),
         )
         .hint("fix SIS access (kubectl nvcf init), or pass --force-with-registered-clusters"));
@@ -445,7 +448,7 @@ async fn registered_guard(control: bool, p: &Prepared) -> Result<()> {
     }
     let list: Vec<String> = registered.into_iter().collect();
     Err(Error::new(
-        nvcf_shared::error::Category::Conflict,
+        nvcf_shared::base::error::Category::Conflict,
         format!("still registered: {}", list.join(", ")),
     )
     .hint(if control {
@@ -455,7 +458,7 @@ async fn registered_guard(control: bool, p: &Prepared) -> Result<()> {
     }))
 }
 
-fn nca_of(s: &nvcf_shared::nvcf::Session) -> String {
+fn nca_of(s: &nvcf_shared::clients::nvcf::Session) -> String {
     s.profile
         .read_state()
         .ok()

@@ -1,12 +1,12 @@
-//! `dump`: a support bundle of both planes (logic in `nvcf_shared::stack::dump`).
+//! `dump`: a support bundle of both planes (logic in `nvcf_shared::operations::stack::dump`).
 
 use crate::api::Api;
 use nvcf_shared::Result;
-use nvcf_shared::output::write_out;
-use nvcf_shared::stack::catalog::Catalog;
-use nvcf_shared::stack::dump;
-use nvcf_shared::stack::status::Clusters;
-use nvcf_shared::target::PlaneArgs;
+use nvcf_shared::base::output::write_out;
+use nvcf_shared::model::stack::catalog::Catalog;
+use nvcf_shared::model::target::PlaneArgs;
+use nvcf_shared::operations::stack::dump;
+use nvcf_shared::operations::stack::status::Clusters;
 use std::path::PathBuf;
 
 /// A support bundle of both planes: resources, log tails, helm releases, events, stuck namespaces; secrets redacted

@@ -3,13 +3,13 @@
 
 use crate::api::Api;
 use crate::{function_deploy, function_invoke};
-use clap::{Args, Subcommand};
-use nvcf_shared::nvcf::Session;
-use nvcf_shared::nvcf::confirm::confirm;
-use nvcf_shared::nvcf::function_spec::{FunctionSpecArgs, FunctionUpdateArgs};
-use nvcf_shared::nvcf::functions::{Function, Functions};
-use nvcf_shared::nvcf::view::{View, artifact, field};
-use nvcf_shared::output::OutputArgs;
+use clap::Subcommand;
+use nvcf_shared::base::output::OutputArgs;
+use nvcf_shared::clients::nvcf::confirm::confirm;
+use nvcf_shared::clients::nvcf::function_ids::Ids;
+use nvcf_shared::clients::nvcf::function_spec::{FunctionSpecArgs, FunctionUpdateArgs};
+use nvcf_shared::clients::nvcf::functions::{Function, Functions};
+use nvcf_shared::clients::nvcf::view::{View, artifact, field};
 use nvcf_shared::{Error, Result};
 use serde_json::json;
 
@@ -112,66 +112,6 @@ pub enum QueueCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
-}
-
-/// A function version: positional ids, then flags, then the profile's current function.
-#[derive(Args, Debug, Clone, Default)]
-pub struct Ids {
-    /// Function id (default: the current function)
-    #[arg(value_name = "FUNCTION_ID")]
-    pub function_id_arg: Option<String>,
-    /// Version id (default: the current version)
-    #[arg(value_name = "VERSION_ID")]
-    pub version_id_arg: Option<String>,
-    /// Function id, as a flag (upstream's spelling)
-    #[arg(long = "function-id", conflicts_with = "function_id_arg")]
-    pub function_id: Option<String>,
-    /// Version id, as a flag (a function with one version needs none)
-    #[arg(long = "version-id", conflicts_with = "version_id_arg")]
-    pub version_id: Option<String>,
-}
-
-impl Ids {
-    /// Resolves the ids; a function with one version needs no version id.
-    pub async fn resolve(
-        &self,
-        session: &Session,
-        from_file: (Option<String>, Option<String>),
-    ) -> Result<(String, String)> {
-        let state = session.profile.read_state()?;
-        let fid = self
-            .function_id_arg
-            .clone()
-            .or_else(|| self.function_id.clone())
-            .or(from_file.0);
-        let vid = self
-            .version_id_arg
-            .clone()
-            .or_else(|| self.version_id.clone())
-            .or(from_file.1);
-        match (fid, vid) {
-            (Some(f), Some(v)) => Ok((f, v)),
-            (Some(f), None) if state.function_id.as_deref() == Some(&f) && state.version_id.is_some() => {
-                Ok((f, state.version_id.unwrap_or_default()))
-            }
-            (Some(f), None) => {
-                let versions = Functions { client: &session.client }.versions(&f).await?;
-                match versions.as_slice() {
-                    [one] => Ok((f, one.version_id.clone())),
-                    _ => Err(Error::usage(format!(
-                        "function {f} has {} versions: say which",
-                        versions.len()
-                    ))
-                    .hint("pass --version-id (see `kubectl nvcf function versions`)")),
-                }
-            }
-            (None, _) => match (state.function_id, state.version_id) {
-                (Some(f), Some(v)) => Ok((f, v)),
-                _ => Err(Error::usage("no function given and no current function")
-                    .hint("pass --function-id and --version-id, or create one with `kubectl nvcf function create`")),
-            },
-        }
-    }
 }
 
 pub fn function_rows(list: &[Function], wide: bool) -> Vec<Vec<String>> {

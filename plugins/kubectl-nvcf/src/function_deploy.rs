@@ -1,14 +1,14 @@
 //! `function deploy create|update|get|remove`.
 
 use crate::api::Api;
-use crate::function::Ids;
 use clap::Subcommand;
-use nvcf_shared::nvcf::confirm::confirm;
-use nvcf_shared::nvcf::function_spec::DeploySpecArgs;
-use nvcf_shared::nvcf::functions::{Deployment, Functions};
-use nvcf_shared::nvcf::view::{View, field};
-use nvcf_shared::nvcf::wait::until_active;
-use nvcf_shared::output::OutputArgs;
+use nvcf_shared::base::output::OutputArgs;
+use nvcf_shared::clients::nvcf::confirm::confirm;
+use nvcf_shared::clients::nvcf::function_ids::Ids;
+use nvcf_shared::clients::nvcf::function_spec::DeploySpecArgs;
+use nvcf_shared::clients::nvcf::functions::{Deployment, Functions};
+use nvcf_shared::clients::nvcf::view::{View, field};
+use nvcf_shared::clients::nvcf::wait::until_active;
 use nvcf_shared::{Error, Result};
 use serde_json::json;
 use std::time::Duration;
@@ -92,14 +92,14 @@ fn deployment_view(d: &Deployment) -> View {
             ]
         })
         .collect::<Vec<_>>();
-    let mut table = nvcf_shared::output::key_value_table(&[
+    let mut table = nvcf_shared::base::output::key_value_table(&[
         ("FUNCTION", d.function_id.clone()),
         ("VERSION", d.function_version_id.clone()),
         ("DEPLOYMENT", d.deployment_id.clone()),
         ("STATUS", d.function_status.clone()),
     ]);
     table.push('\n');
-    table.push_str(&nvcf_shared::output::column_table(
+    table.push_str(&nvcf_shared::base::output::column_table(
         &["gpu", "instance type", "min", "max", "spec id"],
         rows,
     ));

@@ -3,15 +3,15 @@
 //! grpc-proxy.
 
 use crate::api::Api;
-use crate::function::Ids;
 use clap::Args;
-use nvcf_shared::nvcf::functions::Functions;
-use nvcf_shared::nvcf::grpc as invoke_grpc;
-use nvcf_shared::nvcf::input::{read_checked, shapes};
-use nvcf_shared::nvcf::invoke::{self, HttpInvoke, LlmApi, LlmInvoke};
-use nvcf_shared::nvcf::session::Session;
-use nvcf_shared::nvcf::view::View;
-use nvcf_shared::output::OutputArgs;
+use nvcf_shared::base::output::OutputArgs;
+use nvcf_shared::clients::nvcf::function_ids::Ids;
+use nvcf_shared::clients::nvcf::functions::Functions;
+use nvcf_shared::clients::nvcf::grpc as invoke_grpc;
+use nvcf_shared::clients::nvcf::input::{read_checked, shapes};
+use nvcf_shared::clients::nvcf::invoke::{self, HttpInvoke, LlmApi, LlmInvoke};
+use nvcf_shared::clients::nvcf::session::Session;
+use nvcf_shared::clients::nvcf::view::View;
 use nvcf_shared::{Error, Result};
 use serde_json::{Value, json};
 use std::io::Write;
@@ -181,12 +181,12 @@ pub async fn run(api: &Api<'_>, args: InvokeArgs) -> Result<()> {
         if args.stream {
             let mut out = api.ctx.stdout();
             invoke::llm_stream(&session.client, &inv, |text| {
-                out.write_all(nvcf_shared::secret::redact(text).as_bytes())
+                out.write_all(nvcf_shared::base::secret::redact(text).as_bytes())
                     .and_then(|()| out.flush())
                     .map_err(|e| Error::io(format!("cannot write output: {e}")).with_source(e))
             })
             .await?;
-            return nvcf_shared::output::write_out(&mut out, "\n");
+            return nvcf_shared::base::output::write_out(&mut out, "\n");
         }
         let resp = invoke::llm(&session.client, &inv).await?;
         let text = resp["choices"][0]["message"]["content"]
@@ -246,7 +246,7 @@ async fn invoke_over_grpc(
     // Upstream sends only the function API key here, never the admin token.
     let key = session.client.credentials().api_key.ok_or_else(|| {
         Error::new(
-            nvcf_shared::error::Category::Auth,
+            nvcf_shared::base::error::Category::Auth,
             "API key required for function invocation",
         )
         .hint("run `kubectl nvcf api-key generate --for function`")

@@ -2,16 +2,16 @@
 //! API server's service proxy; its root token comes from its Secret and is never printed.
 
 use nvcf_shared::Result;
-use nvcf_shared::cli::Ctx;
-use nvcf_shared::keys::mek::{self, ORDER_NOTE};
-use nvcf_shared::keys::nek;
-use nvcf_shared::keys::stored::Kid;
-use nvcf_shared::kube::Client;
-use nvcf_shared::nvcf::confirm::confirm;
-use nvcf_shared::openbao::OpenBao;
-use nvcf_shared::ops::StepReport;
-use nvcf_shared::output::{OutputArgs, OutputFormat, render};
-use nvcf_shared::target::{KubeSelection, Target};
+use nvcf_shared::base::output::{OutputArgs, OutputFormat, render};
+use nvcf_shared::cli::runtime::Ctx;
+use nvcf_shared::clients::kube::Client;
+use nvcf_shared::clients::nvcf::confirm::confirm;
+use nvcf_shared::clients::openbao::OpenBao;
+use nvcf_shared::model::target::{KubeSelection, Target};
+use nvcf_shared::operations::keys::mek::{self, ORDER_NOTE};
+use nvcf_shared::operations::keys::nek;
+use nvcf_shared::operations::keys::stored::Kid;
+use nvcf_shared::operations::ops::StepReport;
 use std::path::PathBuf;
 
 #[derive(clap::Subcommand, Debug)]

@@ -1,14 +1,19 @@
 //! `kubectl nvcf`: the argument model and the dispatch to the shared crate.
 
 use clap::{CommandFactory, Parser, Subcommand};
-use nvcf_shared::base_commands::{self, BaseCommand, Scope};
-use nvcf_shared::cli::{CommonArgs, Ctx, HasCommon, Plugin};
-use nvcf_shared::output::{OutputArgs, render, write_out};
-use nvcf_shared::profile::view::{KeyList, ProfileList, ProfileShow, confirm_delete, current};
-use nvcf_shared::profile::{Profile, set_setting};
-use nvcf_shared::settings::lookup_key;
-use nvcf_shared::target::{KubeArgs, KubeSelection, PlaneArgs};
+use nvcf_shared::base::output::{OutputArgs, render, write_out};
+use nvcf_shared::cli::base_commands::{self, BaseCommand, Scope};
+use nvcf_shared::model::profile::view::{
+    KeyList, ProfileList, ProfileShow, confirm_delete, current,
+};
+use nvcf_shared::model::profile::{Profile, set_setting};
+use nvcf_shared::model::settings::lookup_key;
+use nvcf_shared::model::target::{KubeArgs, KubeSelection, PlaneArgs};
 use nvcf_shared::{Error, Result};
+use nvcf_shared::{
+    base::plugin::Plugin,
+    cli::runtime::{CommonArgs, Ctx, HasCommon},
+};
 
 mod admin;
 mod api;
@@ -53,7 +58,7 @@ pub struct Cli {
     #[command(flatten)]
     pub planes: PlaneArgs,
     #[command(flatten)]
-    pub nvcf: nvcf_shared::nvcf::ConnectArgs,
+    pub nvcf: nvcf_shared::clients::nvcf::ConnectArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -214,7 +219,7 @@ fn profile(
             let profile = current(&common.profile, sel, env)?;
             profile.update_config(|c| set_setting(c, &key, &value))?;
             let shown = match lookup_key(&key) {
-                Some(k) if k.secret => nvcf_shared::secret::mask(&value),
+                Some(k) if k.secret => nvcf_shared::base::secret::mask(&value),
                 _ => value,
             };
             write_out(out, &format!("profile {}: {key} = {shown}", profile.name))

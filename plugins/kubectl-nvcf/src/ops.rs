@@ -1,13 +1,13 @@
 //! `ops`: seed 002's service table, health, restart and scale.
 
-use nvcf_shared::checks::{CheckOutputFormat, Runner};
-use nvcf_shared::cli::{CommonArgs, Ctx};
-use nvcf_shared::kube::Client;
-use nvcf_shared::ops::scale::Confirmation;
-use nvcf_shared::ops::{self, ServiceTable, restart};
-use nvcf_shared::output::{OutputArgs, render};
-use nvcf_shared::stack::catalog::Catalog;
-use nvcf_shared::target::{KubeSelection, Target, parse_duration};
+use nvcf_shared::base::checks::{CheckOutputFormat, Runner};
+use nvcf_shared::base::output::{OutputArgs, render};
+use nvcf_shared::cli::runtime::{CommonArgs, Ctx};
+use nvcf_shared::clients::kube::Client;
+use nvcf_shared::model::stack::catalog::Catalog;
+use nvcf_shared::model::target::{KubeSelection, Target, parse_duration};
+use nvcf_shared::operations::ops::scale::Confirmation;
+use nvcf_shared::operations::ops::{self, ServiceTable, restart};
 use nvcf_shared::{Error, Result};
 
 #[derive(clap::Subcommand, Debug)]
@@ -141,7 +141,7 @@ pub async fn run(
             let client = client(sel, ctx).await?;
             let confirmation = match args.confirm_outage {
                 Some(t) => Confirmation::Typed(Some(t)),
-                None if nvcf_shared::nvcf::confirm::can_prompt(&ctx.env) => {
+                None if nvcf_shared::clients::nvcf::confirm::can_prompt(&ctx.env) => {
                     Confirmation::Prompt(Box::new(prompt))
                 }
                 None => Confirmation::Typed(None),

@@ -1,17 +1,17 @@
 //! `up`, `install` and `add-compute-plane`: argument parsing and target resolution; the
-//! phases themselves live in `nvcf_shared::planes`.
+//! phases themselves live in `nvcf_shared::operations::planes`.
 
 use crate::api::Api;
-use nvcf_shared::events::{Event, Final, Ts};
-use nvcf_shared::helm::Helm;
-use nvcf_shared::nvcf::Session;
-use nvcf_shared::output::{OutputArgs, render, write_out};
-use nvcf_shared::planes::handoff::register_values::{self, RegisterValues};
-use nvcf_shared::planes::{self, ComputeSource, PlaneTarget, Request, Scope};
-use nvcf_shared::settings::{EnvLookup, Overlaid};
-use nvcf_shared::stack::inputs::{Inputs, StackArgs};
-use nvcf_shared::stack::render::{ChartSource, Planes, render_stream};
-use nvcf_shared::target::{KubeSelection, PlaneArgs, Target};
+use nvcf_shared::base::events::{Event, Final, Ts};
+use nvcf_shared::base::output::{OutputArgs, render, write_out};
+use nvcf_shared::clients::helm::Helm;
+use nvcf_shared::clients::nvcf::Session;
+use nvcf_shared::model::handoff::register_values::{self, RegisterValues};
+use nvcf_shared::model::settings::{EnvLookup, Overlaid};
+use nvcf_shared::model::stack::inputs::{Inputs, StackArgs};
+use nvcf_shared::model::target::{KubeSelection, PlaneArgs, Target};
+use nvcf_shared::operations::planes::{self, ComputeSource, PlaneTarget, Request, Scope};
+use nvcf_shared::operations::stack::render::{ChartSource, Planes, render_stream};
 use nvcf_shared::{Error, Result};
 use std::collections::HashMap;
 
@@ -336,7 +336,7 @@ async fn print_yaml(
     } else if args.compute_plane {
         inputs.config.compute.cluster_name = cluster.to_owned();
         let profile =
-            nvcf_shared::profile::view::current(&api.common.profile, api.sel, &api.ctx.env)?;
+            nvcf_shared::model::profile::view::current(&api.common.profile, api.sel, &api.ctx.env)?;
         let remembered = profile
             .read_state()?
             .registration

@@ -2,12 +2,12 @@
 
 use crate::api::Api;
 use clap::Subcommand;
-use nvcf_shared::nvcf::confirm::confirm;
-use nvcf_shared::nvcf::input::refuse_placeholders;
-use nvcf_shared::nvcf::registry::{Registries, RegistryCredential};
-use nvcf_shared::nvcf::view::View;
-use nvcf_shared::output::OutputArgs;
-use nvcf_shared::secret::Secret;
+use nvcf_shared::base::output::OutputArgs;
+use nvcf_shared::base::secret::Secret;
+use nvcf_shared::clients::nvcf::confirm::confirm;
+use nvcf_shared::clients::nvcf::input::refuse_placeholders;
+use nvcf_shared::clients::nvcf::registry::{Registries, RegistryCredential};
+use nvcf_shared::clients::nvcf::view::View;
 use nvcf_shared::{Error, Result};
 use serde_json::{Value, json};
 
@@ -117,7 +117,7 @@ fn password(given: Option<String>, from_stdin: bool) -> Result<Option<String>> {
 fn encoded_secret(user: Option<String>, pass: Option<String>) -> Result<Option<Secret>> {
     match (user, pass) {
         (Some(u), Some(p)) => {
-            nvcf_shared::secret::register(&p);
+            nvcf_shared::base::secret::register(&p);
             Ok(Some(Secret::new(format!("{u}:{p}"))))
         }
         (None, None) => Ok(None),

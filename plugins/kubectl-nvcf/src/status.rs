@@ -3,15 +3,17 @@
 
 use crate::api::Api;
 use crate::dashboard::Dashboard;
-use nvcf_shared::error::Category;
-use nvcf_shared::output::{OutputArgs, OutputFormat, Report, render, render_revealing, write_out};
-use nvcf_shared::profile::view::current;
-use nvcf_shared::secret::Secret;
-use nvcf_shared::stack::catalog::Catalog;
-use nvcf_shared::stack::status::{
+use nvcf_shared::base::error::Category;
+use nvcf_shared::base::output::{
+    OutputArgs, OutputFormat, Report, render, render_revealing, write_out,
+};
+use nvcf_shared::base::secret::Secret;
+use nvcf_shared::model::profile::view::current;
+use nvcf_shared::model::stack::catalog::Catalog;
+use nvcf_shared::model::target::PlaneArgs;
+use nvcf_shared::operations::stack::status::{
     Clusters, ConfigSection, Request, StatusReport, collect, report, watch::watch,
 };
-use nvcf_shared::target::PlaneArgs;
 use nvcf_shared::{Error, Result};
 use serde_json::json;
 use std::io::IsTerminal;
@@ -114,7 +116,7 @@ pub async fn run(api: &Api<'_>, planes: &PlaneArgs, args: StatusArgs) -> Result<
             match write_out(&mut api.ctx.stdout(), &text) {
                 Ok(()) => Ok(true),
                 // The reader went away (`| head`): stop watching quietly.
-                Err(e) if nvcf_shared::error::is_broken_pipe(&e) => Ok(false),
+                Err(e) if nvcf_shared::base::error::is_broken_pipe(&e) => Ok(false),
                 Err(e) => Err(e),
             }
         },

@@ -3,13 +3,13 @@
 
 use crate::api::Api;
 use clap::Subcommand;
-use nvcf_shared::nvcf::Session;
-use nvcf_shared::nvcf::confirm::confirm;
-use nvcf_shared::nvcf::input::{key_value, read_checked, shapes};
-use nvcf_shared::nvcf::task_spec::TaskSpecArgs;
-use nvcf_shared::nvcf::tasks::{Listing, PageQuery, Task, Tasks};
-use nvcf_shared::nvcf::view::{View, artifact, field};
-use nvcf_shared::output::{OutputArgs, OutputFormat, raw_json, write_out};
+use nvcf_shared::base::output::{OutputArgs, OutputFormat, raw_json, write_out};
+use nvcf_shared::clients::nvcf::Session;
+use nvcf_shared::clients::nvcf::confirm::confirm;
+use nvcf_shared::clients::nvcf::input::{key_value, read_checked, shapes};
+use nvcf_shared::clients::nvcf::task_spec::TaskSpecArgs;
+use nvcf_shared::clients::nvcf::tasks::{Listing, PageQuery, Task, Tasks};
+use nvcf_shared::clients::nvcf::view::{View, artifact, field};
 use nvcf_shared::{Error, Result};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -350,7 +350,7 @@ fn name_field(listing: Listing) -> &'static str {
 
 /// Writes a partial chunk (no newline added), redacted like every output path.
 fn write_raw(out: &mut dyn std::io::Write, text: &str) -> Result<()> {
-    let text = nvcf_shared::secret::redact(text);
+    let text = nvcf_shared::base::secret::redact(text);
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| Error::io(format!("cannot write output: {e}")).with_source(e))
@@ -576,7 +576,7 @@ pub async fn run(api: &Api<'_>, cmd: TaskCommand) -> Result<()> {
                     .hint("pass --secret NAME=VALUE or --input-file"));
             }
             for (_, v) in &pairs {
-                nvcf_shared::secret::register(v);
+                nvcf_shared::base::secret::register(v);
             }
             tasks.update_secrets(&id, &pairs).await?;
             let names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();

@@ -1,9 +1,12 @@
-//! `nvcf-cli`: upstream's command lines, translated by `nvcf_shared::upstream_cli` and run
+//! `nvcf-cli`: upstream's command lines, translated by `nvcf_shared::cli::upstream_cli` and run
 //! by the `kubectl nvcf` or `kubectl nvca` command that does the same work.
 
 use clap::CommandFactory;
-use nvcf_shared::cli::{Plugin, fail, run_args};
-use nvcf_shared::upstream_cli::{self, Runner};
+use nvcf_shared::cli::upstream_cli::{self, Runner};
+use nvcf_shared::{
+    base::plugin::Plugin,
+    cli::runtime::{fail, run_args},
+};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -1,0 +1,10 @@
+//! The lowest layer: what every other layer speaks. Nothing here imports from above.
+
+pub mod checks;
+pub mod error;
+pub mod events;
+pub mod files;
+pub mod logging;
+pub mod output;
+pub mod plugin;
+pub mod secret;

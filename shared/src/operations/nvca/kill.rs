@@ -1,0 +1,188 @@
+//! `kill-function` / `kill-all`: delete the agent's ICMSRequests in the requests namespace,
+//! as upstream's `cluster agent kill-*`. `force` strips finalizers first, so a request
+//! whose agent is gone does not hang in deletion.
+
+use super::backend::Identity;
+use super::functions::{self, Filter, Function};
+use crate::base::error::Result;
+use crate::base::output::{Report, column_table, key_value_table};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
+use serde::Serialize;
+use serde_json::json;
+
+pub const REQUESTS_NAMESPACE: &str = "nvcf-backend";
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Affected {
+    pub namespace: String,
+    pub name: String,
+    pub function_id: String,
+    pub function_version_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KillResult {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
+    pub cluster_name: String,
+    pub requests_namespace: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    pub affected: Vec<Affected>,
+    pub failed_count: usize,
+    pub dry_run: bool,
+}
+
+pub struct Plan {
+    pub result: KillResult,
+    objects: Vec<DynamicObject>,
+    client: kube::Client,
+}
+
+/// What a kill would delete: the requests in `namespace` for `fid` (and `vid`), or all.
+pub async fn plan(
+    client: &kube::Client,
+    identity: Identity,
+    namespace: &str,
+    fid: Option<&str>,
+    vid: Option<&str>,
+    reason: &str,
+    dry_run: bool,
+) -> Result<Plan> {
+    let filter = Filter {
+        namespace: Some(namespace.to_owned()),
+        function_id: fid.map(str::to_owned),
+        function_version_id: vid.map(str::to_owned),
+        ..Filter::default()
+    };
+    let found = functions::read(client, &filter).await?;
+    let affected = found.iter().map(|(f, _)| affected(f)).collect();
+    Ok(Plan {
+        result: KillResult {
+            cluster_id: identity.cluster_id,
+            cluster_name: identity.cluster_name,
+            requests_namespace: namespace.to_owned(),
+            reason: reason.to_owned(),
+            affected,
+            failed_count: 0,
+            dry_run,
+        },
+        objects: found.into_iter().map(|(_, o)| o).collect(),
+        client: client.clone(),
+    })
+}
+
+fn affected(f: &Function) -> Affected {
+    Affected {
+        namespace: f.namespace.clone(),
+        name: f.name.clone(),
+        function_id: f.function_id.clone(),
+        function_version_id: f.function_version_id.clone(),
+        error: None,
+    }
+}
+
+/// Deletes every planned request; one failure is recorded on its row and the rest go on.
+pub async fn execute(plan: Plan, force: bool) -> KillResult {
+    let mut result = plan.result;
+    if result.dry_run {
+        return result;
+    }
+    let resource = ApiResource {
+        group: functions::GROUP.into(),
+        version: functions::VERSION.into(),
+        api_version: format!("{}/{}", functions::GROUP, functions::VERSION),
+        kind: functions::KIND.into(),
+        plural: functions::PLURAL.into(),
+    };
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(plan.client, &result.requests_namespace, &resource);
+    for (row, obj) in result.affected.iter_mut().zip(plan.objects) {
+        let name = obj.metadata.name.clone().unwrap_or_default();
+        let has_finalizers = obj
+            .metadata
+            .finalizers
+            .as_ref()
+            .is_some_and(|f| !f.is_empty());
+        let outcome = async {
+            if force && has_finalizers {
+                api.patch(
+                    &name,
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+                )
+                .await?;
+            }
+            match api.delete(&name, &DeleteParams::default()).await {
+                Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+                other => other.map(|_| ()),
+            }
+        }
+        .await;
+        if let Err(e) = outcome {
+            row.error = Some(
+                crate::clients::kube::from_kube(e, &format!("delete icmsrequest {name}"))
+                    .to_string(),
+            );
+        }
+    }
+    result.failed_count = result.affected.iter().filter(|a| a.error.is_some()).count();
+    result
+}
+
+impl Report for KillResult {
+    fn table(&self, _wide: bool) -> String {
+        let verb = if self.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        };
+        let mut out = key_value_table(&[
+            (
+                "CLUSTER",
+                match &self.cluster_id {
+                    Some(id) => format!("{} ({id})", self.cluster_name),
+                    None => self.cluster_name.clone(),
+                },
+            ),
+            ("NAMESPACE", self.requests_namespace.clone()),
+            (
+                "RESULT",
+                format!(
+                    "{verb} {} ICMSRequest(s), {} failed",
+                    self.affected.len() - self.failed_count,
+                    self.failed_count
+                ),
+            ),
+        ]);
+        if !self.affected.is_empty() {
+            let rows = self
+                .affected
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.name.clone(),
+                        a.function_id.clone(),
+                        a.function_version_id.clone(),
+                        a.error.clone().unwrap_or_else(|| verb.into()),
+                    ]
+                })
+                .collect();
+            out.push_str(&format!(
+                "\n{}",
+                column_table(&["request", "function", "version", "outcome"], rows)
+            ));
+        }
+        out
+    }
+    fn names(&self) -> Vec<String> {
+        self.affected
+            .iter()
+            .map(|a| format!("icmsrequest/{}", a.name))
+            .collect()
+    }
+}

@@ -1,0 +1,335 @@
+//! `kubectl nvca uninstall`: seed 001's ordered removal, as six phases with events.
+//!
+//! 1. delete the NVCFBackends (the operator then removes the agent);
+//! 2. wait for `nvca-system` to empty;
+//! 3. `helm uninstall` the operator (its pre-delete hook drains and cleans up);
+//! 4. keep the `nvca-cluster-registration` ConfigMap (reinstalls reuse the ids) unless purging;
+//! 5. delete the CRDs;
+//! 6. delete the namespaces (`nvca-operator` only when purging: it holds the kept ConfigMap).
+
+use super::NAMESPACES;
+use crate::base::error::{Category, Error, ExitCode, Result};
+use crate::base::events::{Emitter, Event, Final, PhaseCompleted, PhaseFailed, PhaseStarted, Ts};
+use crate::base::output::{Report, column_table};
+use crate::clients::helm::Helm;
+use crate::clients::kube::delete;
+use kube::discovery::ApiResource;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const RELEASE: &str = "nvca-operator";
+pub const OPERATOR_NAMESPACE: &str = "nvca-operator";
+pub const REGISTRATION_CONFIGMAP: &str = "nvca-cluster-registration";
+pub const CRDS: [&str; 3] = [
+    "nvcfbackends.nvcf.nvidia.io",
+    "miniservices.nvca.nvcf.nvidia.io",
+    "storagerequests.nvca.nvcf.nvidia.io",
+];
+
+fn nvcf_backends() -> ApiResource {
+    ApiResource {
+        group: "nvcf.nvidia.io".into(),
+        version: "v1".into(),
+        api_version: "nvcf.nvidia.io/v1".into(),
+        kind: "NVCFBackend".into(),
+        plural: "nvcfbackends".into(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub purge: bool,
+    pub force: bool,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    pub phase_num: u32,
+    pub phase: String,
+    /// What it does, as the kubectl/helm a person would type.
+    pub command: String,
+    /// After a run: what happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UninstallReport {
+    pub dry_run: bool,
+    pub purge: bool,
+    pub steps: Vec<Step>,
+}
+
+fn namespaces_to_delete(purge: bool) -> Vec<&'static str> {
+    NAMESPACES
+        .iter()
+        .copied()
+        .filter(|ns| purge || *ns != OPERATOR_NAMESPACE)
+        .collect()
+}
+
+/// The six steps, as they would run: what `--dry-run` prints.
+pub fn plan(opts: &Options) -> Vec<Step> {
+    let step = |n: u32, phase: &str, command: String| Step {
+        phase_num: n,
+        phase: phase.into(),
+        command,
+        result: None,
+    };
+    vec![
+        step(
+            1,
+            "delete-nvcfbackends",
+            format!("kubectl delete nvcfbackends --all -n {OPERATOR_NAMESPACE}"),
+        ),
+        step(
+            2,
+            "wait-agent-gone",
+            "wait until kubectl get pods -n nvca-system lists none".into(),
+        ),
+        step(
+            3,
+            "helm-uninstall",
+            format!("helm uninstall {RELEASE} -n {OPERATOR_NAMESPACE}"),
+        ),
+        step(
+            4,
+            "registration-configmap",
+            if opts.purge {
+                format!("kubectl delete configmap {REGISTRATION_CONFIGMAP} -n {OPERATOR_NAMESPACE}")
+            } else {
+                format!(
+                    "keep configmap {OPERATOR_NAMESPACE}/{REGISTRATION_CONFIGMAP} (--purge deletes it)"
+                )
+            },
+        ),
+        step(
+            5,
+            "delete-crds",
+            format!("kubectl delete crd {}", CRDS.join(" ")),
+        ),
+        step(
+            6,
+            "delete-namespaces",
+            format!(
+                "kubectl delete namespace {}",
+                namespaces_to_delete(opts.purge).join(" ")
+            ),
+        ),
+    ]
+}
+
+const TOTAL: u32 = 6;
+
+struct Phases<'a> {
+    events: &'a Emitter,
+    started: Instant,
+}
+
+impl Phases<'_> {
+    fn start(&mut self, step: &Step) {
+        self.started = Instant::now();
+        self.events.emit(Event::PhaseStarted(PhaseStarted {
+            ts: Ts::now(),
+            phase_num: step.phase_num,
+            phase: step.phase.clone(),
+            total_phases: TOTAL,
+            context: None,
+            started_at: Some(Ts::now()),
+        }));
+    }
+    fn done(&self, step: &Step) {
+        self.events.emit(Event::PhaseCompleted(PhaseCompleted {
+            ts: Ts::now(),
+            phase_num: step.phase_num,
+            phase: step.phase.clone(),
+            duration_sec: self.started.elapsed(),
+            context: None,
+        }));
+    }
+    fn failed(&self, step: &Step, err: &Error) {
+        self.events.emit(Event::PhaseFailed(PhaseFailed::from_error(
+            Ts::now(),
+            step.phase_num,
+            step.phase.clone(),
+            self.started.elapsed(),
+            err,
+        )));
+    }
+}
+
+async fn run_step(
+    step: &Step,
+    client: &kube::Client,
+    helm: &Helm,
+    opts: &Options,
+) -> Result<String> {
+    match step.phase_num {
+        1 => {
+            let function_pods = delete::live_pods(client, "nvcf-backend").await?;
+            if !function_pods.is_empty() && !opts.force {
+                return Err(Error::new(
+                    Category::Conflict,
+                    format!(
+                        "{} function pod(s) still run in nvcf-backend ({})",
+                        function_pods.len(),
+                        function_pods.join(", ")
+                    ),
+                )
+                .hint("undeploy the functions first (kubectl nvcf function deploy remove …), or pass --force to uninstall anyway")
+                .exit_code_override(ExitCode::Conflict));
+            }
+            let deleted =
+                delete::delete_all_custom(client, &nvcf_backends(), OPERATOR_NAMESPACE).await?;
+            Ok(if deleted.is_empty() {
+                "no NVCFBackend found".into()
+            } else {
+                format!("deleted NVCFBackend {}", deleted.join(", "))
+            })
+        }
+        2 => {
+            if delete::wait_no_pods(client, "nvca-system", opts.timeout).await? {
+                Ok("nvca-system has no pods".into())
+            } else {
+                Err(Error::new(Category::Timeout, format!("pods still run in nvca-system after {:?}", opts.timeout))
+                    .hint("check the operator's logs (kubectl logs -n nvca-operator deploy/nvca-operator); if it is gone, kubectl nvca cleanup removes what it left"))
+            }
+        }
+        3 => {
+            let timeout = format!("{}s", opts.timeout.as_secs().max(1));
+            let Some(manifest) = helm.get_manifest(RELEASE, OPERATOR_NAMESPACE).await? else {
+                return Ok(format!("release {RELEASE} not installed"));
+            };
+            let released = super::orphans::uninstall_releasing_orphans(
+                helm,
+                client,
+                RELEASE,
+                OPERATOR_NAMESPACE,
+                &manifest,
+                &timeout,
+            )
+            .await?;
+            Ok(if released.is_empty() {
+                format!("release {RELEASE} uninstalled")
+            } else {
+                format!(
+                    "release {RELEASE} uninstalled; no operator ran to clear its cleanup \
+                     finalizers, released on {}",
+                    released.join(", ")
+                )
+            })
+        }
+        4 => {
+            if opts.purge {
+                let gone =
+                    delete::delete_configmap(client, OPERATOR_NAMESPACE, REGISTRATION_CONFIGMAP)
+                        .await?;
+                Ok(if gone {
+                    "deleted".into()
+                } else {
+                    "was not there".into()
+                })
+            } else if delete::configmap_exists(client, OPERATOR_NAMESPACE, REGISTRATION_CONFIGMAP)
+                .await?
+            {
+                Ok("kept for a reinstall".into())
+            } else {
+                Ok("none to keep".into())
+            }
+        }
+        5 => {
+            let mut deleted = Vec::new();
+            for crd in CRDS {
+                if delete::delete_crd(client, crd).await? {
+                    deleted.push(crd);
+                }
+            }
+            Ok(format!("deleted {} CRD(s)", deleted.len()))
+        }
+        _ => {
+            let mut deleted = Vec::new();
+            for ns in namespaces_to_delete(opts.purge) {
+                if delete::delete_namespace(client, ns).await? {
+                    deleted.push(ns);
+                }
+            }
+            Ok(if deleted.is_empty() {
+                "no namespace to delete".into()
+            } else {
+                format!("deleting {}", deleted.join(", "))
+            })
+        }
+    }
+}
+
+/// Runs the steps in order; the first failure stops the run (a `phase_failed` event, then
+/// `final`), so re-running after fixing it continues where it stopped.
+pub async fn run(
+    client: &kube::Client,
+    helm: &Helm,
+    opts: &Options,
+    events: Arc<Emitter>,
+) -> Result<UninstallReport> {
+    let started = Instant::now();
+    let mut phases = Phases {
+        events: &events,
+        started,
+    };
+    let mut steps = plan(opts);
+    for step in steps.iter_mut() {
+        phases.start(step);
+        match run_step(step, client, helm, opts).await {
+            Ok(result) => {
+                step.result = Some(result);
+                phases.done(step);
+            }
+            Err(err) => {
+                phases.failed(step, &err);
+                events.emit(Event::Final(Final::new(
+                    Ts::now(),
+                    false,
+                    started.elapsed(),
+                )));
+                return Err(err);
+            }
+        }
+    }
+    events.emit(Event::Final(Final::new(Ts::now(), true, started.elapsed())));
+    Ok(UninstallReport {
+        dry_run: false,
+        purge: opts.purge,
+        steps,
+    })
+}
+
+impl Report for UninstallReport {
+    fn table(&self, _wide: bool) -> String {
+        let rows = self
+            .steps
+            .iter()
+            .map(|s| {
+                vec![
+                    format!("{}/{TOTAL}", s.phase_num),
+                    s.phase.clone(),
+                    s.result.clone().unwrap_or_else(|| s.command.clone()),
+                ]
+            })
+            .collect();
+        let header = if self.dry_run {
+            ["step", "phase", "would run"]
+        } else {
+            ["step", "phase", "result"]
+        };
+        column_table(&header, rows)
+    }
+    fn names(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .map(|s| format!("step/{}", s.phase))
+            .collect()
+    }
+}

@@ -1,0 +1,571 @@
+//! Tearing the stack down: the compute plane first, each plane in reverse dependency
+//! order, then what `helm uninstall` leaves behind. Persistent state (PVCs, OpenBao's
+//! unseal/root-token/cluster-jwt Secrets, Cassandra data) stays unless asked for.
+
+use crate::base::error::{Category, Error, Result};
+use crate::base::events::{Emitter, Phases};
+use crate::base::output::{Report, column_table};
+use crate::clients::helm::Helm;
+use crate::clients::kube::{delete as kdelete, objects};
+use crate::model::stack::catalog::{Catalog, Release, teardown_order};
+use crate::model::stack::inputs::Inputs;
+use crate::model::stack::manifest;
+use crate::operations::stack::render::Planes;
+use kube::discovery::ApiResource;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// An object teardown deletes or keeps, by identity only.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ObjectRef {
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    fn new(kind: &str, namespace: Option<&str>, name: &str) -> ObjectRef {
+        ObjectRef {
+            kind: kind.to_owned(),
+            namespace: namespace.map(str::to_owned),
+            name: name.to_owned(),
+        }
+    }
+
+    pub fn display(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{}/{} -n {ns}", self.kind, self.name),
+            None => format!("{}/{}", self.kind, self.name),
+        }
+    }
+
+    fn doc(&self) -> Option<Value> {
+        let (api_version, _, _) = api_of(&self.kind)?;
+        let mut meta = json!({ "name": self.name });
+        if let Some(ns) = &self.namespace {
+            meta["namespace"] = json!(ns);
+        }
+        Some(json!({ "apiVersion": api_version, "kind": self.kind, "metadata": meta }))
+    }
+}
+
+/// The kinds teardown deletes by name: `(apiVersion, plural, namespaced)`.
+fn api_of(kind: &str) -> Option<(&'static str, &'static str, bool)> {
+    Some(match kind {
+        "Job" => ("batch/v1", "jobs", true),
+        "ConfigMap" => ("v1", "configmaps", true),
+        "Secret" => ("v1", "secrets", true),
+        "ServiceAccount" => ("v1", "serviceaccounts", true),
+        "PersistentVolumeClaim" => ("v1", "persistentvolumeclaims", true),
+        "Role" => ("rbac.authorization.k8s.io/v1", "roles", true),
+        "RoleBinding" => ("rbac.authorization.k8s.io/v1", "rolebindings", true),
+        "ClusterRole" => ("rbac.authorization.k8s.io/v1", "clusterroles", false),
+        "ClusterRoleBinding" => ("rbac.authorization.k8s.io/v1", "clusterrolebindings", false),
+        "ClusterIssuer" => ("cert-manager.io/v1", "clusterissuers", false),
+        "CustomResourceDefinition" => (
+            "apiextensions.k8s.io/v1",
+            "customresourcedefinitions",
+            false,
+        ),
+        "Namespace" => ("v1", "namespaces", false),
+        _ => return None,
+    })
+}
+
+/// What a teardown will do, decided from the catalog and the config alone.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeardownPlan {
+    /// `(release, namespace)` in uninstall order.
+    pub releases: Vec<(String, String)>,
+    /// Hook objects `helm uninstall` leaves behind that are not persistent state.
+    pub leftovers: Vec<ObjectRef>,
+    /// Persistent objects named by the catalog (PVCs are found on the cluster).
+    pub persistent: Vec<ObjectRef>,
+    /// Namespaces deleted always, and those deleted only with --remove-persistent.
+    pub namespaces: Vec<String>,
+    pub persistent_namespaces: Vec<String>,
+    /// Custom resources deleted before any release (NVCFBackends), when the compute plane
+    /// is torn down.
+    pub drain: Option<crate::model::stack::catalog::Drain>,
+}
+
+pub fn plan(catalog: &Catalog, inputs: &Inputs, planes: Planes) -> Result<TeardownPlan> {
+    let cfg = inputs.config.as_value();
+    let chosen: Vec<&Release> = catalog
+        .releases
+        .iter()
+        .filter(|r| planes.includes(r.plane) && r.enabled_in(&cfg) && !r.keep_on_teardown)
+        .collect();
+    let order = teardown_order(&chosen)?;
+    let mut leftovers = Vec::new();
+    let mut persistent = Vec::new();
+    let mut namespaces = BTreeSet::new();
+    for r in &order {
+        let ns = r.namespace_in(&cfg);
+        for p in &r.persistent {
+            if p.kind != "PersistentVolumeClaim" && p.kind != "CustomResourceDefinition" {
+                let scoped = api_of(&p.kind).is_some_and(|(_, _, n)| n);
+                persistent.push(ObjectRef::new(
+                    &p.kind,
+                    scoped.then_some(ns.as_str()),
+                    &p.name,
+                ));
+            }
+        }
+        for h in &r.hooks {
+            let is_persistent = r
+                .persistent
+                .iter()
+                .any(|p| p.kind == h.kind && p.name == h.name);
+            if !is_persistent && api_of(&h.kind).is_some() {
+                leftovers.push(ObjectRef::new(&h.kind, Some(&ns), &h.name));
+            }
+        }
+        namespaces.insert(ns);
+    }
+    let compute = planes.includes(crate::model::stack::catalog::Plane::Compute);
+    if compute {
+        namespaces.extend(catalog.namespaces.compute_runtime.iter().cloned());
+        leftovers.extend(
+            catalog
+                .compute_teardown
+                .crds
+                .iter()
+                .map(|c| ObjectRef::new("CustomResourceDefinition", None, c)),
+        );
+    }
+    let gateway = &inputs.config.gateway;
+    let never: BTreeSet<&str> = catalog
+        .namespaces
+        .topology
+        .iter()
+        .map(String::as_str)
+        .chain([
+            gateway.controller_namespace.as_str(),
+            gateway.shared.namespace.as_str(),
+            gateway.grpc.namespace.as_str(),
+        ])
+        .collect();
+    // A namespace that a kept release (cert-manager) lives in stays too.
+    let kept: BTreeSet<String> = catalog
+        .releases
+        .iter()
+        .filter(|r| r.keep_on_teardown || !chosen.iter().any(|c| c.name == r.name))
+        .filter(|r| r.enabled_in(&cfg))
+        .map(|r| r.namespace_in(&cfg))
+        .collect();
+    let (persistent_namespaces, namespaces): (Vec<String>, Vec<String>) = namespaces
+        .into_iter()
+        .filter(|ns| !never.contains(ns.as_str()) && !kept.contains(ns))
+        .partition(|ns| catalog.namespaces.persistent.contains(ns));
+    // Pull secrets we created (render and deploy.sh) would outlive the releases in the
+    // namespaces kept for their data.
+    if inputs.config.passwords.registry.is_some()
+        && let Some(secret) = inputs.config.image_pull_secrets.first()
+    {
+        for ns in &persistent_namespaces {
+            leftovers.push(ObjectRef::new("Secret", Some(ns), secret));
+        }
+    }
+    Ok(TeardownPlan {
+        releases: order
+            .iter()
+            .map(|r| (r.name.clone(), r.namespace_in(&cfg)))
+            .collect(),
+        leftovers,
+        persistent,
+        namespaces,
+        persistent_namespaces,
+        drain: compute.then(|| catalog.compute_teardown.drain.clone()),
+    })
+}
+
+/// Deletes every object of the drain kind (NVCFBackends), so the operator tears its agent
+/// down before it is uninstalled. A missing CRD means there is nothing to drain.
+async fn drain(
+    client: &kube::Client,
+    d: &crate::model::stack::catalog::Drain,
+) -> Result<Vec<String>> {
+    let resource = objects::resource(&d.api_version, &d.kind, &d.plural);
+    Ok(kdelete::delete_all_custom(client, &resource, &d.namespace)
+        .await?
+        .into_iter()
+        .map(|name| format!("{}/{name} -n {}", d.kind, d.namespace))
+        .collect())
+}
+
+/// What --remove-persistent destroys, read from the cluster: every PVC in the persistent
+/// namespaces plus the catalog's named Secrets and ConfigMaps that exist.
+pub async fn persistent_inventory(
+    client: &kube::Client,
+    plan: &TeardownPlan,
+) -> Result<Vec<ObjectRef>> {
+    let mut out = Vec::new();
+    for ns in &plan.persistent_namespaces {
+        for name in objects::pvc_names(client, ns).await? {
+            out.push(ObjectRef::new("PersistentVolumeClaim", Some(ns), &name));
+        }
+    }
+    for obj in &plan.persistent {
+        if get(client, obj).await? {
+            out.push(obj.clone());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The API resource and namespace an object is addressed by; `None` for kinds teardown
+/// does not delete by name.
+fn address(obj: &ObjectRef) -> Option<(ApiResource, Option<&str>)> {
+    let (api_version, plural, namespaced) = api_of(&obj.kind)?;
+    let ns = obj.namespace.as_deref().filter(|_| namespaced);
+    Some((objects::resource(api_version, &obj.kind, plural), ns))
+}
+
+async fn get(client: &kube::Client, obj: &ObjectRef) -> Result<bool> {
+    match address(obj) {
+        Some((resource, ns)) => objects::exists(client, &resource, ns, &obj.name).await,
+        None => Ok(false),
+    }
+}
+
+async fn delete(client: &kube::Client, obj: &ObjectRef) -> Result<bool> {
+    match address(obj) {
+        Some((resource, ns)) => kdelete::delete_object(client, &resource, ns, &obj.name).await,
+        None => Ok(false),
+    }
+}
+
+/// `--no-apply`: the delete YAML for `kubectl delete -f -`, from `helm get manifest` of each
+/// installed release, in teardown order, then leftovers and namespaces.
+pub async fn delete_yaml(
+    helm: &Helm,
+    plan: &TeardownPlan,
+    extra_persistent: &[ObjectRef],
+    remove_persistent: bool,
+) -> Result<String> {
+    let mut out = String::new();
+    for (release, ns) in &plan.releases {
+        let Some(text) = helm.get_manifest(release, ns).await? else {
+            continue;
+        };
+        let mut docs = manifest::parse_stream(&text, &format!("helm get manifest {release}"))?;
+        docs.retain(|d| {
+            remove_persistent
+                || d.pointer("/metadata/annotations/helm.sh~1resource-policy")
+                    .and_then(Value::as_str)
+                    != Some("keep")
+        });
+        let scoped = manifest::cluster_scoped_kinds(&docs);
+        for d in docs.iter_mut() {
+            manifest::inject_namespace(d, ns, &scoped);
+        }
+        // Dependents first: the reverse of helm's install order.
+        docs.sort_by_key(|d| std::cmp::Reverse(manifest::kind_rank(manifest::kind(d))));
+        for d in &docs {
+            manifest::write_doc(&mut out, &format!("{release}: delete"), d)?;
+        }
+    }
+    let mut tail: Vec<ObjectRef> = plan.leftovers.clone();
+    if remove_persistent {
+        tail.extend(extra_persistent.iter().cloned());
+    }
+    let mut namespaces = plan.namespaces.clone();
+    if remove_persistent {
+        namespaces.extend(plan.persistent_namespaces.iter().cloned());
+    }
+    tail.extend(
+        namespaces
+            .iter()
+            .map(|ns| ObjectRef::new("Namespace", None, ns)),
+    );
+    for obj in tail {
+        if let Some(doc) = obj.doc() {
+            manifest::write_doc(&mut out, "helm-nvcf: leftover", &doc)?;
+        }
+    }
+    Ok(out)
+}
+
+/// One line of the teardown report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub object: String,
+    pub action: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TeardownReport {
+    pub steps: Vec<Step>,
+    pub kept: Vec<String>,
+}
+
+impl Report for TeardownReport {
+    fn table(&self, _wide: bool) -> String {
+        let mut rows: Vec<Vec<String>> = self
+            .steps
+            .iter()
+            .map(|s| vec![s.object.clone(), s.action.clone()])
+            .collect();
+        rows.extend(self.kept.iter().map(|k| vec![k.clone(), "kept".to_owned()]));
+        column_table(&["object", "result"], rows)
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.steps.iter().map(|s| s.object.clone()).collect()
+    }
+}
+
+const NAMESPACE_DEADLINE: Duration = Duration::from_secs(180);
+
+/// Uninstalls, clears leftovers, and deletes namespaces (and with `remove_persistent`, the
+/// persistent inventory and its namespaces).
+pub async fn execute(
+    helm: &Helm,
+    client: &kube::Client,
+    plan: &TeardownPlan,
+    inventory: &[ObjectRef],
+    remove_persistent: bool,
+    timeout: &str,
+) -> Result<TeardownReport> {
+    execute_evented(
+        helm,
+        client,
+        plan,
+        inventory,
+        remove_persistent,
+        timeout,
+        None,
+    )
+    .await
+}
+
+/// [`execute`] as evented phases: drain (compute plane), uninstall, leftovers, persistent
+/// state (with `remove_persistent`), namespaces; each release and object is progress.
+pub async fn execute_evented(
+    helm: &Helm,
+    client: &kube::Client,
+    plan: &TeardownPlan,
+    inventory: &[ObjectRef],
+    remove_persistent: bool,
+    timeout: &str,
+    events: Option<&Emitter>,
+) -> Result<TeardownReport> {
+    let total = 3 + u32::from(plan.drain.is_some()) + u32::from(remove_persistent);
+    let phases = Phases::new(events, total);
+    let mut steps = Vec::new();
+    if let Some(d) = &plan.drain {
+        let drained = phases.run("drain-nvcfbackends", drain(client, d)).await?;
+        steps.extend(drained.into_iter().map(|object| Step {
+            object,
+            action: "deleted (drain)".into(),
+        }));
+    }
+    let uninstalled = phases
+        .run("uninstall-releases", async {
+            let mut out = Vec::new();
+            let n = count(plan.releases.len());
+            for (i, (release, ns)) in plan.releases.iter().enumerate() {
+                let manifest = helm.get_manifest(release, ns).await?;
+                let installed = manifest.is_some();
+                if let Some(manifest) = manifest {
+                    let released = crate::operations::nvca::orphans::uninstall_releasing_orphans(
+                        helm, client, release, ns, &manifest, timeout,
+                    )
+                    .await?;
+                    out.extend(released.into_iter().map(|object| Step {
+                        object,
+                        action: "finalizer released: its operator is gone".into(),
+                    }));
+                }
+                phases.progress(&format!("release/{release}"), count(i + 1), n);
+                out.push(Step {
+                    object: format!("release/{release} -n {ns}"),
+                    action: if installed {
+                        "uninstalled"
+                    } else {
+                        "not installed"
+                    }
+                    .into(),
+                });
+            }
+            Ok(out)
+        })
+        .await?;
+    steps.extend(uninstalled);
+    let deleted = phases
+        .run(
+            "delete-leftovers",
+            delete_each(client, &plan.leftovers, &phases),
+        )
+        .await?;
+    steps.extend(deleted);
+    let mut namespaces = plan.namespaces.clone();
+    let mut kept = Vec::new();
+    if remove_persistent {
+        let deleted = phases
+            .run("delete-persistent", delete_each(client, inventory, &phases))
+            .await?;
+        steps.extend(deleted);
+        namespaces.extend(plan.persistent_namespaces.iter().cloned());
+    } else {
+        kept.extend(inventory.iter().map(ObjectRef::display));
+        kept.extend(
+            plan.persistent_namespaces
+                .iter()
+                .map(|ns| format!("Namespace/{ns}")),
+        );
+    }
+    let gone = phases
+        .run(
+            "delete-namespaces",
+            delete_namespaces(client, &namespaces, &phases),
+        )
+        .await?;
+    steps.extend(gone);
+    phases.finish(true);
+    Ok(TeardownReport { steps, kept })
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+async fn delete_each(
+    client: &kube::Client,
+    objs: &[ObjectRef],
+    phases: &Phases<'_>,
+) -> Result<Vec<Step>> {
+    let mut steps = Vec::new();
+    for (i, obj) in objs.iter().enumerate() {
+        if delete(client, obj).await? {
+            steps.push(Step {
+                object: obj.display(),
+                action: "deleted".into(),
+            });
+        }
+        phases.progress(&obj.display(), count(i + 1), count(objs.len()));
+    }
+    Ok(steps)
+}
+
+async fn delete_namespaces(
+    client: &kube::Client,
+    namespaces: &[String],
+    phases: &Phases<'_>,
+) -> Result<Vec<Step>> {
+    let mut deleting = Vec::new();
+    for ns in namespaces {
+        if kdelete::delete_namespace(client, ns).await? {
+            deleting.push(ns.clone());
+        }
+    }
+    let started = std::time::Instant::now();
+    let mut steps = Vec::new();
+    for (i, ns) in deleting.iter().enumerate() {
+        let left = NAMESPACE_DEADLINE.saturating_sub(started.elapsed());
+        if !kdelete::wait_namespace_gone(client, ns, left).await? {
+            return Err(Error::new(
+                Category::Timeout,
+                format!("namespace {ns} is still terminating after 180s"),
+            )
+            .hint(format!(
+                "look for finalizers: kubectl get all,pvc -n {ns}; then run teardown again"
+            )));
+        }
+        phases.progress(
+            &format!("Namespace/{ns}"),
+            count(i + 1),
+            count(deleting.len()),
+        );
+        steps.push(Step {
+            object: format!("Namespace/{ns}"),
+            action: "deleted".into(),
+        });
+    }
+    Ok(steps)
+}
+
+/// Shows `what` on stderr and asks for `yes` on a terminal; `--yes` skips the question,
+/// and without a terminal nothing is destroyed unasked.
+pub fn confirm(what: &[String], assume_yes: bool) -> Result<()> {
+    use is_terminal::IsTerminal;
+    use std::io::{BufRead, Write};
+    let mut err = std::io::stderr().lock();
+    for line in what {
+        let _ = writeln!(err, "{line}");
+    }
+    if assume_yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(
+            Error::usage("teardown needs confirmation and stdin is not a terminal")
+                .hint("review the list above and pass --yes to proceed"),
+        );
+    }
+    let _ = write!(err, "Type yes to proceed: ");
+    let _ = err.flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io(format!("cannot read the answer: {e}")))?;
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(Error::cancelled())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::settings::MapEnv;
+
+    fn inputs(cfg: &str) -> Inputs {
+        crate::model::stack::inputs::from_text(cfg, &MapEnv::new([]), false)
+    }
+
+    #[test]
+    fn compute_plane_first_and_persistent_namespaces_kept_apart() {
+        let p = plan(
+            Catalog::embedded(),
+            &inputs("registry: r\nrepository: o/t\n"),
+            Planes::All,
+        )
+        .unwrap();
+        let names: Vec<&str> = p.releases.iter().map(|(r, _)| r.as_str()).collect();
+        assert_eq!(names[0], "nvca-operator");
+        assert_eq!(*names.last().unwrap(), "nats");
+        assert!(!names.contains(&"cert-manager"), "topology stays");
+        let pos = |n: &str| names.iter().position(|x| *x == n).unwrap();
+        assert!(pos("invocation-service") < pos("api"));
+        assert!(pos("api") < pos("ess-api"));
+        assert!(pos("openbao-server") < pos("nats"));
+        assert_eq!(
+            p.persistent_namespaces,
+            ["cassandra-system", "nats-system", "vault-system"]
+        );
+        assert!(p.namespaces.contains(&"nvcf".to_owned()));
+        assert!(p.namespaces.contains(&"nvca-system".to_owned()));
+        assert!(
+            !p.namespaces
+                .iter()
+                .any(|n| n == "cert-manager" || n == "envoy-gateway-system")
+        );
+        assert!(
+            p.persistent
+                .iter()
+                .any(|o| o.name == "openbao-server-unseal")
+        );
+        assert!(p.leftovers.iter().any(|o| o.name == "cassandra-migrations"));
+        assert!(
+            !p.leftovers.iter().any(|o| o.name == "cassandra-init-cql"),
+            "persistent, not leftover"
+        );
+    }
+}
