@@ -24,10 +24,7 @@ use nvcf_shared::{
 use std::io::Write;
 use std::path::PathBuf;
 
-pub const PLUGIN: Plugin = Plugin {
-    display: "helm nvcf",
-    binary: "helm-nvcf",
-};
+pub const PLUGIN: Plugin = nvcf_shared::base::plugin::HELM_NVCF;
 
 /// Render, bundle, upgrade and tear down the self-hosted NVIDIA Cloud Functions stack.
 ///

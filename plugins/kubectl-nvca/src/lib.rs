@@ -18,10 +18,7 @@ mod registration;
 mod uninstall;
 mod validate;
 
-pub const PLUGIN: Plugin = Plugin {
-    display: "kubectl nvca",
-    binary: "kubectl-nvca",
-};
+pub const PLUGIN: Plugin = nvcf_shared::base::plugin::NVCA;
 
 /// Operate the NVCA agent of a self-hosted NVIDIA Cloud Functions compute plane.
 #[derive(Parser, Debug)]

@@ -37,10 +37,7 @@ mod agent_skill;
 mod check;
 mod planes;
 
-pub const PLUGIN: Plugin = Plugin {
-    display: "kubectl nvcf",
-    binary: "kubectl-nvcf",
-};
+pub const PLUGIN: Plugin = nvcf_shared::base::plugin::NVCF;
 
 /// Install, check, operate and tear down self-hosted NVIDIA Cloud Functions.
 #[derive(Parser, Debug)]

@@ -311,7 +311,10 @@ impl Profile {
                 "nvcf-cli reads {} as upstream wrote it and does not rewrite it",
                 self.config_path.display()
             ))
-            .hint("edit that file, or use `kubectl nvcf profile set` for a profile of ours"));
+            .hint(format!(
+                "edit that file, or use `{nvcf_cmd0}` for a profile of ours",
+                nvcf_cmd0 = crate::base::plugin::nvcf("profile set")
+            )));
         }
         let _lock = self.lock()?;
         crate::base::files::remove_stale_temps(&self.config_path);

@@ -132,7 +132,10 @@ pub async fn export(req: ExportRequest<'_>) -> Result<Exported> {
             Category::Config,
             format!("the exported profile would not validate: {}", e.message()),
         )
-        .hint("check the profile's endpoint settings: `kubectl nvcf profile show`")
+        .hint(format!(
+            "check the profile's endpoint settings: `{nvcf_cmd0}`",
+            nvcf_cmd0 = crate::base::plugin::nvcf("profile show")
+        ))
     })?;
     let text = serde_saphyr::to_string(&profile)
         .map_err(|e| Error::internal(format!("cannot write the profile: {e}")))?;
@@ -378,7 +381,10 @@ pub async fn register(
     }
     summary.compute_plane_install_command = Some(match crate::base::plugin::running().binary {
         "nvcf-cli" => format!("nvcf-cli self-hosted compute-plane install --values '{path}'"),
-        _ => format!("kubectl nvcf install --compute-plane --values '{path}'"),
+        _ => format!(
+            "{nvcf_cmd0} --compute-plane --values '{path}'",
+            nvcf_cmd0 = crate::base::plugin::nvcf("install")
+        ),
     });
     Ok(summary)
 }

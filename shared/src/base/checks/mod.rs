@@ -83,6 +83,8 @@ pub struct Spec {
     pub id: &'static str,
     pub title: &'static str,
     pub severity: Severity,
+    /// Names our commands as `{nvcf} REST`, `{nvca} REST` or `{helm-nvcf} REST`, spelled
+    /// for the running plugin when the check runs ([`crate::base::plugin::spell`]).
     pub hint: &'static str,
     pub hint_url: Option<&'static str>,
 }
@@ -155,7 +157,7 @@ impl Runner {
             id: spec.id.into(),
             title: spec.title.into(),
             severity: spec.severity,
-            hint: spec.hint.into(),
+            hint: crate::base::plugin::spell(spec.hint),
             hint_url: spec.hint_url.map(str::to_owned),
         };
         self.check_named(named, judge).await

@@ -135,15 +135,18 @@ const VERSION_TIMEOUT: Duration = Duration::from_secs(20);
 impl Helm {
     /// The helm that started us (`$HELM_BIN`), else `helm` on `PATH`.
     pub async fn from_env(env: &dyn EnvLookup, kube_context: Option<String>) -> Result<Helm> {
-        let bin = env
-            .get("HELM_BIN")
-            .filter(|b| !b.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| crate::clients::tools::which("helm", env))
-            .ok_or_else(|| {
-                Error::config("helm was not found: $HELM_BIN is unset and no helm is on PATH")
-                    .hint("run this as `helm nvcf …`, or put helm 3.14+ or helm 4 on PATH")
-            })?;
+        let bin =
+            env.get("HELM_BIN")
+                .filter(|b| !b.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| crate::clients::tools::which("helm", env))
+                .ok_or_else(|| {
+                    Error::config("helm was not found: $HELM_BIN is unset and no helm is on PATH")
+                        .hint(format!(
+                            "run this as `{helm_nvcf_cmd0}…`, or put helm 3.14+ or helm 4 on PATH",
+                            helm_nvcf_cmd0 = crate::base::plugin::helm_nvcf("")
+                        ))
+                })?;
         Helm::at(bin, kube_context).await
     }
 

@@ -186,7 +186,10 @@ impl InstallLock {
                 Category::Conflict,
                 format!("lost the install lock {NAMESPACE}/{}", self.name),
             )
-            .hint("another `kubectl nvcf up` took over; let it finish, then re-run")
+            .hint(format!(
+                "another `{nvcf_cmd0}` took over; let it finish, then re-run",
+                nvcf_cmd0 = crate::base::plugin::nvcf("up")
+            ))
             .exit_code_override(ExitCode::Conflict));
         }
         Ok(())
@@ -238,7 +241,7 @@ fn describe(spec: &LeaseSpec, now: Timestamp) -> String {
 fn held(name: &str, holder: &str) -> Error {
     Error::new(
         Category::Conflict,
-        format!("another `kubectl nvcf up` is in progress: install lock {NAMESPACE}/{name} is held by {holder}"),
+        format!("another `{nvcf_cmd0}` is in progress: install lock {NAMESPACE}/{name} is held by {holder}", nvcf_cmd0 = crate::base::plugin::nvcf("up")),
     )
     .hint(format!(
         "wait for it to finish; if that process is gone, the lock frees itself when it expires \

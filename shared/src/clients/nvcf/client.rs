@@ -121,7 +121,7 @@ pub fn decode<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T> {
             Category::Unknown,
             format!("the {what} response is not JSON (it starts {:?})", start.trim()),
         )
-        .hint("check that the endpoint settings point at the NVCF API (`kubectl nvcf context` shows them), not a web page or proxy"));
+        .hint(format!("check that the endpoint settings point at the NVCF API (`{nvcf_cmd0}` shows them), not a web page or proxy", nvcf_cmd0 = crate::base::plugin::nvcf("context"))));
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {

@@ -6,7 +6,7 @@
 
 use super::endpoints::Service;
 use crate::base::error::{Category, Error};
-use crate::base::plugin::api_command;
+use crate::base::plugin;
 use crate::base::secret::Secret;
 
 /// The credential class of a request.
@@ -79,11 +79,11 @@ impl Credentials {
     }
 
     pub fn missing(&self, bearer: Bearer) -> Error {
-        let init = api_command("init");
+        let init = plugin::nvcf("init");
         let fix = match bearer {
             Bearer::Task => format!(
                 "run `{init}`, then `{}`",
-                api_command("api-key generate --for task")
+                plugin::nvcf("api-key generate --for task")
             ),
             _ => format!("run `{init}` (or pass --token / set NVCF_TOKEN)"),
         };

@@ -100,7 +100,7 @@ impl Endpoints {
         let url = |key: &str, value: &str| -> Result<Url> {
             Url::parse(value).map_err(|e| {
                 Error::config(format!("setting {key} = {value:?} is not a URL: {e}"))
-                    .hint(format!("fix it with `kubectl nvcf profile set {key} URL`, or unset the environment variable that sets it"))
+                    .hint(format!("fix it with `{nvcf_cmd0} {key} URL`, or unset the environment variable that sets it", nvcf_cmd0 = crate::base::plugin::nvcf("profile set")))
             })
         };
         let host = |key: &str| Some(s.get(key).to_owned()).filter(|h| !h.is_empty());

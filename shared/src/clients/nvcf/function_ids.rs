@@ -43,24 +43,37 @@ impl Ids {
             .or(from_file.1);
         match (fid, vid) {
             (Some(f), Some(v)) => Ok((f, v)),
-            (Some(f), None) if state.function_id.as_deref() == Some(&f) && state.version_id.is_some() => {
+            (Some(f), None)
+                if state.function_id.as_deref() == Some(&f) && state.version_id.is_some() =>
+            {
                 Ok((f, state.version_id.unwrap_or_default()))
             }
             (Some(f), None) => {
-                let versions = Functions { client: &session.client }.versions(&f).await?;
+                let versions = Functions {
+                    client: &session.client,
+                }
+                .versions(&f)
+                .await?;
                 match versions.as_slice() {
                     [one] => Ok((f, one.version_id.clone())),
                     _ => Err(Error::usage(format!(
                         "function {f} has {} versions: say which",
                         versions.len()
                     ))
-                    .hint("pass --version-id (see `kubectl nvcf function versions`)")),
+                    .hint(format!(
+                        "pass --version-id (see `{nvcf_cmd0}`)",
+                        nvcf_cmd0 = crate::base::plugin::nvcf("function versions")
+                    ))),
                 }
             }
             (None, _) => match (state.function_id, state.version_id) {
                 (Some(f), Some(v)) => Ok((f, v)),
-                _ => Err(Error::usage("no function given and no current function")
-                    .hint("pass --function-id and --version-id, or create one with `kubectl nvcf function create`")),
+                _ => Err(
+                    Error::usage("no function given and no current function").hint(format!(
+                        "pass --function-id and --version-id, or create one with `{nvcf_cmd0}`",
+                        nvcf_cmd0 = crate::base::plugin::nvcf("function create")
+                    )),
+                ),
             },
         }
     }

@@ -4,7 +4,7 @@
 //! only this module knows the message is a Struct.
 
 use crate::base::error::{Category, Error, Result, RetryClass};
-use crate::base::plugin::api_command;
+use crate::base::plugin;
 use crate::base::secret::Secret;
 use bytes::{Buf, BufMut, Bytes};
 use prost::Message;
@@ -91,7 +91,10 @@ fn endpoint_uri(inv: &GrpcInvoke) -> Result<(String, bool)> {
             return Err(Error::config(format!(
                 "grpc_url {t:?} has scheme {scheme:?}; expected host:port, http:// or https://"
             ))
-            .hint("fix it with `kubectl nvcf profile set grpc_url HOST:PORT`"));
+            .hint(format!(
+                "fix it with `{nvcf_cmd0} grpc_url HOST:PORT`",
+                nvcf_cmd0 = crate::base::plugin::nvcf("profile set")
+            )));
         }
         None => (t, !inv.plaintext),
     };
@@ -100,7 +103,10 @@ fn endpoint_uri(inv: &GrpcInvoke) -> Result<(String, bool)> {
         return Err(Error::config(format!(
             "grpc_url {t:?} needs a port (grpc-proxy listens on :10081 behind the gateway)"
         ))
-        .hint("set it with `kubectl nvcf profile set grpc_url HOST:PORT` or NVCF_GRPC_URL"));
+        .hint(format!(
+            "set it with `{nvcf_cmd0} grpc_url HOST:PORT` or NVCF_GRPC_URL",
+            nvcf_cmd0 = crate::base::plugin::nvcf("profile set")
+        )));
     }
     let scheme = if tls { "https" } else { "http" };
     Ok((format!("{scheme}://{authority}"), tls))
@@ -147,7 +153,7 @@ fn unreachable_target(inv: &GrpcInvoke, e: &dyn std::error::Error) -> Error {
     if tls_problem {
         err.hint("trust the gateway's CA with --ca-bundle FILE")
     } else {
-        err.hint("check grpc_url (`kubectl nvcf profile get grpc_url`); behind the gateway grpc-proxy listens on :10081, and --grpc-plaintext is for a proxy without TLS")
+        err.hint(format!("check grpc_url (`{nvcf_cmd0} grpc_url`); behind the gateway grpc-proxy listens on :10081, and --grpc-plaintext is for a proxy without TLS", nvcf_cmd0 = crate::base::plugin::nvcf("profile get")))
     }
 }
 
@@ -156,15 +162,15 @@ fn from_status(s: Status, inv: &GrpcInvoke) -> Error {
     match s.code() {
         Code::Unauthenticated => Error::new(Category::Auth, message).hint(format!(
             "gRPC invocation uses the function API key: `{}`",
-            api_command("api-key generate --for function")
+            plugin::nvcf("api-key generate --for function")
         )),
         Code::PermissionDenied => Error::new(Category::Forbidden, message).hint(format!(
             "generate a key whose scope covers this function: `{}`",
-            api_command("api-key generate --for function")
+            plugin::nvcf("api-key generate --for function")
         )),
         Code::NotFound => Error::not_found(message).hint(format!(
             "check the function is deployed: `{}`",
-            api_command(&format!("function get {}", inv.function_id))
+            plugin::nvcf(&format!("function get {}", inv.function_id))
         )),
         Code::InvalidArgument => Error::invalid_input(message),
         Code::ResourceExhausted => Error::new(Category::RateLimited, message),

@@ -6,7 +6,7 @@ use super::client::{Client, Response};
 use super::credentials::Bearer;
 use super::endpoints::Service;
 use crate::base::error::{Category, Error, Result};
-use crate::base::plugin::api_command;
+use crate::base::plugin;
 use futures_util::StreamExt;
 use reqwest::Method;
 use reqwest::header::{ACCEPT, HeaderName};
@@ -102,7 +102,7 @@ pub async fn http(client: &Client, inv: &HttpInvoke) -> Result<Invocation> {
             )
             .hint(format!(
                 "raise --timeout, or check its queue position with `{}`",
-                api_command(&format!("function queue position {id}"))
+                plugin::nvcf(&format!("function queue position {id}"))
             )));
         }
         let mut poll = client

@@ -6,7 +6,7 @@
 
 use super::endpoints::Service;
 use crate::base::error::{Category, Error, Raw, RetryClass};
-use crate::base::plugin::api_command;
+use crate::base::plugin;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
@@ -118,12 +118,12 @@ fn refresh_hint(credential: &str) -> String {
     match credential {
         "api key" | "task api key" => format!(
             "generate a new API key with `{}`",
-            api_command("api-key generate")
+            plugin::nvcf("api-key generate")
         ),
         _ => format!(
             "mint a new admin token with `{}` (or `{}`)",
-            api_command("refresh"),
-            api_command("init")
+            plugin::nvcf("refresh"),
+            plugin::nvcf("init")
         ),
     }
 }
@@ -134,20 +134,20 @@ fn scope_hint(what: &Attempted, server: &str) -> String {
         // api-keys rejected the key itself: expired, revoked or unknown.
         return format!(
             "the API key was rejected (expired, revoked or unknown): generate a new one with `{}`",
-            api_command("api-key generate")
+            plugin::nvcf("api-key generate")
         );
     }
     match (what.service, what.credential) {
         (Service::Tasks, "admin token") => {
             format!(
                 "task calls need a task API key (the admin token has no task scopes): run `{}`",
-                api_command("api-key generate --for task")
+                plugin::nvcf("api-key generate --for task")
             )
         }
         (_, "api key") | (_, "task api key") => {
             format!(
                 "the API key lacks the scope for this call: use the admin token (`{}`) or generate a key with the needed scopes",
-                api_command("init")
+                plugin::nvcf("init")
             )
         }
         _ => "the credential lacks the scope for this call".into(),
@@ -187,7 +187,10 @@ pub fn from_transport(what: &Attempted, err: &reqwest::Error) -> Error {
             what.path
         ),
     )
-    .hint("check the endpoint settings (`kubectl nvcf status`) and that the gateway is reachable");
+    .hint(format!(
+        "check the endpoint settings (`{nvcf_cmd0}`) and that the gateway is reachable",
+        nvcf_cmd0 = crate::base::plugin::nvcf("status")
+    ));
     if category == Category::Timeout {
         e = e
             .hint("raise --http-timeout if the server is slow")

@@ -160,14 +160,14 @@ fn gateway(settings: &Settings) -> Result<Option<Gateway>> {
     }
     let url = url::Url::parse(raw).map_err(|e| {
         Error::usage(format!("gateway_url {raw:?} is not a URL: {e}")).hint(
-            "pass the gateway's address, e.g. --gateway http://10.0.0.5, or fix it with `kubectl nvcf profile set gateway_url URL`",
+            format!("pass the gateway's address, e.g. --gateway http://10.0.0.5, or fix it with `{nvcf_cmd0} gateway_url URL`", nvcf_cmd0 = crate::base::plugin::nvcf("profile set")),
         )
     })?;
     let domain = settings.get("domain");
     if domain.is_empty() {
         return Err(
             Error::usage("gateway_url needs a domain (the domain the gateway routes on)").hint(
-                "pass --domain, e.g. --domain nvcf.example.com, set NVCF_DOMAIN, or `kubectl nvcf profile set domain nvcf.example.com`",
+                format!("pass --domain, e.g. --domain nvcf.example.com, set NVCF_DOMAIN, or `{nvcf_cmd0}.example.com`", nvcf_cmd0 = crate::base::plugin::nvcf("profile set domain nvcf")),
             ),
         );
     }

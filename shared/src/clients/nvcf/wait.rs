@@ -6,7 +6,7 @@ use crate::base::error::{Category, Error, Result};
 use crate::base::events::{
     Emitter, Event, Final, LastProgress, PhaseCompleted, PhaseFailed, PhaseStarted, Ts,
 };
-use crate::base::plugin::api_command;
+use crate::base::plugin;
 use std::time::{Duration, Instant};
 
 const PHASE: &str = "Waiting for deployment";
@@ -101,10 +101,10 @@ async fn poll(
                 )
                 .hint(format!(
                     "inspect it with `{}`, then remove it with `{}`",
-                    api_command(&format!(
+                    plugin::nvcf(&format!(
                         "function deploy get --function-id {fid} --version-id {vid}"
                     )),
-                    api_command("function deploy remove")
+                    plugin::nvcf("function deploy remove")
                 )));
             }
             _ => {}
@@ -121,7 +121,7 @@ async fn poll(
             )
             .hint(format!(
                 "raise --timeout, or check again later with `{}`",
-                api_command("function get")
+                plugin::nvcf("function get")
             )));
         }
         tokio::time::sleep(interval.min(timeout.saturating_sub(started.elapsed()))).await;

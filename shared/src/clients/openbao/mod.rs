@@ -189,19 +189,25 @@ impl OpenBao {
         let (category, hint) = match a.status {
             403 => (
                 Category::Forbidden,
-                "the root token from openbao-server-root-token was refused: has it been revoked or rotated?",
+                "the root token from openbao-server-root-token was refused: has it been revoked or rotated?"
+                    .to_owned(),
             ),
             503 => (
                 Category::ClusterState,
-                "OpenBao is sealed or on standby: check `kubectl nvcf ops health` (seal status per pod), then retry",
+                format!(
+                    "OpenBao is sealed or on standby: check `{nvcf_cmd0}` (seal status per pod), then retry",
+                    nvcf_cmd0 = crate::base::plugin::nvcf("ops health")
+                ),
             ),
             400 if errors.contains("check-and-set") => (
                 Category::Conflict,
-                "the key data changed since it was read: re-run to plan against the new state",
+                "the key data changed since it was read: re-run to plan against the new state"
+                    .to_owned(),
             ),
             _ => (
                 Category::ClusterState,
-                "see the OpenBao server logs: kubectl logs -n vault-system openbao-server-0 -c openbao",
+                "see the OpenBao server logs: kubectl logs -n vault-system openbao-server-0 -c openbao"
+                    .to_owned(),
             ),
         };
         Error::new(

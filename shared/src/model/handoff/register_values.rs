@@ -77,7 +77,7 @@ impl RegisterValues {
     pub fn load(path: &Path) -> Result<RegisterValues> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::input_missing(format!("cannot read the values file {}: {e}", path.display()))
-                .hint("pass the file `compute-plane register --output` (or `kubectl nvca register --values-out`) wrote")
+                .hint(format!("pass the file `compute-plane register --output` (or `{nvca_cmd0} --values-out`) wrote", nvca_cmd0 = crate::base::plugin::nvca("register")))
         })?;
         let values = Self::parse(&text).map_err(|e| {
             Error::invalid_input(format!("parsing values file {}: {e}", path.display())).hint(

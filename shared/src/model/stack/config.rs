@@ -775,8 +775,8 @@ impl StackConfig {
         serde_path_to_error::deserialize(value).map_err(|e| {
             let key = e.path().to_string();
             let fix = match e.inner().to_string() {
-                m if m.starts_with("missing field") => "add the missing field (see the stack config reference in `helm nvcf values --help`)",
-                _ => "give the value the type this key takes",
+                m if m.starts_with("missing field") => format!("add the missing field (see the stack config reference in `{helm_nvcf_cmd0} --help`)", helm_nvcf_cmd0 = crate::base::plugin::helm_nvcf("values")),
+                _ => "give the value the type this key takes".to_owned(),
             };
             LoadError::Invalid(Problems {
                 file: file.to_owned(),

@@ -54,10 +54,11 @@ impl Inputs {
                 "stack config {} does not exist",
                 path.display()
             ))
-            .hint(
+            .hint(format!(
                 "write one (registry and repository are required) or pass --stack-config FILE; \
-                 see `helm nvcf values --help`",
-            ));
+                 see `{helm_nvcf_cmd0} --help`",
+                helm_nvcf_cmd0 = crate::base::plugin::helm_nvcf("values")
+            )));
         }
         let config = match StackConfig::load(&path) {
             Ok(c) => c,

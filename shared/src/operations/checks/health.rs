@@ -17,8 +17,11 @@ fn release_check(r: &ReleaseHealth) -> Named {
         },
         severity: Severity::Error,
         hint: format!(
-            "see why: kubectl nvcf status; helm status {} -n {}; kubectl get pods -n {}",
-            r.release, r.namespace, r.namespace
+            "see why: {nvcf_cmd0}; helm status {} -n {}; kubectl get pods -n {}",
+            r.release,
+            r.namespace,
+            r.namespace,
+            nvcf_cmd0 = crate::base::plugin::nvcf("status")
         ),
         hint_url: None,
     }
@@ -103,7 +106,11 @@ pub async fn stack_health(
             id: format!("{name}-installed"),
             title: format!("the {} is installed", name.replace('-', " ")),
             severity: Severity::Error,
-            hint: format!("install it: kubectl nvcf install --{name} (or kubectl nvcf up)"),
+            hint: format!(
+                "install it: {nvcf_cmd0} --{name} (or {nvcf_cmd1})",
+                nvcf_cmd0 = crate::base::plugin::nvcf("install"),
+                nvcf_cmd1 = crate::base::plugin::nvcf("up")
+            ),
             hint_url: None,
         };
         let verdict = if installed {
@@ -131,7 +138,11 @@ pub async fn stack_health(
                 id: format!("nvcfbackend-{}", b.name),
                 title: format!("NVCFBackend {} reports healthy", b.name),
                 severity: Severity::Error,
-                hint: "see the agent: kubectl nvca status; kubectl nvca doctor".into(),
+                hint: format!(
+                    "see the agent: {nvca_cmd0}; {nvca_cmd1}",
+                    nvca_cmd0 = crate::base::plugin::nvca("status"),
+                    nvca_cmd1 = crate::base::plugin::nvca("doctor")
+                ),
                 hint_url: None,
             };
             let verdict = if b.healthy {

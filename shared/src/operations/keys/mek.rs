@@ -271,8 +271,9 @@ pub async fn rotate(bao: &OpenBao, backup: &Path, plan_only: bool) -> Result<Ste
     let (check_entry, check) = read(bao).await?;
     verify_rotation(&check, &after, &old_kids).map_err(|e| {
         e.hint(format!(
-            "restore the previous state: kubectl nvcf keys restore --from {}",
-            backup.display()
+            "restore the previous state: {nvcf_cmd0} --from {}",
+            backup.display(),
+            nvcf_cmd0 = crate::base::plugin::nvcf("keys restore")
         ))
     })?;
     report.push(
@@ -285,10 +286,11 @@ pub async fn rotate(bao: &OpenBao, backup: &Path, plan_only: bool) -> Result<Ste
             check.keys.len()
         ),
     );
-    report.note("ESS loads the new key on its next refresh (agent ~24h, property poll 600s); confirm each ESS pod reports rotation_mek_delta{kid=\"NEW_KID\"} on :9464/metrics, or restart ESS: kubectl nvcf ops restart ess-api");
+    report.note(format!("ESS loads the new key on its next refresh (agent ~24h, property poll 600s); confirm each ESS pod reports rotation_mek_delta{{kid=\"NEW_KID\"}} on :9464/metrics, or restart ESS: {nvcf_cmd0}", nvcf_cmd0 = crate::base::plugin::nvcf("ops restart ess-api")));
     report.note(format!(
-        "to undo: kubectl nvcf keys restore --from {}",
-        backup.display()
+        "to undo: {nvcf_cmd0} --from {}",
+        backup.display(),
+        nvcf_cmd0 = crate::base::plugin::nvcf("keys restore")
     ));
     Ok(report)
 }
@@ -395,8 +397,9 @@ pub async fn restore(
             "the restore did not stick: the stored fields differ from the backup",
         )
         .hint(format!(
-            "inspect with kubectl nvcf keys status; the state before the restore is in {}",
-            backup.display()
+            "inspect with {nvcf_cmd0}; the state before the restore is in {}",
+            backup.display(),
+            nvcf_cmd0 = crate::base::plugin::nvcf("keys status")
         )));
     }
     report.push(
@@ -408,7 +411,9 @@ pub async fn restore(
             check.current_kid()
         ),
     );
-    report
-        .note("restart ESS so every pod loads the restored keys: kubectl nvcf ops restart ess-api");
+    report.note(format!(
+        "restart ESS so every pod loads the restored keys: {nvcf_cmd0}",
+        nvcf_cmd0 = crate::base::plugin::nvcf("ops restart ess-api")
+    ));
     Ok(report)
 }

@@ -421,7 +421,7 @@ pub async fn enable(
     }
     let explained = explain(svc.reference(), Some(cm), result, current);
     report.notes.extend(explained.explanation);
-    report.note("a later `helm upgrade`/`kubectl nvcf up` of ess-api rewrites this ConfigMap: to keep the jobs on, also set them as Helm values ess.env.<NAME>");
+    report.note(format!("a later `helm upgrade`/`{nvcf_cmd0}` of ess-api rewrites this ConfigMap: to keep the jobs on, also set them as Helm values ess.env.<NAME>", nvcf_cmd0 = crate::base::plugin::nvcf("up")));
     Ok(report)
 }
 

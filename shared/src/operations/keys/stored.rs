@@ -26,8 +26,7 @@ fn field<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
 
 fn bad(message: String) -> Error {
     Error::new(Category::ClusterState, message).hint(format!(
-        "inspect it: bao kv get {MOUNT}/{PATH} (or restore a backup with `kubectl nvcf keys restore --from FILE`)"
-    ))
+        "inspect it: bao kv get {MOUNT}/{PATH} (or restore a backup with `{nvcf_cmd0} --from FILE`)", nvcf_cmd0 = crate::base::plugin::nvcf("keys restore")))
 }
 
 /// Decodes `keys`: standard base64 of `{"keys":[JWK, ...]}`.

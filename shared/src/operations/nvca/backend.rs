@@ -106,7 +106,7 @@ pub fn expect(identity: &Identity, expected: Option<&str>, namespace: &str) -> R
                 identity.cluster_name
             ),
         )
-        .hint("check the kube context (--context) or pass the cluster's own id: kubectl nvca status")),
+        .hint(format!("check the kube context (--context) or pass the cluster's own id: {nvca_cmd0}", nvca_cmd0 = crate::base::plugin::nvca("status")))),
         None => Err(Error::new(
             Category::Conflict,
             format!(

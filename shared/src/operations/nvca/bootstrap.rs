@@ -75,7 +75,8 @@ pub struct BootstrapReport {
 /// Reads and parses the operator's cluster config.
 pub async fn read_cluster_dto(client: &kube::Client) -> Result<ClusterDto> {
     let fix = format!(
-        "install the operator with clusterSource self-managed (kubectl nvca values > nvca-operator-values.yaml; helm upgrade --install {OPERATOR_DEPLOYMENT} … -n {OPERATOR_NAMESPACE} -f nvca-operator-values.yaml)"
+        "install the operator with clusterSource self-managed ({nvca_cmd0} > nvca-operator-values.yaml; helm upgrade --install {OPERATOR_DEPLOYMENT} … -n {OPERATOR_NAMESPACE} -f nvca-operator-values.yaml)",
+        nvca_cmd0 = crate::base::plugin::nvca("values")
     );
     let cm = Api::<ConfigMap>::namespaced(client.clone(), OPERATOR_NAMESPACE)
         .get_opt(CLUSTER_CONFIGMAP)
@@ -345,9 +346,10 @@ async fn cluster_config(kube: &kube::Client, opts: &Options) -> Result<(ClusterD
         return Err(Error::input_missing(format!(
             "{CLUSTER_CONFIGMAP} names no ncaID and the profile has no client_id"
         ))
-        .hint(
-            "set ncaID in the operator's values, or `kubectl nvcf profile set client_id NCA_ID`",
-        ));
+        .hint(format!(
+            "set ncaID in the operator's values, or `{nvcf_cmd0} client_id NCA_ID`",
+            nvcf_cmd0 = crate::base::plugin::nvcf("profile set")
+        )));
     }
     let step = Step {
         step: "cluster-config",
@@ -372,7 +374,10 @@ async fn restart_operator(kube: &kube::Client, wrote: bool, opts: &Options) -> R
                 Category::ClusterState,
                 format!("Deployment {OPERATOR_NAMESPACE}/{OPERATOR_DEPLOYMENT} does not exist"),
             )
-            .hint("install the operator chart first (kubectl nvca values shows its values)")
+            .hint(format!(
+                "install the operator chart first ({nvca_cmd0})",
+                nvca_cmd0 = crate::base::plugin::nvca("values shows its values")
+            ))
         })?;
     let restart = wrote || !operator_current(kube, written_at.as_deref()).await?;
     if restart {
@@ -385,8 +390,7 @@ async fn restart_operator(kube: &kube::Client, wrote: bool, opts: &Options) -> R
             format!("the operator's rollout did not finish within {:?}", opts.timeout),
         )
         .hint(format!(
-            "kubectl logs -n {OPERATOR_NAMESPACE} -l app.kubernetes.io/name=nvca-operator -c nvca-operator --tail=100; kubectl nvca doctor names the usual causes"
-        )));
+            "kubectl logs -n {OPERATOR_NAMESPACE} -l app.kubernetes.io/name=nvca-operator -c nvca-operator --tail=100; {nvca_cmd0}", nvca_cmd0 = crate::base::plugin::nvca("doctor names the usual causes"))));
     }
     let replicas = deployment.spec.replicas.unwrap_or(1);
     Ok(Step {
@@ -413,8 +417,7 @@ async fn agent_up(kube: &kube::Client, opts: &Options) -> Result<Step> {
             ),
         )
         .hint(format!(
-            "the operator creates the agent from the NVCFBackend: kubectl describe nvcfbackends -n {OPERATOR_NAMESPACE}; kubectl nvca doctor checks the usual causes"
-        )));
+            "the operator creates the agent from the NVCFBackend: kubectl describe nvcfbackends -n {OPERATOR_NAMESPACE}; {nvca_cmd0}", nvca_cmd0 = crate::base::plugin::nvca("doctor checks the usual causes"))));
     };
     Ok(Step {
         step: "nvca-agent",

@@ -157,7 +157,7 @@ pub fn require_confirmation(report: &CleanupReport, yes: bool) -> Result<()> {
         report.finalizers_removed.len(),
         report.stuck_namespaces.len()
     ))
-    .hint("try `kubectl nvca uninstall` first; to proceed, re-run with --yes (or --dry-run to only list)"))
+    .hint(format!("try `{nvca_cmd0}` first; to proceed, re-run with --yes (or --dry-run to only list)", nvca_cmd0 = crate::base::plugin::nvca("uninstall"))))
 }
 
 impl Report for CleanupReport {

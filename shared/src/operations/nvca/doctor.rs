@@ -41,7 +41,7 @@ const REACHABLE: Spec = spec(
 const CLUSTER_CONFIG: Spec = spec(
     "cluster-config",
     "operator's cluster config (nvcfbackend-self-managed) present",
-    "install the operator self-managed: kubectl nvca values > nvca-operator-values.yaml; helm upgrade --install nvca-operator … -n nvca-operator -f nvca-operator-values.yaml",
+    "install the operator self-managed: {nvca} values > nvca-operator-values.yaml; helm upgrade --install nvca-operator … -n nvca-operator -f nvca-operator-values.yaml",
 );
 const OPERATOR_RUNNING: Spec = spec(
     "operator-running",
@@ -51,12 +51,12 @@ const OPERATOR_RUNNING: Spec = spec(
 const BOOTSTRAP: Spec = spec(
     "bootstrap-completed",
     "cluster bootstrapped (nvca-cluster-registration written)",
-    "run kubectl nvca bootstrap (registers with SIS, writes the IDs, restarts the operator); a failed in-chart bootstrap logs to: kubectl logs -n nvca-operator -c nvca-self-managed-bootstrap -l app.kubernetes.io/name=nvca-operator",
+    "run {nvca} bootstrap (registers with SIS, writes the IDs, restarts the operator); a failed in-chart bootstrap logs to: kubectl logs -n nvca-operator -c nvca-self-managed-bootstrap -l app.kubernetes.io/name=nvca-operator",
 );
 const CLUSTER_IDS: Spec = spec(
     "cluster-ids",
     "clusterId and clusterGroupId populated",
-    "the vault token may not have been there when the bootstrap ran: run kubectl nvca bootstrap (manual registration), which also restarts the operator",
+    "the vault token may not have been there when the bootstrap ran: run {nvca} bootstrap (manual registration), which also restarts the operator",
 );
 const OPERATOR_HAS_IDS: Spec = Spec {
     severity: Severity::Warning,
@@ -84,17 +84,17 @@ const AGENT_READY: Spec = spec(
 const SIS_AUTH: Spec = spec(
     "sis-auth",
     "SIS accepts our credentials",
-    "SIS answered 401: check nvca-cluster-registration has IDs (else kubectl nvca bootstrap), that the agent's vault-agent renders its secrets (kubectl logs -n nvca-system -l app.kubernetes.io/name=nvca -c vault-agent --tail=10), and refresh our admin token with kubectl nvcf init",
+    "SIS answered 401: check nvca-cluster-registration has IDs (else {nvca} bootstrap), that the agent's vault-agent renders its secrets (kubectl logs -n nvca-system -l app.kubernetes.io/name=nvca -c vault-agent --tail=10), and refresh our admin token with {nvcf} init",
 );
 const SIS_REGISTERED: Spec = spec(
     "sis-registered",
     "SIS holds the cluster the IDs name",
-    "the IDs are stale or the registration was removed: run kubectl nvca bootstrap to register again and rewrite the IDs",
+    "the IDs are stale or the registration was removed: run {nvca} bootstrap to register again and rewrite the IDs",
 );
 const SIS_KEYS: Spec = spec(
     "sis-keys",
     "SIS holds the cluster's current signing keys",
-    "the agent's tokens are signed with keys SIS does not hold, so SIS answers it 401: run kubectl nvca rotate",
+    "the agent's tokens are signed with keys SIS does not hold, so SIS answers it 401: run {nvca} rotate",
 );
 const GPUS_ADVERTISED: Spec = spec(
     "gpus-advertised",
@@ -104,7 +104,7 @@ const GPUS_ADVERTISED: Spec = spec(
 const GPUS_DISCOVERED: Spec = spec(
     "gpus-discovered",
     "NVCA discovered the GPUs",
-    "check the DynamicGPUDiscovery feature gate (selfManaged.featureGateValues; kubectl nvca values), then: kubectl get nvcfbackends -n nvca-operator -o jsonpath='{.items[0].status}'; kubectl logs -n nvca-system -l app.kubernetes.io/name=nvca -c nvca --tail=100",
+    "check the DynamicGPUDiscovery feature gate (selfManaged.featureGateValues; {nvca} values), then: kubectl get nvcfbackends -n nvca-operator -o jsonpath='{.items[0].status}'; kubectl logs -n nvca-system -l app.kubernetes.io/name=nvca -c nvca --tail=100",
 );
 
 /// What SIS answered, and how to ask it.
@@ -325,7 +325,10 @@ async fn operator_checks(runner: &mut Runner, seen: &Seen) {
                 .and_then(|i| i.as_ref())
                 .and_then(|i| i.written_at.clone());
             let (Some(written), Ok(pods)) = (written, &seen.wave.operator_pods) else {
-                return Verdict::skip("IDs not written by kubectl nvca bootstrap");
+                return Verdict::skip(format!(
+                    "IDs not written by {nvca_cmd0}",
+                    nvca_cmd0 = crate::base::plugin::nvca("bootstrap")
+                ));
             };
             let stale: Vec<String> = pods
                 .iter()

@@ -201,7 +201,10 @@ pub async fn get(client: &kube::Client, fid: &str, vid: Option<&str>) -> Result<
             Error::not_found(format!(
                 "function {which} has no ICMSRequest on this cluster"
             ))
-            .hint("list what runs here: kubectl nvca functions list")
+            .hint(format!(
+                "list what runs here: {nvca_cmd0}",
+                nvca_cmd0 = crate::base::plugin::nvca("functions list")
+            ))
         })
 }
 

@@ -155,9 +155,10 @@ pub fn remembered(profile: &Profile) -> Result<Registration> {
             "profile {} has no cluster registration",
             profile.name
         ))
-        .hint(
-            "run `kubectl nvca register --cluster-name NAME` first (or pass the profile that did)",
-        )
+        .hint(format!(
+            "run `{nvca_cmd0} --cluster-name NAME` first (or pass the profile that did)",
+            nvca_cmd0 = crate::base::plugin::nvca("register")
+        ))
     })
 }
 
@@ -195,7 +196,7 @@ pub async fn rotate(
                 identity.key_ids.join(", ")
             ),
         )
-        .hint("run `kubectl nvca rotate` to upload the new keys; until then NVCA's tokens are rejected (401)"));
+        .hint(format!("run `{nvca_cmd0}` to upload the new keys; until then NVCA's tokens are rejected (401)", nvca_cmd0 = crate::base::plugin::nvca("rotate"))));
     }
     sis.rotate_jwks(
         &registration.cluster_id,
@@ -247,7 +248,10 @@ pub async fn rotate_named(
         Error::not_found(format!(
             "no cluster {cluster_id} is registered for account {nca_id}"
         ))
-        .hint("list the account's clusters with `kubectl nvca list --nca-id NCA`")
+        .hint(format!(
+            "list the account's clusters with `{nvca_cmd0} --nca-id NCA`",
+            nvca_cmd0 = crate::base::plugin::nvca("list")
+        ))
     })?;
     let identity = discover(kube, api_server, manual).await?;
     sis.rotate_jwks(cluster_id, &identity.jwks, Some(&identity.issuer))

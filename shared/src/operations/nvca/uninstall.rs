@@ -180,7 +180,7 @@ async fn run_step(
                         function_pods.join(", ")
                     ),
                 )
-                .hint("undeploy the functions first (kubectl nvcf function deploy remove …), or pass --force to uninstall anyway")
+                .hint(format!("undeploy the functions first ({nvcf_cmd0} …), or pass --force to uninstall anyway", nvcf_cmd0 = crate::base::plugin::nvcf("function deploy remove")))
                 .exit_code_override(ExitCode::Conflict));
             }
             let deleted =
@@ -196,7 +196,7 @@ async fn run_step(
                 Ok("nvca-system has no pods".into())
             } else {
                 Err(Error::new(Category::Timeout, format!("pods still run in nvca-system after {:?}", opts.timeout))
-                    .hint("check the operator's logs (kubectl logs -n nvca-operator deploy/nvca-operator); if it is gone, kubectl nvca cleanup removes what it left"))
+                    .hint(format!("check the operator's logs (kubectl logs -n nvca-operator deploy/nvca-operator); if it is gone, {nvca_cmd0}", nvca_cmd0 = crate::base::plugin::nvca("cleanup removes what it left"))))
             }
         }
         3 => {

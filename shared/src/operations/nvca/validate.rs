@@ -42,7 +42,7 @@ const NVCA_HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15
 const REACHABLE: Spec = spec(
     "nvca-reachable",
     "NVCA agent deployment ready",
-    "see why the agent is not ready: kubectl describe deployment nvca -n nvca-system; kubectl nvca doctor",
+    "see why the agent is not ready: kubectl describe deployment nvca -n nvca-system; {nvca} doctor",
 );
 const GPU: Spec = spec(
     "gpu-capacity",
@@ -52,7 +52,7 @@ const GPU: Spec = spec(
 const NATS: Spec = spec(
     "nats-health",
     "NATS server of the agent reachable",
-    "check NATS on the control plane (kubectl get pods -n nats-system) and the operator's selfManaged.natsURL; kubectl nvca values shows what it is given",
+    "check NATS on the control plane (kubectl get pods -n nats-system) and the operator's selfManaged.natsURL; {nvca} values shows what it is given",
 );
 const PULL: Spec = spec(
     "pull-secret",

@@ -29,7 +29,7 @@ const PODS_PENDING: Spec = Spec {
 const QUEUE: Spec = spec(
     "queue-health",
     "function's ICMSRequest is ACTIVE",
-    "see what the agent reports: kubectl nvca functions get FUNCTION_ID -o yaml; kubectl logs -n nvca-system deployment/nvca",
+    "see what the agent reports: {nvca} functions get FUNCTION_ID -o yaml; kubectl logs -n nvca-system deployment/nvca",
 );
 const QUEUE_PENDING: Spec = Spec {
     severity: Severity::Warning,
@@ -40,7 +40,7 @@ const GPU_UTIL: Spec = Spec {
     ..spec(
         "gpu-utilization",
         "GPU allocation at or below 90%",
-        "add GPU nodes or drain functions you do not need: kubectl nvca functions list",
+        "add GPU nodes or drain functions you do not need: {nvca} functions list",
     )
 };
 

@@ -45,13 +45,15 @@ impl Report for OperatorValues {
     fn table(&self, _wide: bool) -> String {
         let yaml = to_yaml(&Value::Object(self.values.clone())).unwrap_or_default();
         format!(
-            "# NVCA operator values for {chart} {version} (self-managed), rendered by kubectl nvca values.\n\
+            "# NVCA operator values for {chart} {version} (self-managed), rendered by {nvca_cmd0}.\n\
              # helm upgrade --install {RELEASE} oci://REGISTRY/REPOSITORY/{chart} --version {version} \\\n\
              #   -n {ns} --create-namespace --wait -f nvca-operator-values.yaml\n\
-             # then: kubectl nvca bootstrap\n{yaml}",
+             # then: {nvca_cmd1}\n{yaml}",
             chart = self.chart,
             version = self.version,
             ns = self.namespace,
+            nvca_cmd0 = crate::base::plugin::nvca("values"),
+            nvca_cmd1 = crate::base::plugin::nvca("bootstrap")
         )
     }
     fn names(&self) -> Vec<String> {

@@ -185,8 +185,11 @@ async fn workloads(runner: &mut Runner, f: &Found) {
     for (kind, name, st) in rows {
         let reference = format!("{}/{name}", kind.as_str().to_ascii_lowercase());
         let hint = format!(
-            "kubectl get pods -n {} and kubectl describe {reference} -n {}; restart with kubectl nvcf ops restart {reference} -n {}",
-            f.namespace, f.namespace, f.namespace
+            "kubectl get pods -n {} and kubectl describe {reference} -n {}; restart with {nvcf_cmd0} {reference} -n {}",
+            f.namespace,
+            f.namespace,
+            f.namespace,
+            nvcf_cmd0 = crate::base::plugin::nvcf("ops restart")
         );
         let verdict = if st.done && st.ready >= st.desired {
             Verdict::pass(format!("{}/{} ready", st.ready, st.desired))

@@ -145,7 +145,7 @@ fn quorum_check(report: &mut StepReport, svc: &Service, waited: Option<&Waited>)
                 w.min_ready
             ),
         )
-        .hint(format!("check the cluster's own health now: kubectl nvcf ops health; and the pods: kubectl get pods -n {}", svc.namespace)));
+        .hint(format!("check the cluster's own health now: {nvcf_cmd0}; and the pods: kubectl get pods -n {}", svc.namespace, nvcf_cmd0 = crate::base::plugin::nvcf("ops health"))));
     }
     report.push(
         title,

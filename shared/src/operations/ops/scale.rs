@@ -206,10 +206,11 @@ pub async fn scale(
     }
     if from != replicas {
         report.note(format!(
-            "to go back: kubectl nvcf ops scale {}/{} -n {} --replicas {from}",
+            "to go back: {nvcf_cmd0} {}/{} -n {} --replicas {from}",
             svc.kind.as_str().to_ascii_lowercase(),
             svc.resource,
-            svc.namespace
+            svc.namespace,
+            nvcf_cmd0 = crate::base::plugin::nvcf("ops scale")
         ));
     }
     Ok(report)

@@ -149,9 +149,10 @@ pub fn resolve(catalog: &Catalog, wanted: &str, namespace: Option<&str>) -> Resu
             Ok(s)
         }
         [] => Err(
-            Error::not_found(format!("no stack service is called {wanted:?}")).hint(
-                "run `kubectl nvcf ops services` for the names, or write deployment/NAME -n NAMESPACE",
-            ),
+            Error::not_found(format!("no stack service is called {wanted:?}")).hint(format!(
+                "run `{nvcf_cmd0}` for the names, or write deployment/NAME -n NAMESPACE",
+                nvcf_cmd0 = crate::base::plugin::nvcf("ops services")
+            )),
         ),
         many => Err(Error::invalid_input(format!(
             "{wanted:?} matches {} workloads: {}",

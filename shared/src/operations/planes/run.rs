@@ -335,7 +335,7 @@ async fn run_phase(
         REGISTER if let ComputeSource::Handoff(values) = &req.compute_source => {
             let r = values.registration(&req.cluster_name).ok_or_else(|| {
                 Error::invalid_input("the values file has no clusterID: the cluster is not registered")
-                    .hint("register it first: `kubectl nvca register --control-plane-profile FILE --values-out FILE`")
+                    .hint(format!("register it first: `{nvca_cmd0} --control-plane-profile FILE --values-out FILE`", nvca_cmd0 = crate::base::plugin::nvca("register")))
             })?;
             progress.note(format!("cluster registered earlier: {}", r.cluster_id));
             let result = format!(
@@ -370,7 +370,7 @@ async fn run_phase(
                 .unwrap_or_else(|| session.settings.get("client_id").to_owned());
             if nca_id.is_empty() {
                 return Err(Error::config("no account (NCA id) to register the cluster under")
-                    .hint("pass --nca-id, or set client_id in the profile (kubectl nvcf profile set client_id …)"));
+                    .hint(format!("pass --nca-id, or set client_id in the profile ({nvcf_cmd0} client_id …)", nvcf_cmd0 = crate::base::plugin::nvcf("profile set"))));
             }
             let report = registration::register(
                 &sis,
@@ -490,7 +490,10 @@ async fn preflight(req: &Request<'_>, progress: &Progress) -> Result<String> {
             Category::ChecksFailed,
             format!("pre-flight checks failed: {}", failed.join(", ")),
         )
-        .hint("`kubectl nvcf check --pre` shows each failure with its fix"));
+        .hint(format!(
+            "`{nvcf_cmd0} --pre` shows each failure with its fix",
+            nvcf_cmd0 = crate::base::plugin::nvcf("check")
+        )));
     }
     let passed = report
         .outcomes

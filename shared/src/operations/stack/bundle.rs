@@ -475,7 +475,10 @@ impl VerifyReport {
                     bad.join(", ")
                 ),
             )
-            .hint("regenerate the bundle with `helm nvcf bundle`, or restore the files named")
+            .hint(format!(
+                "regenerate the bundle with `{helm_nvcf_cmd0}`, or restore the files named",
+                helm_nvcf_cmd0 = crate::base::plugin::helm_nvcf("bundle")
+            ))
         })
     }
 }
@@ -485,8 +488,11 @@ impl VerifyReport {
 pub fn verify(dir: &Path) -> Result<VerifyReport> {
     let sums_path = dir.join(CHECKSUMS);
     let text = std::fs::read_to_string(&sums_path).map_err(|e| {
-        crate::base::files::io_error("read", &sums_path, e)
-            .hint(format!("{} is not a helm nvcf bundle", dir.display()))
+        crate::base::files::io_error("read", &sums_path, e).hint(format!(
+            "{} is not a {helm_nvcf_cmd0}",
+            dir.display(),
+            helm_nvcf_cmd0 = crate::base::plugin::helm_nvcf("bundle")
+        ))
     })?;
     let mut listed = BTreeSet::new();
     let mut files = Vec::new();
@@ -496,7 +502,10 @@ pub fn verify(dir: &Path) -> Result<VerifyReport> {
                 Category::ChecksFailed,
                 format!("{}:{}: not a checksum line", sums_path.display(), n + 1),
             )
-            .hint("regenerate the bundle with `helm nvcf bundle`"));
+            .hint(format!(
+                "regenerate the bundle with `{helm_nvcf_cmd0}`",
+                helm_nvcf_cmd0 = crate::base::plugin::helm_nvcf("bundle")
+            )));
         };
         listed.insert(file.to_owned());
         let path = dir.join(file);

@@ -138,9 +138,8 @@ impl ChangeReport {
             .collect();
         let mut fixes: Vec<String> = failed.iter().filter_map(|c| c.fix.clone()).collect();
         fixes.push(format!(
-            "inspect with kubectl get pods -n {}; `helm nvcf rollback {}` returns to the previous revision",
-            self.namespace, self.release
-        ));
+            "inspect with kubectl get pods -n {}; `{helm_nvcf_cmd0} {}` returns to the previous revision",
+            self.namespace, self.release, helm_nvcf_cmd0 = crate::base::plugin::helm_nvcf("rollback")));
         Some(
             Error::new(
                 Category::ChecksFailed,
@@ -219,7 +218,10 @@ pub async fn upgrade_with(
                 Error::not_found(format!(
                     "release {release} has no deployed revision in {namespace}"
                 ))
-                .hint("install the stack first (helm nvcf bundle, deploy.sh), then upgrade")
+                .hint(format!(
+                    "install the stack first ({helm_nvcf_cmd0}, deploy.sh), then upgrade",
+                    helm_nvcf_cmd0 = crate::base::plugin::helm_nvcf("bundle")
+                ))
             })?;
             let source = match source {
                 Some(s) => ChartSource::parse(s)?,

@@ -208,9 +208,10 @@ async fn remove_rows(run: &Run<'_>, phases: &Phases<'_>, report: &mut DownReport
                 return Err(Error::config(
                     "deleting the cluster's registration needs SIS credentials",
                 )
-                .hint(
-                    "run `kubectl nvcf init` for this profile (or pass --token), then re-run down",
-                ));
+                .hint(format!(
+                    "run `{nvcf_cmd0}` for this profile (or pass --token), then re-run down",
+                    nvcf_cmd0 = crate::base::plugin::nvcf("init")
+                )));
             };
             let mut out = Vec::new();
             for r in rows {
