@@ -1,64 +1,20 @@
-//! When a PEM certificate expires: just enough DER to reach `notAfter`, so a TLS Secret's
-//! expiry can be checked without a full X.509 stack.
+//! When a PEM certificate expires, read with RustCrypto's X.509 parser.
 
-use base64::Engine;
 use time::OffsetDateTime;
-use time::macros::format_description;
+use x509_cert::Certificate;
+use x509_cert::der::DecodePem;
 
-/// One DER element at the start of `der`: its tag, its content and what follows it.
-fn element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = der.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (first as usize, rest)
-    } else {
-        let n = (first & 0x7f) as usize;
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n].iter().fold(0usize, |a, &b| (a << 8) | b as usize);
-        (len, &rest[n..])
-    };
-    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
-}
+const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+const END: &str = "-----END CERTIFICATE-----";
 
-/// `notAfter` of the first certificate in `pem`.
+/// `notAfter` of the first certificate in `pem` (a TLS Secret's `tls.crt` holds the leaf
+/// first, then its chain).
 pub fn not_after(pem: &str) -> Option<OffsetDateTime> {
-    let body: String = pem
-        .lines()
-        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .ok()?;
-    let (_, cert, _) = element(&der)?;
-    let (_, tbs, _) = element(cert)?;
-    let mut rest = tbs;
-    // [0] version is optional; then serial, signature algorithm, issuer, validity.
-    let (tag, _, after) = element(rest)?;
-    if tag == 0xa0 {
-        rest = after;
-    }
-    for _ in 0..3 {
-        rest = element(rest)?.2;
-    }
-    let (_, validity, _) = element(rest)?;
-    let (_, _, after_not_before) = element(validity)?;
-    let (tag, time, _) = element(after_not_before)?;
-    let text = std::str::from_utf8(time).ok()?;
-    let text = if tag == 0x17 {
-        // UTCTime: two-digit years 50..99 are 19xx (RFC 5280).
-        let century = if text.get(..2)? >= "50" { "19" } else { "20" };
-        format!("{century}{text}")
-    } else {
-        text.to_owned()
-    };
-    let fmt = format_description!("[year][month][day][hour][minute][second]Z");
-    time::PrimitiveDateTime::parse(&text, &fmt)
-        .ok()
-        .map(time::PrimitiveDateTime::assume_utc)
+    let start = pem.find(BEGIN)?;
+    let end = start + pem[start..].find(END)? + END.len();
+    let cert = Certificate::from_pem(&pem[start..end]).ok()?;
+    let since_epoch = cert.tbs_certificate.validity.not_after.to_unix_duration();
+    OffsetDateTime::from_unix_timestamp(i64::try_from(since_epoch.as_secs()).ok()?).ok()
 }
 
 #[cfg(test)]
@@ -74,6 +30,10 @@ mod tests {
         let t = not_after(CERT).unwrap();
         assert_eq!(t.unix_timestamp(), NOT_AFTER);
         assert!(not_after("not a certificate").is_none());
+        let chain = format!("{CERT}{CERT}");
+        assert_eq!(not_after(&chain).unwrap().unix_timestamp(), NOT_AFTER);
+        let torn = &CERT[..CERT.len() / 2];
+        assert!(not_after(torn).is_none());
     }
 
     const NOT_AFTER: i64 = 1_795_519_382;
