@@ -238,7 +238,12 @@ fn ctrl_c_cancels_cleanly_with_exit_130_and_a_cancelled_event() {
     std::fs::create_dir(&fake_bin).unwrap();
     // A kubectl that hangs when asked its version keeps `version` busy long enough.
     let kubectl = fake_bin.join("kubectl");
-    std::fs::write(&kubectl, "#!/bin/sh\nexec /bin/sleep 30\n").unwrap();
+    let asked = home.path().join("kubectl-was-asked");
+    std::fs::write(
+        &kubectl,
+        format!("#!/bin/sh\n: > '{}'\nexec /bin/sleep 30\n", asked.display()),
+    )
+    .unwrap();
     std::fs::set_permissions(&kubectl, std::fs::Permissions::from_mode(0o755)).unwrap();
     let child = home
         .command(bin("kubectl-nvcf"))
@@ -248,7 +253,12 @@ fn ctrl_c_cancels_cleanly_with_exit_130_and_a_cancelled_event() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // Interrupt once the command is inside its kubectl call, not after a guessed delay.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !asked.exists() {
+        assert!(Instant::now() < deadline, "version never ran kubectl");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let started = Instant::now();
     let kill = std::process::Command::new("/bin/kill")
         .args(["-INT", &child.id().to_string()])
