@@ -231,8 +231,14 @@ async fn prepare(
     } else {
         Vec::new()
     };
+    let functions = if shape.compute {
+        teardown::function_workloads(&compute.client).await?
+    } else {
+        Vec::new()
+    };
     let plan = down::build(PlanInput {
         catalog,
+        functions,
         inputs: &inputs,
         shape,
         cluster,

@@ -107,6 +107,7 @@ pub enum Command {
     #[command(subcommand)]
     ControlPlane(control_plane::ControlPlaneCommand),
     AddComputePlane(planes::AddComputePlaneArgs),
+    Repair(planes::RepairArgs),
     /// Operate the control plane: service table, health, restart, scale
     #[command(subcommand)]
     Ops(ops::OpsCommand),
@@ -172,6 +173,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::Install(args) => planes::install(&api, &cli.planes, args).await,
         Command::ControlPlane(cmd) => control_plane::run(&api, cmd).await,
         Command::AddComputePlane(args) => planes::add_compute_plane(&api, &cli.planes, args).await,
+        Command::Repair(args) => planes::repair(&api, &cli.planes, args).await,
         Command::Ops(cmd) => {
             ops::run(cmd, &cli.common, &sel, cli.kube.namespace.as_deref(), &ctx).await
         }

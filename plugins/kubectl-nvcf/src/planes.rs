@@ -3,14 +3,17 @@
 
 use crate::api::Api;
 use nvcf_shared::base::events::{Event, Final, Ts};
+use nvcf_shared::base::output::OutputFormat;
 use nvcf_shared::base::output::{OutputArgs, render, write_out};
 use nvcf_shared::clients::helm::Helm;
 use nvcf_shared::clients::nvcf::Session;
+use nvcf_shared::clients::nvcf::confirm::confirm;
 use nvcf_shared::model::handoff::register_values::{self, RegisterValues};
 use nvcf_shared::model::settings::{EnvLookup, Overlaid};
+use nvcf_shared::model::stack::catalog::{Catalog, Plane};
 use nvcf_shared::model::stack::inputs::{Inputs, StackArgs};
 use nvcf_shared::model::target::{KubeSelection, PlaneArgs, Target};
-use nvcf_shared::operations::planes::{self, ComputeSource, PlaneTarget, Request, Scope};
+use nvcf_shared::operations::planes::{self, ComputeSource, PlaneTarget, Request, Scope, repair};
 use nvcf_shared::operations::stack::render::{ChartSource, Planes, render_stream};
 use nvcf_shared::{Error, Result};
 use std::collections::HashMap;
@@ -188,7 +191,7 @@ pub async fn up(api: &Api<'_>, planes_args: &PlaneArgs, args: UpArgs) -> Result<
         )
         .hint("drop --token to mint a fresh token, or drop --refresh-token to use the one given"));
     }
-    let (control_sel, compute_sel, split) = selections(api.sel, planes_args);
+    let (control_sel, compute_sel, _) = selections(api.sel, planes_args);
     if args.plan_only {
         // The plan needs no passwords and no cluster: nothing is read but the config.
         let inputs = args.flags.stack.load(&api.ctx.env, false)?;
@@ -218,20 +221,51 @@ pub async fn up(api: &Api<'_>, planes_args: &PlaneArgs, args: UpArgs) -> Result<
         return render(&plan, args.flags.output.output, &mut api.ctx.stdout());
     }
     let inputs = args.flags.stack.load(&api.ctx.env, true)?;
-    let source = source_of(&args.flags, &inputs)?;
-    let env = with_icms(&api.ctx.env, args.icms_url.as_deref());
-    let session = open_session(api, &env)?;
+    let report = run_up(
+        api,
+        planes_args,
+        &args.cluster_name,
+        args.icms_url.as_deref(),
+        &args.flags,
+        inputs,
+    )
+    .await?;
+    render(&report, args.flags.output.output, &mut api.ctx.stdout())
+}
+
+/// The control plane's cluster, and the compute plane's when it is another (`split`).
+async fn both_targets(
+    api: &Api<'_>,
+    planes_args: &PlaneArgs,
+) -> Result<(PlaneTarget, Option<PlaneTarget>, bool)> {
+    let (control_sel, compute_sel, split) = selections(api.sel, planes_args);
     let control = resolve(api, &control_sel).await?;
     let compute = if split {
         Some(resolve(api, &compute_sel).await?)
     } else {
         None
     };
+    Ok((control, compute, split))
+}
+
+/// Both planes, as `up` installs them: what `up` and `repair` run.
+async fn run_up(
+    api: &Api<'_>,
+    planes_args: &PlaneArgs,
+    cluster_name: &str,
+    icms_url: Option<&str>,
+    flags: &StackFlags,
+    inputs: Inputs,
+) -> Result<planes::UpReport> {
+    let source = source_of(flags, &inputs)?;
+    let env = with_icms(&api.ctx.env, icms_url);
+    let session = open_session(api, &env)?;
+    let (control, compute, split) = both_targets(api, planes_args).await?;
     let req = Request {
         scope: Scope::All,
-        cluster_name: args.cluster_name.clone(),
-        nca_id: args.flags.nca_id.clone(),
-        region: args.flags.region.clone(),
+        cluster_name: cluster_name.to_owned(),
+        nca_id: flags.nca_id.clone(),
+        region: flags.region.clone(),
         inputs,
         source,
         control: Some(&control),
@@ -242,8 +276,103 @@ pub async fn up(api: &Api<'_>, planes_args: &PlaneArgs, args: UpArgs) -> Result<
         split,
         env: &api.ctx.env,
     };
-    let report = planes::run(req, api.ctx.events()).await?;
-    render(&report, args.flags.output.output, &mut api.ctx.stdout())
+    planes::run(req, api.ctx.events()).await
+}
+
+/// Put a half-failed install right: releases whose install failed or was cut off, and Jobs
+/// that failed or never ran, cleared so their hooks run again; then `up`
+#[derive(clap::Args, Debug)]
+pub struct RepairArgs {
+    /// The GPU cluster's name in SIS, as `up` was given it
+    #[arg(long)]
+    pub cluster_name: String,
+    /// ICMS/SIS base URL used for the registration (default: the profile's icms_url)
+    #[arg(long, value_name = "URL")]
+    pub icms_url: Option<String>,
+    /// Show what would be repaired, and how; change nothing
+    #[arg(long, visible_alias = "plan-only")]
+    pub dry_run: bool,
+    /// Repair without asking
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub flags: StackFlags,
+}
+
+pub async fn repair(api: &Api<'_>, planes_args: &PlaneArgs, args: RepairArgs) -> Result<()> {
+    check_cluster_name(&args.cluster_name)?;
+    let inputs = args.flags.stack.load(&api.ctx.env, !args.dry_run)?;
+    let releases = repair::stack_releases(Catalog::embedded(), &inputs.config)?;
+    let then = nvcf_shared::base::plugin::nvcf(&format!("up --cluster-name {}", args.cluster_name));
+    let (control, compute, split) = both_targets(api, planes_args).await?;
+    // On one cluster both planes are read there; split, each plane on its own cluster.
+    let on = |plane: Plane| {
+        releases
+            .iter()
+            .filter(|(r, _)| !split || r.plane == plane)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let mut plan = repair::diagnose(&control.client, &on(Plane::Control), then.clone()).await?;
+    if let Some(compute) = &compute {
+        let more = repair::diagnose(&compute.client, &on(Plane::Compute), then).await?;
+        plan.findings.extend(more.findings);
+    }
+    let format = args.flags.output.output;
+    if plan.is_empty() || args.dry_run {
+        return render(&plan, format, &mut api.ctx.stdout());
+    }
+    if format == OutputFormat::Table {
+        render(&plan, format, &mut api.ctx.stdout())?;
+    }
+    confirm(
+        &format!("repair {} release(s), then re-run up", plan.findings.len()),
+        args.yes,
+        &api.ctx.env,
+    )?;
+    for (target, plane) in [
+        (Some(&control), Plane::Control),
+        (compute.as_ref(), Plane::Compute),
+    ] {
+        let Some(target) = target else { continue };
+        let mine = repair::RepairPlan {
+            findings: plan
+                .findings
+                .iter()
+                .filter(|f| !split || f.plane == plane)
+                .cloned()
+                .collect(),
+            ..plan.clone()
+        };
+        repair::clear(&mine, &target.client, &target.helm, "5m").await?;
+        if !split {
+            break;
+        }
+    }
+    run_up(
+        api,
+        planes_args,
+        &args.cluster_name,
+        args.icms_url.as_deref(),
+        &args.flags,
+        inputs,
+    )
+    .await?;
+    plan.done = Some(true);
+    match format {
+        OutputFormat::Table => write_out(
+            &mut api.ctx.stdout(),
+            &format!(
+                "repaired: {}",
+                plan.findings
+                    .iter()
+                    .map(|f| f.release.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        _ => render(&plan, format, &mut api.ctx.stdout()),
+    }
 }
 
 pub async fn install(api: &Api<'_>, planes_args: &PlaneArgs, mut args: InstallArgs) -> Result<()> {

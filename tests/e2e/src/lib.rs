@@ -2,6 +2,8 @@
 //! that captures everything a command printed.
 
 pub mod faults;
+pub mod functions;
+pub mod helm_storage;
 pub mod http;
 pub mod registry;
 pub mod upstream;

@@ -362,6 +362,7 @@ fn pull_secret_credentials_are_tried_at_the_registry() {
         "{wrong}"
     );
     assert!(wrong["hint"].as_str().unwrap().contains("docker-registry"));
+    assert_eq!(wrong["cause"], "auth", "{wrong}");
 
     // base64 of the key alone, as in the troubleshooting guide.
     use base64::Engine as _;
@@ -413,9 +414,23 @@ fn pull_secret_credentials_are_tried_at_the_registry() {
         "{other}"
     );
 
+    // A registry nobody answers at: unreachable, a retry, not wrong credentials.
+    pull_secret(&env, "127.0.0.1:1", "robot", ROBOT_PASSWORD);
+    let gone = verdict(&["--registry", "127.0.0.1:1"]);
+    assert_eq!(gone["status"], "failed", "{gone}");
+    assert_eq!(gone["cause"], "network", "{gone}");
+    assert!(
+        gone["message"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.1:1: unreachable"),
+        "{gone}"
+    );
+
     pull_secret(&env, &registry.addr, "robot", ROBOT_PASSWORD);
     let right = verdict(&["--registry", &registry.addr]);
     assert_eq!(right["status"], "passed", "{right}");
+    assert!(right.get("cause").is_none(), "{right}");
 }
 
 /// The chart registry (`--chart-source oci://HOST/…`): helm's saved credentials for it log

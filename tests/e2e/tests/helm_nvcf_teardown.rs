@@ -128,8 +128,77 @@ fn teardown_leaves_only_the_declared_persistent_state_then_removes_it_on_request
     let refused = Run::of(nvcf(&tools::helm4()).arg("teardown"));
     assert_eq!(refused.code, Some(64), "{refused:#?}");
 
+    // An install cut off (pending-install), and a fail-closed webhook no release owns that
+    // calls the OpenBao injector's Service, as one an operator created at run time does.
+    nvcf_e2e::helm_storage::set_status(env, "grpc-proxy", "pending-install");
+    let injector = env
+        .kubectl_run(&["get", "services", "-n", "vault-system", "-o", "name"])
+        .unwrap()
+        .lines()
+        .find(|l| l.contains("injector"))
+        .and_then(|l| l.strip_prefix("service/"))
+        .expect("the injector's Service")
+        .to_owned();
+    let webhook = serde_json::json!({
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingWebhookConfiguration",
+        "metadata": {"name": "e2e-left-behind-injector"},
+        "webhooks": [{
+            "name": "inject.e2e.nvcf",
+            "failurePolicy": "Fail",
+            "sideEffects": "None",
+            "admissionReviewVersions": ["v1"],
+            "namespaceSelector": {"matchLabels": {"e2e-webhook": "on"}},
+            "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}],
+            "clientConfig": {"service": {"namespace": "vault-system", "name": injector, "path": "/mutate"}},
+        }],
+    });
+    let file = home.path().join("webhook.json");
+    std::fs::write(&file, webhook.to_string()).unwrap();
+    env.kubectl_run(&["apply", "-f", file.to_str().unwrap()])
+        .unwrap();
+
     let down = Run::of(nvcf(&tools::helm4()).args(["--json", "teardown", "--yes"]));
     down.expect_success();
+    let said = format!("{}{}", down.stdout, down.stderr);
+    assert!(
+        said.contains("pending-install (revision 1): uninstalled with --no-hooks"),
+        "{down:#?}"
+    );
+    assert!(
+        said.contains("MutatingWebhookConfiguration/e2e-left-behind-injector"),
+        "{down:#?}"
+    );
+    assert!(
+        env.kubectl_run(&[
+            "get",
+            "mutatingwebhookconfiguration",
+            "e2e-left-behind-injector",
+            "--ignore-not-found",
+            "-o",
+            "name"
+        ])
+        .unwrap()
+        .trim()
+        .is_empty(),
+        "the dangling webhook is deleted"
+    );
+    // Pods it matched can be created again.
+    env.kubectl_run(&["create", "namespace", "e2e-webhook-probe"])
+        .unwrap();
+    env.kubectl_run(&["label", "namespace", "e2e-webhook-probe", "e2e-webhook=on"])
+        .unwrap();
+    env.kubectl_run(&[
+        "run",
+        "probe",
+        "-n",
+        "e2e-webhook-probe",
+        "--image=registry.example.com/probe:1",
+        "--restart=Never",
+    ])
+    .unwrap();
+    env.kubectl_run(&["delete", "namespace", "e2e-webhook-probe", "--wait=false"])
+        .unwrap();
     assert_eq!(
         completed_phases(&down.stderr),
         [

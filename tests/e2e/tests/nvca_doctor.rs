@@ -4,7 +4,10 @@
 mod nvca_support;
 
 use nvca_support::{CLUSTER, Nvca, fault};
+use nvcf_e2e::registry::start_registry_with_auth;
 use serde_json::{Value, json};
+
+const ROBOT_PASSWORD: &str = "robot-password-2291";
 
 fn doctor(t: &Nvca) -> (Option<i32>, Value) {
     let run = t.nvca(&["doctor", "-o", "json"]);
@@ -84,6 +87,9 @@ fn doctor_names_each_planted_fault_and_its_fix() {
         return;
     };
     let mut t = Nvca::start("nvca-doctor");
+    // The site's registry, with htpasswd auth: the operator's images come from it, and the
+    // pull secret's credentials are tried there as a pull would.
+    let registry = start_registry_with_auth("robot", ROBOT_PASSWORD);
 
     // Nothing installed yet: the operator's config is missing, with the install as the fix.
     names(
@@ -93,7 +99,7 @@ fn doctor_names_each_planted_fault_and_its_fix() {
         "kubectl nvca values",
     );
 
-    t.install_operator(&chart);
+    t.install_operator_from(&chart, &registry.addr);
     t.start_operator(true);
     // Installed but never bootstrapped: the registration ConfigMap does not exist.
     let report = names(
@@ -107,6 +113,7 @@ fn doctor_names_each_planted_fault_and_its_fix() {
         "{report:#}"
     );
     t.json(&["bootstrap", "--timeout", "90s"]);
+    t.pull_secret(&registry.addr, "robot", ROBOT_PASSWORD);
 
     let (code, report) = doctor(&t);
     assert_eq!(code, Some(0), "healthy after bootstrap: {report:#}");
@@ -117,9 +124,43 @@ fn doctor_names_each_planted_fault_and_its_fix() {
         "sis-keys",
         "gpus-discovered",
         "vault-agent",
+        "pull-secret",
     ] {
         assert_eq!(outcome(&report, id)["status"], "passed", "{id}: {report:#}");
     }
+    assert!(
+        outcome(&report, "pull-secret")["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!("{}: logged in as robot", registry.addr)),
+        "{report:#}"
+    );
+
+    // A wrong key: refused at the registry (a fix, exit 2), and the key never shown.
+    t.pull_secret(&registry.addr, "robot", "wrong-password-5");
+    let report = names(&t, "pull-secret", "refused robot (401", "docker-registry");
+    assert_eq!(
+        outcome(&report, "pull-secret")["cause"],
+        "auth",
+        "{report:#}"
+    );
+    assert!(!report.to_string().contains("wrong-password-5"));
+    // The registry gone: unreachable, not bad credentials, and a retry (exit 7).
+    t.pull_secret(&registry.addr, "robot", ROBOT_PASSWORD);
+    let addr = registry.addr.clone();
+    drop(registry);
+    let (code, report) = doctor(&t);
+    assert_eq!(code, Some(7), "only an unreachable registry: {report:#}");
+    assert_eq!(failed(&report), ["pull-secret"], "{report:#}");
+    let o = outcome(&report, "pull-secret");
+    assert_eq!(o["cause"], "network", "{o:#}");
+    assert!(
+        o["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!("{addr}: unreachable")),
+        "{o:#}"
+    );
 
     // SIS returning 401.
     let mut rule = fault("sis");

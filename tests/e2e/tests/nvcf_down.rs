@@ -48,6 +48,10 @@ fn lifecycle(helm: &Path, name: &str) {
         c
     };
 
+    // A function still deployed: its ICMSRequest (with NVCA's finalizer) and its pod in
+    // nvcf-backend. With NVCA gone nothing clears the finalizer, and the namespace would hang.
+    nvcf_e2e::functions::leave_deployed(&env, "fn-echo");
+
     let audit = env.audit();
     let mark = audit.mark().unwrap();
     let plan = Run::of(cmd().args([
@@ -126,6 +130,14 @@ fn lifecycle(helm: &Path, name: &str) {
             .any(|c| c.starts_with("helm uninstall nvca-operator --namespace nvca-operator"))
     );
     assert!(plan["registrationRows"].is_array());
+    assert_eq!(
+        plan["functions"],
+        serde_json::json!([
+            "ICMSRequest/fn-echo -n nvcf-backend",
+            "Pod/fn-echo-0 -n nvcf-backend"
+        ]),
+        "functions still deployed are in the plan: {plan:#}"
+    );
 
     let all: Value = serde_json::from_str(&all.stdout).unwrap();
     let order: Vec<&str> = all["releases"]
@@ -169,6 +181,25 @@ fn lifecycle(helm: &Path, name: &str) {
     );
     // The real chart's cleanup finalizers, with no operator running to remove them.
     assert!(down.stdout.contains("finalizer released"), "{down:#?}");
+    assert!(
+        down.stdout.contains("ICMSRequest/fn-echo -n nvcf-backend")
+            && down.stdout.contains("deleted (finalizers cleared)"),
+        "{down:#?}"
+    );
+    let backend_ns = env
+        .kubectl_run(&[
+            "get",
+            "namespace",
+            "nvcf-backend",
+            "--ignore-not-found",
+            "-o",
+            "name",
+        ])
+        .unwrap();
+    assert!(
+        backend_ns.trim().is_empty(),
+        "nvcf-backend is gone: {backend_ns}"
+    );
     let left = status_support::release_names(&env);
     assert!(!left.contains("nvca-operator"), "{left}");
     assert!(left.contains("api"), "control plane kept: {left}");

@@ -8,6 +8,7 @@ mod report;
 
 pub use report::{CheckOutputArgs, CheckOutputFormat, CheckReport, Status};
 
+use crate::base::error::Category;
 use crate::base::events::{
     CategoryCompleted, CheckCompleted, CheckStarted, CheckSummary, Emitter, Event, Final, Severity,
     Ts,
@@ -37,8 +38,22 @@ pub struct Outcome {
     pub hint: Option<String>,
     #[serde(rename = "hintURL", skip_serializing_if = "Option::is_none")]
     pub hint_url: Option<String>,
+    /// Why it failed, as the error taxonomy names it (`network` when something could not be
+    /// reached, `auth` when credentials were refused): tells a retry from a fix.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "category_name"
+    )]
+    pub cause: Option<Category>,
     #[serde(skip)]
     pub duration: Duration,
+}
+
+fn category_name<S: serde::Serializer>(c: &Option<Category>, s: S) -> Result<S::Ok, S::Error> {
+    match c {
+        Some(c) => s.serialize_str(c.as_str()),
+        None => s.serialize_none(),
+    }
 }
 
 /// The verdict of one check, before it is placed in a category.
@@ -47,6 +62,7 @@ pub struct Verdict {
     pub status: Status,
     pub detail: Option<String>,
     pub message: Option<String>,
+    pub cause: Option<Category>,
 }
 
 impl Verdict {
@@ -55,6 +71,7 @@ impl Verdict {
             status: Status::Passed,
             detail: Some(detail.into()).filter(|d: &String| !d.is_empty()),
             message: None,
+            cause: None,
         }
     }
     pub fn fail(message: impl Into<String>) -> Self {
@@ -62,6 +79,7 @@ impl Verdict {
             status: Status::Failed,
             detail: None,
             message: Some(message.into()),
+            cause: None,
         }
     }
     pub fn skip(reason: impl Into<String>) -> Self {
@@ -69,7 +87,14 @@ impl Verdict {
             status: Status::Skipped,
             detail: None,
             message: Some(reason.into()),
+            cause: None,
         }
+    }
+    /// Names why it failed: [`Category::Network`] for what could not be reached,
+    /// [`Category::Auth`] for refused credentials.
+    pub fn because(mut self, cause: Category) -> Self {
+        self.cause = Some(cause);
+        self
     }
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
@@ -87,6 +112,17 @@ pub struct Spec {
     /// for the running plugin when the check runs ([`crate::base::plugin::spell`]).
     pub hint: &'static str,
     pub hint_url: Option<&'static str>,
+}
+
+/// An error-severity check with no hint URL: most checks.
+pub const fn spec(id: &'static str, title: &'static str, hint: &'static str) -> Spec {
+    Spec {
+        id,
+        title,
+        severity: Severity::Error,
+        hint,
+        hint_url: None,
+    }
 }
 
 /// A check identity built at run time: [`Spec`] with owned text.
@@ -193,6 +229,7 @@ impl Runner {
             message: verdict.message,
             hint: if failed { Some(spec.hint) } else { None },
             hint_url: if failed { spec.hint_url } else { None },
+            cause: if failed { verdict.cause } else { None },
             duration: started.elapsed(),
         };
         if outcome.status != Status::Skipped {

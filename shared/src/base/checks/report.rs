@@ -101,6 +101,16 @@ impl CheckReport {
             CheckOutputFormat::Yaml => render(self, OutputFormat::Yaml, out)?,
         }
         if self.failed() {
+            if self.only_unreachable() {
+                return Err(Error::new(
+                    crate::base::error::Category::Network,
+                    format!(
+                        "{what} failed: what they check could not be reached ({} error(s))",
+                        self.errors
+                    ),
+                )
+                .hint("nothing was judged wrong yet: check the network path to what is named above, then re-run"));
+            }
             return Err(Error::new(
                 crate::base::error::Category::ChecksFailed,
                 format!(
@@ -112,6 +122,21 @@ impl CheckReport {
             .exit_code_override(ExitCode::ChecksFailed));
         }
         Ok(())
+    }
+}
+
+impl CheckReport {
+    /// Every failed error-severity check failed because something could not be reached
+    /// (a registry, a server): a retry, not a fix, so the exit code says unavailable (7)
+    /// rather than checks failed (2).
+    pub fn only_unreachable(&self) -> bool {
+        let mut failed = self
+            .outcomes
+            .iter()
+            .filter(|o| o.status == Status::Failed && o.severity == Severity::Error)
+            .peekable();
+        failed.peek().is_some()
+            && failed.all(|o| o.cause == Some(crate::base::error::Category::Network))
     }
 }
 
@@ -176,5 +201,59 @@ impl Report for CheckReport {
             .iter()
             .map(|o| format!("check/{}/{}", o.category, o.id))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::error::Category;
+
+    fn outcome(status: Status, severity: Severity, cause: Option<Category>) -> Outcome {
+        Outcome {
+            category: "registry".into(),
+            id: "x".into(),
+            title: "x".into(),
+            status,
+            severity,
+            detail: None,
+            message: None,
+            hint: None,
+            hint_url: None,
+            cause,
+            duration: Duration::ZERO,
+        }
+    }
+
+    fn exit_code(outcomes: Vec<Outcome>) -> Option<ExitCode> {
+        let report = CheckReport::new(outcomes, Duration::ZERO);
+        report
+            .print_as("checks", CheckOutputFormat::Json, &mut Vec::new())
+            .err()
+            .map(|e| e.exit_code())
+    }
+
+    #[test]
+    fn only_unreachable_failures_exit_unavailable_and_anything_else_checks_failed() {
+        use Severity::{Error as E, Warning as W};
+        let unreachable = || outcome(Status::Failed, E, Some(Category::Network));
+        let refused = || outcome(Status::Failed, E, Some(Category::Auth));
+        let plain = || outcome(Status::Failed, E, None);
+        let passed = || outcome(Status::Passed, E, None);
+        assert_eq!(exit_code(vec![passed()]), None);
+        assert_eq!(
+            exit_code(vec![passed(), unreachable(), unreachable()]),
+            Some(ExitCode::Unavailable)
+        );
+        // A warning that failed for another reason does not make it a fix.
+        assert_eq!(
+            exit_code(vec![unreachable(), outcome(Status::Failed, W, None)]),
+            Some(ExitCode::Unavailable)
+        );
+        assert_eq!(
+            exit_code(vec![unreachable(), refused()]),
+            Some(ExitCode::ChecksFailed)
+        );
+        assert_eq!(exit_code(vec![plain()]), Some(ExitCode::ChecksFailed));
     }
 }

@@ -13,6 +13,7 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::process::Command;
 
+pub mod storage;
 pub mod template_cache;
 pub use template_cache::TemplateCache;
 
@@ -270,6 +271,28 @@ impl Helm {
     }
 
     pub async fn uninstall(&self, release: &str, namespace: &str, timeout: &str) -> Result<()> {
+        self.uninstall_with(release, namespace, timeout, &[]).await
+    }
+
+    /// `helm uninstall --no-hooks`: for a release whose install was cut off or failed, whose
+    /// delete hooks would run against half-made state (or never finish).
+    pub async fn uninstall_without_hooks(
+        &self,
+        release: &str,
+        namespace: &str,
+        timeout: &str,
+    ) -> Result<()> {
+        self.uninstall_with(release, namespace, timeout, &["--no-hooks"])
+            .await
+    }
+
+    async fn uninstall_with(
+        &self,
+        release: &str,
+        namespace: &str,
+        timeout: &str,
+        extra: &[&str],
+    ) -> Result<()> {
         let mut cmd = self.command();
         cmd.args([
             "uninstall",
@@ -278,6 +301,7 @@ impl Helm {
             namespace,
             "--ignore-not-found",
         ])
+        .args(extra)
         .args([self.wait_flag(), "--timeout", timeout]);
         self.run(cmd, Category::HelmApply).await.map(|_| ())
     }

@@ -2,6 +2,7 @@
 
 use super::from_kube;
 use crate::base::error::Result;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
@@ -98,6 +99,32 @@ pub async fn delete_configmap(client: &kube::Client, namespace: &str, name: &str
     .await
 }
 
+/// Deletes Job `namespace/name` (its pods with it) and waits until it is gone, so a hook of
+/// the same name can be created again.
+pub async fn delete_job(client: &kube::Client, namespace: &str, name: &str) -> Result<bool> {
+    let api = Api::<Job>::namespaced(client.clone(), namespace);
+    let deleted = delete_one(&api, name, "Job").await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while api
+        .get_opt(name)
+        .await
+        .map_err(|e| from_kube(e, &format!("read Job {namespace}/{name}")))?
+        .is_some()
+    {
+        if Instant::now() >= deadline {
+            return Err(crate::base::error::Error::new(
+                crate::base::error::Category::Timeout,
+                format!("Job {namespace}/{name} was deleted but is still there after 60s"),
+            )
+            .hint(format!(
+                "see what holds it: kubectl get job {name} -n {namespace} -o yaml (finalizers)"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    Ok(deleted)
+}
+
 pub async fn delete_crd(client: &kube::Client, name: &str) -> Result<bool> {
     delete_one(
         &Api::<CustomResourceDefinition>::all(client.clone()),
@@ -128,6 +155,43 @@ pub async fn delete_object(
 ) -> Result<bool> {
     let api = super::objects::dynamic_api(client, resource, namespace);
     delete_one(&api, name, &resource.kind).await
+}
+
+/// Deletes one object after clearing its finalizers: for objects whose controller is gone
+/// (or about to be), which would otherwise stay in deletion for ever. Gone already is fine.
+pub async fn delete_without_finalizers(
+    client: &kube::Client,
+    resource: &ApiResource,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<bool> {
+    let api = super::objects::dynamic_api(client, resource, namespace);
+    let patch = serde_json::json!({"metadata": {"finalizers": null}});
+    match api
+        .patch(
+            name,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+    {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 404 => return Ok(false),
+        Err(e) => {
+            return Err(from_kube(
+                e,
+                &format!("clear the finalizers of {} {name}", resource.kind),
+            ));
+        }
+    }
+    match api
+        .delete(name, &DeleteParams::background().grace_period(0))
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+        Err(e) => Err(from_kube(e, &format!("delete {} {name}", resource.kind))),
+    }
 }
 
 /// Waits until namespace `name` is gone; `false` when `timeout` passed first.

@@ -9,6 +9,7 @@ pub mod lease;
 pub mod multiplexed;
 pub mod objects;
 pub mod probes;
+pub mod webhooks;
 pub mod workloads;
 
 pub use ::kube::Client;

@@ -43,6 +43,27 @@ pub async fn exists(
         .map_err(|e| from_kube(e, &format!("read {} {name}", resource.kind)))
 }
 
+/// The names of every `resource` in `namespace`; none when the server does not serve the
+/// kind (its CRD is gone) or the namespace does not exist.
+pub async fn names(
+    client: &kube::Client,
+    resource: &ApiResource,
+    namespace: Option<&str>,
+) -> Result<Vec<String>> {
+    match dynamic_api(client, resource, namespace)
+        .list_metadata(&ListParams::default())
+        .await
+    {
+        Ok(list) => Ok(list
+            .items
+            .into_iter()
+            .filter_map(|o| o.metadata.name)
+            .collect()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(Vec::new()),
+        Err(e) => Err(from_kube(e, &format!("list {}", resource.plural))),
+    }
+}
+
 pub async fn pvc_names(client: &kube::Client, namespace: &str) -> Result<Vec<String>> {
     let list = Api::<PersistentVolumeClaim>::namespaced(client.clone(), namespace)
         .list(&ListParams::default())

@@ -4,6 +4,7 @@
 use super::docker_config::{self, host_of};
 use super::login::{Outcome, login};
 use crate::base::checks::Verdict;
+use crate::base::error::Category;
 
 /// The verdict for one `.dockerconfigjson` document.
 pub async fn judge(bytes: &[u8], registries: &[String]) -> Verdict {
@@ -26,6 +27,8 @@ pub async fn judge_decoded(decoded: &docker_config::Decoded, registries: &[Strin
         registries.iter().map(|r| host_of(r)).collect()
     };
     let mut passed = Vec::new();
+    // Failures that are only "could not reach it" are a retry, not wrong credentials.
+    let mut unreachable = 0;
     for host in wanted {
         let Some(entry) = decoded.entries.iter().find(|e| host_of(&e.server) == host) else {
             if !decoded.problems.iter().any(|p| host_of(&p.server) == host) {
@@ -61,7 +64,10 @@ pub async fn judge_decoded(decoded: &docker_config::Decoded, registries: &[Strin
                     format!(": {message}")
                 }
             )),
-            Outcome::Unreachable(why) => failures.push(format!("{host}: unreachable ({why})")),
+            Outcome::Unreachable(why) => {
+                unreachable += 1;
+                failures.push(format!("{host}: unreachable ({why})"));
+            }
         }
     }
     if failures.is_empty() {
@@ -70,6 +76,11 @@ pub async fn judge_decoded(decoded: &docker_config::Decoded, registries: &[Strin
         }
         Verdict::pass(passed.join("; "))
     } else {
-        Verdict::fail(failures.join("; "))
+        let cause = if unreachable == failures.len() {
+            Category::Network
+        } else {
+            Category::Auth
+        };
+        Verdict::fail(failures.join("; ")).because(cause)
     }
 }

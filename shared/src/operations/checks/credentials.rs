@@ -121,9 +121,11 @@ pub async fn chart_registry_credentials(
                     }
                     Outcome::Refused { status, .. } => Verdict::fail(format!(
                         "{host}: wants credentials ({status}) and helm has none saved for it"
-                    )),
+                    ))
+                    .because(crate::base::error::Category::Auth),
                     Outcome::Unreachable(why) => {
                         Verdict::fail(format!("{host}: unreachable ({why})"))
+                            .because(crate::base::error::Category::Network)
                     }
                     Outcome::Authenticated { .. } => Verdict::pass(host.clone()),
                 },

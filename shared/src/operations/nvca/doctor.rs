@@ -7,7 +7,7 @@ use super::bootstrap::{
     AGENT_NAMESPACE, ClusterDto, OPERATOR_DEPLOYMENT, read_cluster_dto, started_before,
 };
 use super::uninstall::{OPERATOR_NAMESPACE, REGISTRATION_CONFIGMAP};
-use crate::base::checks::{Runner, Spec, Verdict};
+use crate::base::checks::{Runner, Spec, Verdict, spec};
 use crate::base::error::{Category, Error, Result};
 use crate::base::events::Severity;
 use crate::clients::kube::identity::discover;
@@ -22,16 +22,6 @@ use std::collections::BTreeMap;
 
 /// The init container of the v0.5 chart (seed 001), still found on older installs.
 pub const BOOTSTRAP_INIT_CONTAINER: &str = "nvca-self-managed-bootstrap";
-
-pub(super) const fn spec(id: &'static str, title: &'static str, hint: &'static str) -> Spec {
-    Spec {
-        id,
-        title,
-        severity: Severity::Error,
-        hint,
-        hint_url: None,
-    }
-}
 
 const REACHABLE: Spec = spec(
     "api-server-reachable",
@@ -239,6 +229,14 @@ pub async fn run(runner: &mut Runner, client: Result<kube::Client>, sis: Result<
     agent_checks(runner, &seen).await;
     sis_checks(runner, &seen, &client, sis).await;
     gpu_checks(runner, &seen).await;
+    // A wrong key surfaces only when a pod is next scheduled (ImagePullBackOff): log in now.
+    runner.begin_category("registry credentials");
+    runner
+        .check(
+            super::validate::PULL,
+            super::validate::pull_secrets(&client),
+        )
+        .await;
 }
 
 async fn operator_checks(runner: &mut Runner, seen: &Seen) {

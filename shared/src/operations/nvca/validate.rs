@@ -3,9 +3,9 @@
 //! (`--nvca-url`) and a NATS server outside the cluster need only the Kubernetes API.
 
 use super::bootstrap::{AGENT_NAMESPACE, OPERATOR_DEPLOYMENT};
-use super::doctor::spec;
 use super::maintenance::AGENT_DEPLOYMENT;
 use super::uninstall::OPERATOR_NAMESPACE;
+use crate::base::checks::spec;
 use crate::base::events::Severity;
 use crate::clients::kube::probes::gpu_inventory;
 use crate::clients::registry::docker_config::{self, Decoded, host_of, image_host};
@@ -54,7 +54,7 @@ const NATS: Spec = spec(
     "NATS server of the agent reachable",
     "check NATS on the control plane (kubectl get pods -n nats-system) and the operator's selfManaged.natsURL; {nvca} values shows what it is given",
 );
-const PULL: Spec = spec(
+pub(super) const PULL: Spec = spec(
     "pull-secret",
     "image pull secrets of the operator and agent exist and log in to their registries",
     "create the secret named in the message: kubectl create secret docker-registry NAME -n NAMESPACE --docker-server=nvcr.io --docker-username='$oauthtoken' --docker-password=…",
@@ -217,7 +217,7 @@ async fn gpus(client: &kube::Client) -> Verdict {
 
 /// The operator's and agent's pull secrets exist, and together hold credentials that log in
 /// to every registry their images come from.
-async fn pull_secrets(client: &kube::Client) -> Verdict {
+pub(super) async fn pull_secrets(client: &kube::Client) -> Verdict {
     let mut wanted: Vec<(&str, String)> = Vec::new();
     let mut hosts: Vec<String> = Vec::new();
     for (ns, name) in [

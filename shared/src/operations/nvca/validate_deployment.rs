@@ -7,9 +7,8 @@
 //! as a label value: the agent labels its workloads with the id, under keys that differ
 //! between NVCA releases, so the value is what is matched.
 
-use super::doctor::spec;
 use super::functions::{self, Function, Phase};
-use crate::base::checks::{Runner, Spec, Verdict};
+use crate::base::checks::{Runner, Spec, Verdict, spec};
 use crate::base::error::Result;
 use crate::base::events::Severity;
 use crate::clients::kube::probes::custom_objects;

@@ -4,8 +4,9 @@
 use super::gates::{self, Gate};
 use super::plan::waves;
 use super::progress::Progress;
-use super::releases::{self, Recorded, VALUES_LABEL};
+use super::releases;
 use crate::base::error::{Error, Result};
+use crate::clients::helm::storage::{self, Recorded, VALUES_LABEL};
 use crate::clients::helm::{Helm, UpgradeRequest};
 use crate::model::stack::catalog::{Catalog, Release};
 use crate::model::stack::config::StackConfig;
@@ -66,7 +67,7 @@ impl PlaneApply<'_> {
                 format!(" and {} pull secret(s)", secrets.len())
             }
         ));
-        let recorded = releases::recorded(self.client).await?;
+        let recorded = storage::recorded(self.client).await?;
         let refs: Vec<&Release> = planned.iter().map(|p| p.release).collect();
         let wave_of = waves(&refs);
         let mut by_wave: BTreeMap<u32, Vec<&Planned<'_>>> = BTreeMap::new();
@@ -162,6 +163,7 @@ impl ReleaseJob {
                 }
             }
         }
+        gates::wait_crds_not_terminating(&self.client, r, self.timeout).await?;
         let path = self.values_dir.join(format!("{}.yaml", r.name));
         let text = crate::model::stack::values::to_yaml(&self.values)?;
         crate::base::files::write_atomic(&path, text.as_bytes())?;
@@ -180,6 +182,7 @@ impl ReleaseJob {
             })
             .await?;
         gates::wait_open(&self.client, r, &self.namespace, true, self.timeout).await?;
+        gates::wait_crds_established(&self.client, r, self.timeout).await?;
         let action = if recorded.is_some() {
             "upgraded"
         } else {

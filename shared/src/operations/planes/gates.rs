@@ -7,6 +7,7 @@ use crate::clients::kube::from_kube;
 use crate::model::stack::catalog::{Hook, Release};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::Api;
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,7 @@ pub enum Gate {
 
 /// The hook Jobs whose success is state others build on: those helm runs after install or
 /// upgrade and does not delete on success.
-fn kept_jobs(release: &Release) -> impl Iterator<Item = &Hook> {
+pub(super) fn kept_jobs(release: &Release) -> impl Iterator<Item = &Hook> {
     release.hooks.iter().filter(|h| {
         h.kind == "Job"
             && h.events
@@ -33,14 +34,14 @@ fn kept_jobs(release: &Release) -> impl Iterator<Item = &Hook> {
     })
 }
 
-enum JobState {
+pub(super) enum JobState {
     Succeeded,
     Failed(String),
     Running,
     Missing,
 }
 
-async fn job_state(client: &kube::Client, ns: &str, name: &str) -> Result<JobState> {
+pub(super) async fn job_state(client: &kube::Client, ns: &str, name: &str) -> Result<JobState> {
     let api: Api<Job> = Api::namespaced(client.clone(), ns);
     let Some(job) = api
         .get_opt(name)
@@ -98,6 +99,95 @@ async fn ready(
         }
         _ => None,
     })
+}
+
+/// The state of one CRD: absent, being deleted, or served (`Established`).
+async fn crd_state(client: &kube::Client, name: &str) -> Result<(bool, bool, bool)> {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let Some(crd) = api
+        .get_opt(name)
+        .await
+        .map_err(|e| from_kube(e, &format!("read CRD {name}")))?
+    else {
+        return Ok((false, false, false));
+    };
+    let terminating = crd.metadata.deletion_timestamp.is_some();
+    let established = crd
+        .status
+        .and_then(|s| s.conditions)
+        .unwrap_or_default()
+        .iter()
+        .any(|c| c.type_ == "Established" && c.status == "True");
+    Ok((true, terminating, established))
+}
+
+/// Before a release installs: a CRD it ships that a teardown is still deleting (its custom
+/// resources' finalizers not yet cleared) must be gone first, or helm's create lands on an
+/// object that is about to disappear, and what is installed next finds no CRD.
+pub async fn wait_crds_not_terminating(
+    client: &kube::Client,
+    release: &Release,
+    timeout: Duration,
+) -> Result<()> {
+    let started = Instant::now();
+    for crd in &release.crds {
+        while crd_state(client, &crd.name).await?.1 {
+            if started.elapsed() > timeout {
+                return Err(Error::new(
+                    Category::ClusterState,
+                    format!(
+                        "{}: CRD {} is still being deleted after {}s",
+                        release.name,
+                        crd.name,
+                        timeout.as_secs()
+                    ),
+                )
+                .hint(format!(
+                    "its custom resources hold finalizers: kubectl get {} -A; a controller that is gone cannot clear them ({} does)",
+                    crd.plural,
+                    crate::base::plugin::nvca("cleanup")
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    Ok(())
+}
+
+/// After a release installs: every CRD it ships is served, so releases after it can create
+/// their custom resources at once. One the chart did not create (its values turned it off)
+/// is not waited for.
+pub async fn wait_crds_established(
+    client: &kube::Client,
+    release: &Release,
+    timeout: Duration,
+) -> Result<()> {
+    let started = Instant::now();
+    for crd in &release.crds {
+        loop {
+            let (exists, terminating, established) = crd_state(client, &crd.name).await?;
+            if !exists || (!terminating && established) {
+                break;
+            }
+            if started.elapsed() > timeout {
+                return Err(Error::new(
+                    Category::Timeout,
+                    format!(
+                        "{}: CRD {} is not established after {}s",
+                        release.name,
+                        crd.name,
+                        timeout.as_secs()
+                    ),
+                )
+                .hint(format!(
+                    "see its conditions: kubectl get crd {} -o yaml",
+                    crd.name
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    Ok(())
 }
 
 /// Waits until the release's Jobs have succeeded and its workloads are ready. `just_applied`

@@ -11,6 +11,7 @@ mod gates;
 pub mod plan;
 mod progress;
 mod releases;
+pub mod repair;
 pub mod run;
 
 pub use plan::{PlanRelease, UpPlan};

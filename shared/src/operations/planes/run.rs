@@ -582,7 +582,7 @@ async fn verify(req: &Request<'_>, state: &State, catalog: &Catalog) -> Result<S
             Plane::Compute => state.compute_inputs.as_ref().unwrap_or(&req.inputs),
             Plane::Control => &req.inputs,
         };
-        let recorded = super::releases::recorded(&target.client).await?;
+        let recorded = crate::clients::helm::storage::recorded(&target.client).await?;
         let wanted = planned(
             catalog,
             inputs,

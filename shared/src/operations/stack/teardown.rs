@@ -6,6 +6,7 @@ use crate::base::error::{Category, Error, Result};
 use crate::base::events::{Emitter, Phases};
 use crate::base::output::{Report, column_table};
 use crate::clients::helm::Helm;
+use crate::clients::kube::webhooks;
 use crate::clients::kube::{delete as kdelete, objects};
 use crate::model::stack::catalog::{Catalog, Release, teardown_order};
 use crate::model::stack::inputs::Inputs;
@@ -182,6 +183,60 @@ pub fn plan(catalog: &Catalog, inputs: &Inputs, planes: Planes) -> Result<Teardo
     })
 }
 
+/// Where function workloads run on a compute plane: the agent's ICMSRequests and the
+/// function pods (seed 001, "Uninstalling").
+const FUNCTIONS_NAMESPACE: &str = crate::operations::nvca::kill::REQUESTS_NAMESPACE;
+
+fn icms_requests() -> ApiResource {
+    use crate::operations::nvca::functions::{GROUP, KIND, PLURAL, VERSION};
+    objects::resource(&format!("{GROUP}/{VERSION}"), KIND, PLURAL)
+}
+
+/// Function workloads still on the compute plane: ICMSRequests and pods in nvcf-backend.
+/// Once NVCA is uninstalled nothing removes their finalizers, and the namespace (and so the
+/// teardown) would wait on them for ever.
+pub async fn function_workloads(client: &kube::Client) -> Result<Vec<ObjectRef>> {
+    let mut found: Vec<ObjectRef> =
+        objects::names(client, &icms_requests(), Some(FUNCTIONS_NAMESPACE))
+            .await?
+            .into_iter()
+            .map(|name| ObjectRef::new("ICMSRequest", Some(FUNCTIONS_NAMESPACE), &name))
+            .collect();
+    found.extend(
+        kdelete::live_pods(client, FUNCTIONS_NAMESPACE)
+            .await?
+            .into_iter()
+            .map(|name| ObjectRef::new("Pod", Some(FUNCTIONS_NAMESPACE), &name)),
+    );
+    Ok(found)
+}
+
+/// Removes what [`function_workloads`] found: requests with their finalizers cleared (as
+/// `kubectl nvca cleanup` does), pods at once.
+async fn remove_functions(client: &kube::Client, found: &[ObjectRef]) -> Result<Vec<Step>> {
+    let pods = objects::resource("v1", "Pod", "pods");
+    let mut steps = Vec::new();
+    for o in found {
+        let resource = if o.kind == "Pod" {
+            &pods
+        } else {
+            &icms_requests()
+        };
+        let removed =
+            kdelete::delete_without_finalizers(client, resource, o.namespace.as_deref(), &o.name)
+                .await?;
+        steps.push(Step {
+            object: o.display(),
+            action: if removed {
+                "deleted (finalizers cleared): a function still deployed".into()
+            } else {
+                "already gone".into()
+            },
+        });
+    }
+    Ok(steps)
+}
+
 /// Deletes every object of the drain kind (NVCFBackends), so the operator tears its agent
 /// down before it is uninstalled. A missing CRD means there is nothing to drain.
 async fn drain(
@@ -354,9 +409,23 @@ pub async fn execute_evented(
     timeout: &str,
     events: Option<&Emitter>,
 ) -> Result<TeardownReport> {
-    let total = 3 + u32::from(plan.drain.is_some()) + u32::from(remove_persistent);
+    // Function workloads go first, while the agent that owns them can still see them go.
+    let functions = match &plan.drain {
+        Some(_) => function_workloads(client).await?,
+        None => Vec::new(),
+    };
+    let total = 3
+        + u32::from(!functions.is_empty())
+        + u32::from(plan.drain.is_some())
+        + u32::from(remove_persistent);
     let phases = Phases::new(events, total);
     let mut steps = Vec::new();
+    if !functions.is_empty() {
+        let removed = phases
+            .run("remove-functions", remove_functions(client, &functions))
+            .await?;
+        steps.extend(removed);
+    }
     if let Some(d) = &plan.drain {
         let drained = phases.run("drain-nvcfbackends", drain(client, d)).await?;
         steps.extend(drained.into_iter().map(|object| Step {
@@ -371,7 +440,20 @@ pub async fn execute_evented(
             for (i, (release, ns)) in plan.releases.iter().enumerate() {
                 let manifest = helm.get_manifest(release, ns).await?;
                 let installed = manifest.is_some();
-                if let Some(manifest) = manifest {
+                let pending = crate::clients::helm::storage::recorded_one(client, ns, release)
+                    .await?
+                    .filter(|r| r.is_pending());
+                if let Some(cut_off) = &pending {
+                    // Its hooks would run against half-made state, or wait for ever.
+                    helm.uninstall_without_hooks(release, ns, timeout).await?;
+                    out.push(Step {
+                        object: format!("release/{release} -n {ns}"),
+                        action: format!(
+                            "{} (revision {}): uninstalled with --no-hooks",
+                            cut_off.status, cut_off.revision
+                        ),
+                    });
+                } else if let Some(manifest) = manifest {
                     let released = crate::operations::nvca::orphans::uninstall_releasing_orphans(
                         helm, client, release, ns, &manifest, timeout,
                     )
@@ -379,6 +461,22 @@ pub async fn execute_evented(
                     out.extend(released.into_iter().map(|object| Step {
                         object,
                         action: "finalizer released: its operator is gone".into(),
+                    }));
+                }
+                if installed || pending.is_some() {
+                    let left = webhooks::dangling(client, std::slice::from_ref(ns)).await?;
+                    webhooks::delete(client, &left).await?;
+                    out.extend(left.iter().map(|d| Step {
+                        object: d.display(),
+                        action: format!(
+                            "deleted: the Service it calls ({}) went with the release{}",
+                            d.services.join(", "),
+                            if d.fails_closed {
+                                "; failing closed, it would have refused every pod it matches"
+                            } else {
+                                ""
+                            }
+                        ),
                     }));
                 }
                 phases.progress(&format!("release/{release}"), count(i + 1), n);

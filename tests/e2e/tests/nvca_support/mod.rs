@@ -91,12 +91,17 @@ impl Nvca {
     /// `kubectl nvca values` from a stack config, then `helm install` of `chart` with that
     /// file, waiting for the operator Deployment.
     pub fn install_operator(&self, chart: &Path) {
+        self.install_operator_from(chart, "nvcr.io");
+    }
+
+    /// As [`Nvca::install_operator`], with the images from `registry` (HOST[:PORT]).
+    pub fn install_operator_from(&self, chart: &Path, registry: &str) {
         let dir = self.sim.home.path();
         let config = dir.join("nvcf-stack.yaml");
         std::fs::write(
             &config,
             format!(
-                "registry: nvcr.io\nrepository: acme/nvcf\nimagePullSecrets: [nvcr-pull-secret]\ncompute: {{clusterName: {CLUSTER}}}\n"
+                "registry: {registry}\nrepository: acme/nvcf\nimagePullSecrets: [nvcr-pull-secret]\ncompute: {{clusterName: {CLUSTER}}}\n"
             ),
         )
         .unwrap();
@@ -118,6 +123,29 @@ impl Nvca {
             ]),
         )
         .expect_success();
+    }
+
+    /// (Re)creates the operator's pull secret `nvca-operator/nvcr-pull-secret`.
+    pub fn pull_secret(&self, server: &str, user: &str, password: &str) {
+        let _ = self.cluster.kubectl_run(&[
+            "delete",
+            "secret",
+            "nvcr-pull-secret",
+            "-n",
+            "nvca-operator",
+            "--ignore-not-found",
+        ]);
+        self.kubectl(&[
+            "create",
+            "secret",
+            "docker-registry",
+            "nvcr-pull-secret",
+            "-n",
+            "nvca-operator",
+            &format!("--docker-server={server}"),
+            &format!("--docker-username={user}"),
+            &format!("--docker-password={password}"),
+        ]);
     }
 
     pub fn start_operator(&mut self, creates_agent: bool) {

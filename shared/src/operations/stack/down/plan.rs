@@ -59,6 +59,9 @@ pub struct DownPlan {
     pub phases: Vec<PlanPhase>,
     pub releases: Vec<PlanRelease>,
     pub registration_rows: Vec<RegistrationRow>,
+    /// Function workloads still deployed on the compute plane, removed first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<String>,
     /// Namespaces deleted once their releases are gone.
     pub namespaces: Vec<String>,
     /// Persistent state deleted (`--remove-persistent`) or kept.
@@ -83,6 +86,8 @@ pub struct Shape {
 
 pub struct PlanInput<'a> {
     pub catalog: &'a Catalog,
+    /// Function workloads found on the compute plane ([`teardown::function_workloads`]).
+    pub functions: Vec<ObjectRef>,
     pub inputs: &'a Inputs,
     pub shape: Shape,
     pub cluster: String,
@@ -126,6 +131,7 @@ pub fn build(input: PlanInput<'_>) -> Result<DownPlan> {
     let mut remove_persistent = Vec::new();
     let mut kept = Vec::new();
     let mut teardowns = Vec::new();
+    let functions = &input.functions;
     if s.drain {
         phases.push(phase(DRAIN, input.compute_context));
         commands.push(format!(
@@ -145,6 +151,14 @@ pub fn build(input: PlanInput<'_>) -> Result<DownPlan> {
             Plane::Compute => Planes::Compute,
         };
         let t = teardown::plan(input.catalog, input.inputs, planes)?;
+        if plane == Plane::Compute {
+            for o in functions {
+                commands.push(format!(
+                    "kubectl patch {r} --type=merge -p '{{\"metadata\":{{\"finalizers\":null}}}}' --context {context} && kubectl delete {r} --context {context}",
+                    r = kubectl_ref(o)
+                ));
+            }
+        }
         if let Some(d) = &t.drain {
             commands.push(format!(
                 "kubectl delete {}.{} --all -n {} --context {context}",
@@ -251,6 +265,7 @@ pub fn build(input: PlanInput<'_>) -> Result<DownPlan> {
         phases,
         releases,
         registration_rows: rows,
+        functions: input.functions.iter().map(ObjectRef::display).collect(),
         namespaces,
         remove_persistent,
         kept,
@@ -335,6 +350,15 @@ impl Report for DownPlan {
             ));
         }
         let mut kv = Vec::new();
+        if !self.functions.is_empty() {
+            kv.push((
+                "FUNCTIONS STILL DEPLOYED",
+                format!(
+                    "{} (removed first, finalizers cleared)",
+                    self.functions.join(", ")
+                ),
+            ));
+        }
         if !self.namespaces.is_empty() {
             kv.push(("DELETE NAMESPACES", self.namespaces.join(", ")));
         }

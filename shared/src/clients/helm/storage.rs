@@ -1,0 +1,80 @@
+//! What helm has recorded for its releases, read from helm's own storage (Secrets labelled
+//! `owner=helm`) through the API server in one request: status and revision without a
+//! helm process per release.
+
+use crate::base::error::Result;
+use crate::clients::kube::from_kube;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ListParams};
+use std::collections::BTreeMap;
+
+/// The helm release label we add, holding [`fingerprint`] of what was installed.
+pub const VALUES_LABEL: &str = "nvcf-values-sha";
+
+/// The latest revision of one release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub revision: u32,
+    pub status: String,
+    pub fingerprint: Option<String>,
+}
+
+impl Recorded {
+    pub fn is_pending(&self) -> bool {
+        self.status.starts_with("pending")
+    }
+}
+
+/// Latest revision per `(namespace, release)`.
+pub async fn recorded(client: &kube::Client) -> Result<BTreeMap<(String, String), Recorded>> {
+    let api: Api<Secret> = Api::all(client.clone());
+    let list = api
+        .list_metadata(&ListParams::default().labels("owner=helm"))
+        .await
+        .map_err(|e| from_kube(e, "list helm releases"))?;
+    let mut latest: BTreeMap<(String, String), Recorded> = BTreeMap::new();
+    for item in list.items {
+        let labels = item.metadata.labels.unwrap_or_default();
+        let (Some(name), Some(ns)) = (labels.get("name"), item.metadata.namespace) else {
+            continue;
+        };
+        let revision: u32 = labels
+            .get("version")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let entry = Recorded {
+            revision,
+            status: labels.get("status").cloned().unwrap_or_default(),
+            fingerprint: labels.get(VALUES_LABEL).cloned(),
+        };
+        let key = (ns, name.clone());
+        if latest.get(&key).is_none_or(|r| r.revision < revision) {
+            latest.insert(key, entry);
+        }
+    }
+    Ok(latest)
+}
+
+pub async fn recorded_one(
+    client: &kube::Client,
+    namespace: &str,
+    release: &str,
+) -> Result<Option<Recorded>> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let list = api
+        .list_metadata(&ListParams::default().labels(&format!("owner=helm,name={release}")))
+        .await
+        .map_err(|e| from_kube(e, &format!("read helm release {release}")))?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|i| {
+            let labels = i.metadata.labels.unwrap_or_default();
+            Some(Recorded {
+                revision: labels.get("version")?.parse().ok()?,
+                status: labels.get("status").cloned().unwrap_or_default(),
+                fingerprint: labels.get(VALUES_LABEL).cloned(),
+            })
+        })
+        .max_by_key(|r| r.revision))
+}
