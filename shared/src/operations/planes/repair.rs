@@ -28,6 +28,9 @@ pub enum Action {
     RerunJob,
     /// Nothing first: the upgrade that follows retries it.
     Upgrade,
+    /// Nothing first: missing while the rest of its plane is installed (a repair cut off
+    /// between its uninstall and the install that follows); `up` installs it.
+    Install,
 }
 
 impl Action {
@@ -37,6 +40,7 @@ impl Action {
             Action::Rollback => "helm rollback to the last deployed revision, then upgrade",
             Action::RerunJob => "delete the failed Job, then upgrade (the Job runs again)",
             Action::Upgrade => "upgrade again",
+            Action::Install => "install it",
         }
     }
 }
@@ -216,9 +220,28 @@ pub async fn diagnose(
     then: String,
 ) -> Result<RepairPlan> {
     let all = recorded(client).await?;
+    let installed = |r: &Release, ns: &String| all.contains_key(&(ns.clone(), r.name.clone()));
+    let plane_installed = |plane: Plane| {
+        releases
+            .iter()
+            .any(|(r, ns)| r.plane == plane && installed(r, ns))
+    };
     let mut findings = Vec::new();
     for (release, ns) in releases {
         let Some(rec) = all.get(&(ns.clone(), release.name.clone())) else {
+            if plane_installed(release.plane) {
+                findings.push(Finding {
+                    release: release.name.clone(),
+                    namespace: ns.clone(),
+                    plane: release.plane,
+                    problem: format!(
+                        "not installed, while the rest of the {} plane is",
+                        release.plane.as_str()
+                    ),
+                    action: Action::Install,
+                    job: None,
+                });
+            }
             continue;
         };
         let mut jobs = BTreeMap::new();
@@ -273,7 +296,7 @@ pub async fn clear(
                 let Some(job) = &f.job else { continue };
                 crate::clients::kube::delete::delete_job(client, &f.namespace, job).await?;
             }
-            Action::Upgrade => {}
+            Action::Upgrade | Action::Install => {}
         }
     }
     Ok(())

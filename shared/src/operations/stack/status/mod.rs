@@ -73,6 +73,10 @@ pub struct Identity {
     pub source: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The registration on the cluster and the one this profile holds disagree: one line,
+    /// with where the fix is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<String>,
 }
 
 impl Identity {
@@ -93,6 +97,7 @@ impl Identity {
             compute_plane_context: contexts.1.to_owned(),
             source: "none".into(),
             notes: Vec::new(),
+            drift: None,
         };
         let saved = saved.filter(|r| asked.is_none_or(|a| a == r.cluster_name));
         if let (Some(a), None) = (asked, saved) {
@@ -109,9 +114,11 @@ impl Identity {
             if let Some(c) =
                 on_cluster.filter(|c| !c.cluster_id.is_empty() && c.cluster_id != r.cluster_id)
             {
-                id.notes.push(format!(
-                    "the NVCA operator holds cluster id {}, the profile {}: re-run the compute-plane install",
-                    c.cluster_id, r.cluster_id
+                id.drift = Some(format!(
+                    "the NVCA operator holds cluster id {}, this profile {} (a registration from another run or control plane): {} names the fix",
+                    c.cluster_id,
+                    r.cluster_id,
+                    crate::base::plugin::nvca("doctor")
                 ));
             }
         } else if let Some(c) = on_cluster {
@@ -246,5 +253,35 @@ impl Clusters {
         };
         let compute = compute.filter(|c| c.context != control.context);
         Ok(Clusters { control, compute })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_registration_the_cluster_does_not_hold_is_one_drift_line_naming_the_fix() {
+        let saved = Registration {
+            cluster_id: "id-profile".into(),
+            cluster_group_id: "g".into(),
+            cluster_name: "gpu-a".into(),
+            ..Registration::default()
+        };
+        let held = |id: &str| ClusterIds {
+            cluster_id: id.into(),
+            cluster_group_id: "g".into(),
+        };
+        let same = Identity::resolve(None, Some(&saved), Some(&held("id-profile")), ("a", "a"));
+        assert_eq!(same.drift, None);
+        let other = Identity::resolve(None, Some(&saved), Some(&held("id-other")), ("a", "a"));
+        let line = other.drift.expect("drift");
+        assert!(
+            line.contains("id-other")
+                && line.contains("id-profile")
+                && line.contains("kubectl nvca doctor"),
+            "{line}"
+        );
+        assert!(!line.contains('\n'));
     }
 }

@@ -71,6 +71,7 @@ impl StatusReport {
             ),
             ("STATUS", self.headline()),
         ];
+        rows.extend(i.drift.iter().map(|d| ("DRIFT", d.clone())));
         rows.extend(i.notes.iter().map(|n| ("NOTE", n.clone())));
         rows
     }
