@@ -322,6 +322,20 @@ pub async fn repair(api: &Api<'_>, planes_args: &PlaneArgs, args: RepairArgs) ->
     if plan.is_empty() || args.dry_run {
         return render(&plan, format, &mut api.ctx.stdout());
     }
+    let by_hand: Vec<String> = plan.by_hand().iter().map(|f| f.release.clone()).collect();
+    if !by_hand.is_empty() {
+        // `up` would stop at them anyway; change nothing until a person has looked.
+        render(&plan, format, &mut api.ctx.stdout())?;
+        return Err(Error::new(
+            nvcf_shared::base::error::Category::ClusterState,
+            format!(
+                "{} need a person first: {}",
+                by_hand.len(),
+                by_hand.join(", ")
+            ),
+        )
+        .hint("do what FOUND says for each, then run repair again; nothing was changed"));
+    }
     if format == OutputFormat::Table {
         render(&plan, format, &mut api.ctx.stdout())?;
     }

@@ -229,6 +229,11 @@ pub(super) async fn pull_secrets(client: &kube::Client) -> Verdict {
             Ok(None) => {}
             Ok(Some(d)) => {
                 let pod = d.spec.template.spec.unwrap_or_default();
+                let refs = pod.image_pull_secrets.clone().unwrap_or_default();
+                if refs.is_empty() {
+                    // It pulls without a secret of its own: not ours to judge.
+                    continue;
+                }
                 for c in pod
                     .containers
                     .iter()
@@ -239,7 +244,6 @@ pub(super) async fn pull_secrets(client: &kube::Client) -> Verdict {
                         hosts.push(host);
                     }
                 }
-                let refs = pod.image_pull_secrets.unwrap_or_default();
                 wanted.extend(refs.into_iter().map(|r| (ns, r.name)));
             }
         }

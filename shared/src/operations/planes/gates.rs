@@ -230,7 +230,8 @@ pub async fn wait_open(
                         ),
                     )
                     .hint(format!(
-                        "it runs only on a first install: `helm uninstall {} -n {ns}`, then re-run (persistent state is kept)",
+                        "it runs only on a first install: {} shows what to do for {}",
+                        crate::base::plugin::nvcf("repair --dry-run"),
                         release.name
                     )));
                 }

@@ -31,6 +31,9 @@ pub enum Action {
     /// Nothing first: missing while the rest of its plane is installed (a repair cut off
     /// between its uninstall and the install that follows); `up` installs it.
     Install,
+    /// Not done for you: a reinstall would collide with state its install hook keeps
+    /// (OpenBao's unseal keys), and removing that state could lose data.
+    ByHand,
 }
 
 impl Action {
@@ -41,6 +44,7 @@ impl Action {
             Action::RerunJob => "delete the failed Job, then upgrade (the Job runs again)",
             Action::Upgrade => "upgrade again",
             Action::Install => "install it",
+            Action::ByHand => "by hand (see FOUND): a reinstall would collide with state it keeps",
         }
     }
 }
@@ -74,6 +78,14 @@ pub struct RepairPlan {
 impl RepairPlan {
     pub fn is_empty(&self) -> bool {
         self.findings.is_empty()
+    }
+
+    /// The findings left to a person.
+    pub fn by_hand(&self) -> Vec<&Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.action == Action::ByHand)
+            .collect()
     }
 
     /// The planes whose releases `up` must re-run.
@@ -137,8 +149,41 @@ pub fn stack_releases<'c>(
         .collect())
 }
 
-/// What is wrong with one release, judged from what helm recorded and its Jobs' states.
+/// An install hook object that outlives the install (a delete policy with neither
+/// `before-hook-creation` nor `hook-succeeded`): OpenBao's unseal-key Secret. A reinstall
+/// would create it again and collide.
+fn install_state(release: &Release) -> Option<&crate::model::stack::catalog::Hook> {
+    release.hooks.iter().find(|h| {
+        h.events.iter().any(|e| e == "pre-install")
+            && h.delete_policy.as_deref().is_some_and(|p| {
+                !p.contains("before-hook-creation") && !p.contains("hook-succeeded")
+            })
+    })
+}
+
+/// What is wrong with one release, and the step for it; a reinstall of a release that
+/// keeps install-time state is left to a person, with why.
 fn judge(
+    release: &Release,
+    recorded: &Recorded,
+    jobs: &BTreeMap<String, JobState>,
+) -> Option<(String, Action, Option<String>)> {
+    let (problem, action, job) = judge_state(release, recorded, jobs)?;
+    match (action, install_state(release)) {
+        (Action::Reinstall, Some(kept)) => Some((
+            format!(
+                "{problem}; a reinstall would create {} {} again, which holds what the install set up (keys): if the service reports itself initialised there is nothing to repair, else remove that {} by hand, then run repair again",
+                kept.kind, kept.name, kept.kind
+            ),
+            Action::ByHand,
+            None,
+        )),
+        _ => Some((problem, action, job)),
+    }
+}
+
+/// What is wrong with one release, judged from what helm recorded and its Jobs' states.
+fn judge_state(
     release: &Release,
     recorded: &Recorded,
     jobs: &BTreeMap<String, JobState>,
@@ -296,7 +341,7 @@ pub async fn clear(
                 let Some(job) = &f.job else { continue };
                 crate::clients::kube::delete::delete_job(client, &f.namespace, job).await?;
             }
-            Action::Upgrade | Action::Install => {}
+            Action::Upgrade | Action::Install | Action::ByHand => {}
         }
     }
     Ok(())
@@ -330,28 +375,39 @@ mod tests {
             judge(r, &rec, jobs).map(|(_, a, _)| a)
         };
         assert_eq!(action(bao, rec("deployed", 1), &none), None);
-        assert_eq!(
-            action(bao, rec("failed", 1), &none),
-            Some(Action::Reinstall)
-        );
+        // OpenBao's unseal-key Secret outlives its install hook: never reinstalled over.
+        assert_eq!(action(bao, rec("failed", 1), &none), Some(Action::ByHand));
         assert_eq!(action(bao, rec("failed", 3), &none), Some(Action::Upgrade));
         assert_eq!(
             action(bao, rec("pending-install", 1), &none),
-            Some(Action::Reinstall)
+            Some(Action::ByHand)
         );
         assert_eq!(
             action(bao, rec("pending-upgrade", 2), &none),
             Some(Action::Rollback)
         );
+        // A release without install-time state is reinstalled.
+        let notary = release("notary-service");
+        assert_eq!(
+            action(notary, rec("failed", 1), &none),
+            Some(Action::Reinstall)
+        );
+        assert_eq!(
+            action(notary, rec("pending-install", 1), &none),
+            Some(Action::Reinstall)
+        );
 
-        // OpenBao's initialisation runs only on install: gone or failed means reinstall.
+        // OpenBao's initialisation runs only on install, and gone or failed it is a
+        // person's call, named with the Secret a reinstall would collide with.
         let gone = BTreeMap::from([(
             "openbao-server-initialize-cluster".to_owned(),
             JobState::Missing,
         )]);
-        assert_eq!(
-            action(bao, rec("deployed", 1), &gone),
-            Some(Action::Reinstall)
+        let (problem, act, _) = judge(bao, &rec("deployed", 1), &gone).unwrap();
+        assert_eq!(act, Action::ByHand);
+        assert!(
+            problem.contains("Secret openbao-server-unseal"),
+            "{problem}"
         );
         let failed = BTreeMap::from([(
             "openbao-server-initialize-cluster".to_owned(),
@@ -359,7 +415,7 @@ mod tests {
         )]);
         assert_eq!(
             action(bao, rec("deployed", 1), &failed),
-            Some(Action::Reinstall)
+            Some(Action::ByHand)
         );
 
         // Cassandra's migrations run on every upgrade: delete the failed Job, upgrade.
