@@ -189,8 +189,8 @@ pub struct TeardownArgs {
     #[command(flatten)]
     pub planes: PlaneArgs,
     /// Print the delete YAML (from `helm get manifest`) for `kubectl delete -f -` instead
-    #[arg(long)]
-    pub no_apply: bool,
+    #[arg(long = "dry-run", visible_alias = "no-apply")]
+    pub dry_run: bool,
     /// Also delete persistent state: PVCs, OpenBao's unseal/root-token/cluster-jwt
     /// Secrets, Cassandra data, and their namespaces (lists them first)
     #[arg(long)]
@@ -382,7 +382,7 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
             let client = target(&ctx)?.client(&PLUGIN.user_agent()).await?;
             let inventory = teardown::persistent_inventory(&client, &plan).await?;
-            if args.no_apply {
+            if args.dry_run {
                 let yaml =
                     teardown::delete_yaml(&helm, &plan, &inventory, args.remove_persistent).await?;
                 return write_out(&mut ctx.stdout(), &yaml);

@@ -47,8 +47,8 @@ pub struct DownArgs {
     #[arg(long)]
     pub confirm: bool,
     /// Print the phases, releases, registration rows, ETAs and commands; change nothing
-    #[arg(long)]
-    pub plan_only: bool,
+    #[arg(long = "dry-run", visible_alias = "plan-only")]
+    pub dry_run: bool,
     /// How long to wait for the agent to restart into maintenance mode
     #[arg(long, value_name = "DURATION", default_value = "5m")]
     pub drain_timeout: String,
@@ -67,8 +67,8 @@ pub struct UninstallArgs {
     #[arg(long)]
     pub compute_plane: bool,
     /// Print the delete YAML (from `helm get manifest`) for `kubectl delete -f -`; change nothing
-    #[arg(long)]
-    pub no_apply: bool,
+    #[arg(long = "dry-run", visible_alias = "no-apply")]
+    pub dry_run: bool,
     /// Uninstall even though clusters are still registered with SIS
     #[arg(long)]
     pub force_with_registered_clusters: bool,
@@ -301,7 +301,7 @@ async fn run_plan(
 
 pub async fn down(api: &Api<'_>, planes: &PlaneArgs, args: DownArgs) -> Result<()> {
     let drain_timeout = parse_duration("--drain-timeout", &args.drain_timeout)?;
-    if !args.plan_only && !args.confirm {
+    if !args.dry_run && !args.confirm {
         return Err(Error::usage(
             "down uninstalls releases and deletes the cluster's SIS registration: it needs --confirm",
         )
@@ -349,7 +349,7 @@ pub async fn down(api: &Api<'_>, planes: &PlaneArgs, args: DownArgs) -> Result<(
         notes,
     )
     .await?;
-    if args.plan_only {
+    if args.dry_run {
         return render(&p.plan, format(api, &args.flags), &mut api.ctx.stdout());
     }
     run_plan(api, p, &args.flags, drain_timeout).await
@@ -378,7 +378,7 @@ pub async fn uninstall(api: &Api<'_>, planes: &PlaneArgs, args: UninstallArgs) -
         Vec::new(),
     )
     .await?;
-    if args.no_apply {
+    if args.dry_run {
         let mut yaml = String::new();
         for (_, t, inventory) in &p.plan.teardown {
             let side = if control { &p.control } else { &p.compute };

@@ -48,8 +48,8 @@ encryption: restart every ESS pod promptly after the rotation (kubectl nvcf ops 
 #[derive(clap::Args, Debug)]
 pub struct ActArgs {
     /// Show the plan; write nothing
-    #[arg(long)]
-    pub plan_only: bool,
+    #[arg(long = "dry-run", visible_alias = "plan-only")]
+    pub dry_run: bool,
     /// Confirm without being asked
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -126,7 +126,7 @@ pub async fn run(cmd: KeysCommand, sel: &KubeSelection, ctx: &Ctx) -> Result<()>
                 .backup
                 .unwrap_or_else(|| mek::default_backup_path("mek"));
             let plan = mek::rotate(&bao, &backup, true).await?;
-            if args.act.plan_only {
+            if args.act.dry_run {
                 return render(&plan, args.act.output.output, &mut ctx.stdout());
             }
             show_and_confirm(&plan, args.act.yes, ctx)?;
@@ -140,7 +140,7 @@ pub async fn run(cmd: KeysCommand, sel: &KubeSelection, ctx: &Ctx) -> Result<()>
                 .backup
                 .unwrap_or_else(|| mek::default_backup_path("mek"));
             let plan = mek::restore(&bao, &args.from, &backup, true).await?;
-            if args.act.plan_only {
+            if args.act.dry_run {
                 return render(&plan, args.act.output.output, &mut ctx.stdout());
             }
             show_and_confirm(&plan, args.act.yes, ctx)?;
@@ -158,7 +158,7 @@ pub async fn run(cmd: KeysCommand, sel: &KubeSelection, ctx: &Ctx) -> Result<()>
                 rotate: args.rotate,
             };
             let plan = nek::enable(&client, &current, &want, true).await?;
-            if args.act.plan_only {
+            if args.act.dry_run {
                 return render(&plan, args.act.output.output, &mut ctx.stdout());
             }
             show_and_confirm(&plan, args.act.yes, ctx)?;

@@ -47,8 +47,8 @@ pub struct RestartArgs {
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
     /// Show what would be restarted and checked; change nothing
-    #[arg(long)]
-    pub plan_only: bool,
+    #[arg(long = "dry-run", visible_alias = "plan-only")]
+    pub dry_run: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -68,8 +68,8 @@ pub struct ScaleArgs {
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
     /// Show the change and its consequences; change nothing
-    #[arg(long)]
-    pub plan_only: bool,
+    #[arg(long = "dry-run", visible_alias = "plan-only")]
+    pub dry_run: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -128,7 +128,7 @@ pub async fn run(
                 &client,
                 &targets,
                 restart::Options {
-                    plan_only: args.plan_only,
+                    plan_only: args.dry_run,
                     timeout: limit,
                 },
             )
@@ -150,7 +150,7 @@ pub async fn run(
                 &client,
                 &svc,
                 args.replicas,
-                args.plan_only,
+                args.dry_run,
                 limit,
                 confirmation,
             )

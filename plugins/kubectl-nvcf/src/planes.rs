@@ -46,8 +46,8 @@ pub struct UpArgs {
     #[arg(long, value_name = "URL")]
     pub icms_url: Option<String>,
     /// Print the phases, releases and ETAs; take no lock, pull nothing, change nothing
-    #[arg(long)]
-    pub plan_only: bool,
+    #[arg(long = "dry-run", visible_alias = "plan-only")]
+    pub dry_run: bool,
     /// Mint a fresh admin token in the admin-token phase, whatever the profile holds
     /// (upstream's flag; `up` always mints one, so this only refuses --token)
     #[arg(long)]
@@ -67,8 +67,8 @@ pub struct InstallArgs {
     #[arg(long)]
     pub compute_plane: bool,
     /// Print the YAML instead of installing; registers nothing and contacts no cluster
-    #[arg(long)]
-    pub no_apply: bool,
+    #[arg(long = "dry-run", visible_alias = "no-apply")]
+    pub dry_run: bool,
     /// The GPU cluster's name in SIS (required for --compute-plane, unless a registration
     /// values file given with --values names it). A --values file holding `clusterID`
     /// (written by `kubectl nvca register --values-out`) installs the NVCA operator of a
@@ -192,7 +192,7 @@ pub async fn up(api: &Api<'_>, planes_args: &PlaneArgs, args: UpArgs) -> Result<
         .hint("drop --token to mint a fresh token, or drop --refresh-token to use the one given"));
     }
     let (control_sel, compute_sel, _) = selections(api.sel, planes_args);
-    if args.plan_only {
+    if args.dry_run {
         // The plan needs no passwords and no cluster: nothing is read but the config.
         let inputs = args.flags.stack.load(&api.ctx.env, false)?;
         let source = source_of(&args.flags, &inputs)?;
@@ -421,7 +421,7 @@ pub async fn install(api: &Api<'_>, planes_args: &PlaneArgs, mut args: InstallAr
         .or(args.flags.nca_id.clone());
     let inputs = args.flags.stack.load(&api.ctx.env, true)?;
     let source = source_of(&args.flags, &inputs)?;
-    if args.no_apply {
+    if args.dry_run {
         return print_yaml(api, &args, inputs, &cluster_name, handoff.map(|(_, v)| v)).await;
     }
     let (scope, sel) = if args.control_plane {
