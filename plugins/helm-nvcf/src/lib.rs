@@ -380,7 +380,8 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             let catalog = Catalog::embedded();
             let plan = teardown::plan(catalog, &inputs, args.planes.planes())?;
             let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
-            let client = target(&ctx)?.client(&PLUGIN.user_agent()).await?;
+            let target = target(&ctx)?;
+            let client = target.client(&PLUGIN.user_agent()).await?;
             let inventory = teardown::persistent_inventory(&client, &plan).await?;
             if args.dry_run {
                 let yaml =
@@ -401,7 +402,12 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
                         .map(|ns| format!("  Namespace/{ns}")),
                 );
             }
-            teardown::confirm(&what, args.yes)?;
+            teardown::confirm(
+                &what,
+                target.context.as_deref().unwrap_or(&target.cluster),
+                args.yes,
+                &ctx.env,
+            )?;
             let events = ctx.events();
             let report = teardown::execute_evented(
                 &helm,

@@ -4,7 +4,7 @@ use nvcf_shared::Result;
 use nvcf_shared::base::output::{OutputArgs, render};
 use nvcf_shared::cli::runtime::Ctx;
 use nvcf_shared::model::target::{KubeSelection, Target, parse_duration};
-use nvcf_shared::operations::nvca::cleanup::{self, CleanupReport, require_confirmation};
+use nvcf_shared::operations::nvca::cleanup::{self, CleanupReport};
 
 /// Remove NVCA finalizers and finalize namespaces stuck in Terminating (after `uninstall`)
 #[derive(clap::Args, Debug)]
@@ -33,7 +33,7 @@ pub async fn run(args: CleanupArgs, sel: &KubeSelection, ctx: &Ctx) -> Result<()
         CleanupReport::from_plan(plan)
     } else {
         let preview = CleanupReport::from_plan(plan.clone());
-        if let Err(refusal) = require_confirmation(&preview, args.yes) {
+        if let Err(refusal) = cleanup::confirm(&preview, args.yes, &ctx.env) {
             render(&preview, args.output.output, &mut ctx.stdout())?;
             return Err(refusal);
         }

@@ -1,7 +1,7 @@
 //! `kubectl nvca kill-function | kill-all`: delete the agent's ICMSRequests, confirmed.
 
 use crate::backend::BackendArgs;
-use crate::registration::{interactive, prompt};
+use nvcf_shared::base::confirm::Gate;
 use nvcf_shared::base::output::{OutputArgs, render};
 use nvcf_shared::cli::runtime::Ctx;
 use nvcf_shared::model::target::KubeSelection;
@@ -100,19 +100,14 @@ pub async fn kill_function(args: KillFunctionArgs, sel: &KubeSelection, ctx: &Ct
         ))
         .hint("list what runs here: kubectl nvca functions list"));
     }
-    if !args.opts.dry_run && !args.yes {
-        let what = format!(
-            "kill-function deletes {} ICMSRequest(s) of function {fid} on cluster {}",
+    if !args.opts.dry_run {
+        Gate::proceed(format!(
+            "delete {} ICMSRequest(s) of function {fid} on cluster {}",
             plan.result.affected.len(),
             plan.result.cluster_name
-        );
-        let agreed = interactive(&ctx.env)
-            && prompt(&format!("{what}. Proceed? [y/N]: "))
-                .is_some_and(|a| matches!(a.trim(), "y" | "Y" | "yes"));
-        if !agreed {
-            return Err(Error::usage(format!("{what}; nothing was deleted"))
-                .hint("review with --dry-run, then confirm with --yes"));
-        }
+        ))
+        .reviewable()
+        .check(args.yes, &ctx.env)?;
     }
     let result = kill::execute(plan, args.opts.force).await;
     finish(&result, &args.opts, ctx)
@@ -125,41 +120,19 @@ pub async fn kill_all(args: KillAllArgs, sel: &KubeSelection, ctx: &Ctx) -> Resu
         let result = kill::execute(plan, args.opts.force).await;
         return finish(&result, &args.opts, ctx);
     }
-    let refuse = |why: String| {
-        Error::usage(format!(
-            "kill-all on cluster {name}: {why}; nothing was deleted"
-        ))
-        .hint(format!(
-            "type the cluster name at the prompt, or pass --yes --confirm {name}"
-        ))
-    };
-    if args.yes {
-        match args.confirm.as_deref() {
-            Some(c) if c == name => {}
-            Some(c) => {
-                return Err(refuse(format!(
-                    "--confirm {c} does not match the cluster name"
-                )));
-            }
-            None => return Err(refuse("--yes needs --confirm CLUSTER_NAME".into())),
-        }
-    } else {
-        // The list goes to stderr so the prompt reads with it and stdout keeps the result.
-        eprint!(
-            "{}",
-            nvcf_shared::base::output::Report::table(&plan.result, false)
-        );
-        if !interactive(&ctx.env) {
-            return Err(refuse("no terminal to confirm at".into()));
-        }
-        let typed = prompt(&format!(
-            "Type the cluster name ({name}) to delete these {} ICMSRequest(s): ",
+    // The list goes to stderr so the question reads with it and stdout keeps the result.
+    let listed = nvcf_shared::base::output::Report::table(&plan.result, false);
+    Gate::type_name(
+        format!(
+            "delete these {} ICMSRequest(s) on cluster {name}",
             plan.result.affected.len()
-        ));
-        if typed.as_deref().map(str::trim) != Some(name.as_str()) {
-            return Err(refuse("the typed name does not match".into()));
-        }
-    }
+        ),
+        &name,
+    )
+    .name_flag("--confirm", args.confirm.clone())
+    .showing([listed.trim_end().to_owned()])
+    .reviewable()
+    .check(args.yes, &ctx.env)?;
     let result = kill::execute(plan, args.opts.force).await;
     finish(&result, &args.opts, ctx)
 }

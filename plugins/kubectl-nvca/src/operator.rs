@@ -197,23 +197,15 @@ pub async fn maintenance(
     let cluster = &identity.cluster_name;
     let what = if on {
         format!(
-            "drain puts the NVCA agent of cluster {cluster} in maintenance: it takes no new work and drains its functions"
+            "put the NVCA agent of cluster {cluster} in maintenance (it takes no new work and drains its functions)"
         )
     } else {
-        format!(
-            "uncordon takes the NVCA agent of cluster {cluster} out of maintenance: it takes work again"
-        )
+        format!("take the NVCA agent of cluster {cluster} out of maintenance (it takes work again)")
     };
-    if !args.dry_run && !args.yes {
-        let agreed = crate::registration::interactive(&ctx.env)
-            && crate::registration::prompt(&format!("{what}. Proceed? [y/N]: "))
-                .is_some_and(|a| matches!(a.trim(), "y" | "Y" | "yes"));
-        if !agreed {
-            return Err(
-                nvcf_shared::Error::usage(format!("{what}; nothing was changed"))
-                    .hint("review with --dry-run, then confirm with --yes"),
-            );
-        }
+    if !args.dry_run {
+        nvcf_shared::base::confirm::Gate::proceed(what)
+            .reviewable()
+            .check(args.yes, &ctx.env)?;
     }
     let result = if on {
         nvcf_shared::operations::nvca::maintenance::drain(&client, timeout, args.dry_run).await?

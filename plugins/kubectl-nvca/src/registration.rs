@@ -1,21 +1,18 @@
 //! `kubectl nvca register | rotate | list | deregister`.
 
 use clap::Subcommand;
+use nvcf_shared::base::confirm::Gate;
 use nvcf_shared::base::output::{OutputArgs, render, write_out};
 use nvcf_shared::cli::runtime::{CommonArgs, Ctx};
 use nvcf_shared::clients::kube::identity::ManualIssuer;
 use nvcf_shared::clients::nvcf::sis::Sis;
 use nvcf_shared::clients::nvcf::{ConnectArgs, Session};
 use nvcf_shared::model::handoff::register_values::RegisterValues;
-use nvcf_shared::model::settings::EnvLookup;
 use nvcf_shared::model::target::{KubeSelection, Target};
 use nvcf_shared::operations::handoff::{ProfileRegister, identity_word, register_from_profile};
-use nvcf_shared::operations::nvca::registration::{
-    self, ClusterList, RegisterRequest, confirm_deregister, remembered,
-};
+use nvcf_shared::operations::nvca::registration::{self, ClusterList, RegisterRequest, remembered};
 use nvcf_shared::operations::planes::public_routes;
 use nvcf_shared::{Error, Result};
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
@@ -280,14 +277,12 @@ pub async fn run(
                     (reg.cluster_name, reg.nca_id, reg.cluster_id, true)
                 }
             };
-            let typed = if yes || !interactive(&ctx.env) {
-                None
-            } else {
-                prompt(&format!(
-                    "Type the cluster name ({name}) to deregister it: "
-                ))
-            };
-            confirm_deregister(&name, yes, confirm.as_deref(), typed)?;
+            Gate::type_name(
+                format!("deregister {name} (its NVCA stops authenticating at once)"),
+                &name,
+            )
+            .name_flag("--confirm", confirm)
+            .check(yes, &ctx.env)?;
             match sis.delete(&nca_id, &id).await {
                 Ok(()) => {}
                 Err(e) if gone_ok && e.exit_code() == nvcf_shared::ExitCode::NotFound => {}
@@ -303,21 +298,4 @@ pub async fn run(
             write_out(&mut out, &format!("cluster {name} ({id}) deregistered"))
         }
     }
-}
-
-/// Prompts only a person at a terminal; never in CI.
-pub(crate) fn interactive(env: &dyn EnvLookup) -> bool {
-    std::io::stdin().is_terminal()
-        && env
-            .get("CI")
-            .is_none_or(|v| v.is_empty() || v == "false" || v == "0")
-}
-
-pub(crate) fn prompt(question: &str) -> Option<String> {
-    let mut err = std::io::stderr().lock();
-    let _ = write!(err, "{question}");
-    let _ = err.flush();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).ok()?;
-    Some(line)
 }

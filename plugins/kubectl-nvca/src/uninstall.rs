@@ -1,11 +1,12 @@
 //! `kubectl nvca uninstall`.
 
+use nvcf_shared::Result;
+use nvcf_shared::base::confirm::Gate;
 use nvcf_shared::base::output::{OutputArgs, render};
 use nvcf_shared::cli::runtime::Ctx;
 use nvcf_shared::clients::helm::Helm;
 use nvcf_shared::model::target::{KubeSelection, Target, parse_duration};
 use nvcf_shared::operations::nvca::uninstall::{self, Options, UninstallReport};
-use nvcf_shared::{Error, Result};
 
 /// Remove the NVCA operator in dependency order (NVCFBackends, agent, release, CRDs, namespaces)
 #[derive(clap::Args, Debug)]
@@ -43,12 +44,9 @@ pub async fn run(args: UninstallArgs, sel: &KubeSelection, ctx: &Ctx) -> Result<
         };
         return render(&report, args.output.output, &mut ctx.stdout());
     }
-    if !args.yes {
-        return Err(Error::usage(
-            "uninstall removes the NVCA operator, its agent and its CRDs from this cluster",
-        )
-        .hint("review the steps with --dry-run, then re-run with --yes"));
-    }
+    Gate::proceed("remove the NVCA operator, its agent and its CRDs from this cluster")
+        .reviewable()
+        .check(args.yes, &ctx.env)?;
     let target = Target::resolve(sel, &ctx.env)?;
     let client = target.client(&ctx.plugin.user_agent()).await?;
     let helm = Helm::from_env(&ctx.env, target.context.clone())

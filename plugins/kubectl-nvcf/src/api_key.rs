@@ -3,12 +3,12 @@
 
 use crate::api::Api;
 use clap::{Subcommand, ValueEnum};
+use nvcf_shared::base::confirm::confirm;
 use nvcf_shared::base::output::{OutputArgs, render_revealing};
 use nvcf_shared::base::secret::Secret;
 use nvcf_shared::clients::nvcf::apikeys::{
     ApiKeys, Issuer, KeyDto, KeyFor, expires_at, parse_expires_in,
 };
-use nvcf_shared::clients::nvcf::confirm::confirm;
 use nvcf_shared::clients::nvcf::view::View;
 use nvcf_shared::{Error, Result};
 use serde_json::json;

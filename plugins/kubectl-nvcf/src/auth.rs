@@ -2,10 +2,10 @@
 
 use crate::api::Api;
 use nvcf_shared::Result;
+use nvcf_shared::base::confirm::{can_prompt, confirm};
 use nvcf_shared::base::events::Ts;
 use nvcf_shared::base::output::OutputArgs;
 use nvcf_shared::base::secret::Secret;
-use nvcf_shared::clients::nvcf::confirm::{can_prompt, confirm};
 use nvcf_shared::clients::nvcf::credentials::{Minted, TokenSource};
 use nvcf_shared::clients::nvcf::endpoints::Route;
 use nvcf_shared::clients::nvcf::view::View;

@@ -403,7 +403,7 @@ pub async fn uninstall(api: &Api<'_>, planes: &PlaneArgs, args: UninstallArgs) -
         what.push("and DESTROY this persistent state:".into());
         what.extend(p.plan.remove_persistent.iter().map(|o| format!("  {o}")));
     }
-    teardown::confirm(&what, args.yes)?;
+    teardown::confirm(&what, plane_name, args.yes, &api.ctx.env)?;
     run_plan(api, p, &args.flags, std::time::Duration::ZERO).await
 }
 

@@ -4,8 +4,8 @@
 use crate::api::Api;
 use crate::{function_deploy, function_invoke};
 use clap::Subcommand;
+use nvcf_shared::base::confirm::confirm;
 use nvcf_shared::base::output::OutputArgs;
-use nvcf_shared::clients::nvcf::confirm::confirm;
 use nvcf_shared::clients::nvcf::function_ids::Ids;
 use nvcf_shared::clients::nvcf::function_spec::{FunctionSpecArgs, FunctionUpdateArgs};
 use nvcf_shared::clients::nvcf::functions::{Function, Functions};

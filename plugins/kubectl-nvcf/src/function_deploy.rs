@@ -2,8 +2,8 @@
 
 use crate::api::Api;
 use clap::Subcommand;
+use nvcf_shared::base::confirm::confirm;
 use nvcf_shared::base::output::OutputArgs;
-use nvcf_shared::clients::nvcf::confirm::confirm;
 use nvcf_shared::clients::nvcf::function_ids::Ids;
 use nvcf_shared::clients::nvcf::function_spec::DeploySpecArgs;
 use nvcf_shared::clients::nvcf::functions::{Deployment, Functions};

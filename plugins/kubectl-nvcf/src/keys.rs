@@ -2,10 +2,10 @@
 //! API server's service proxy; its root token comes from its Secret and is never printed.
 
 use nvcf_shared::Result;
+use nvcf_shared::base::confirm::confirm;
 use nvcf_shared::base::output::{OutputArgs, OutputFormat, render};
 use nvcf_shared::cli::runtime::Ctx;
 use nvcf_shared::clients::kube::Client;
-use nvcf_shared::clients::nvcf::confirm::confirm;
 use nvcf_shared::clients::openbao::OpenBao;
 use nvcf_shared::model::target::{KubeSelection, Target};
 use nvcf_shared::operations::keys::mek::{self, ORDER_NOTE};

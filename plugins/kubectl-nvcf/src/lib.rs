@@ -3,9 +3,7 @@
 use clap::{CommandFactory, Parser, Subcommand};
 use nvcf_shared::base::output::{OutputArgs, render, write_out};
 use nvcf_shared::cli::base_commands::{self, BaseCommand, Scope};
-use nvcf_shared::model::profile::view::{
-    KeyList, ProfileList, ProfileShow, confirm_delete, current,
-};
+use nvcf_shared::model::profile::view::{KeyList, ProfileList, ProfileShow, current};
 use nvcf_shared::model::profile::{Profile, set_setting};
 use nvcf_shared::model::settings::lookup_key;
 use nvcf_shared::model::target::{KubeArgs, KubeSelection, PlaneArgs};
@@ -247,7 +245,14 @@ fn profile(
                     ),
                 );
             }
-            confirm_delete(&profile, yes)?;
+            nvcf_shared::base::confirm::confirm(
+                &format!(
+                    "delete profile {:?} with its saved tokens and API keys",
+                    profile.name
+                ),
+                yes,
+                env,
+            )?;
             profile.delete()?;
             write_out(out, &format!("profile {} deleted", profile.name))
         }

@@ -1,12 +1,12 @@
 //! `ops`: seed 002's service table, health, restart and scale.
 
-use nvcf_shared::base::checks::{CheckOutputFormat, Runner};
+use nvcf_shared::base::checks::{CheckOutputArgs, Runner};
+use nvcf_shared::base::confirm::Consent;
 use nvcf_shared::base::output::{OutputArgs, render};
 use nvcf_shared::cli::runtime::{CommonArgs, Ctx};
 use nvcf_shared::clients::kube::Client;
 use nvcf_shared::model::stack::catalog::Catalog;
 use nvcf_shared::model::target::{KubeSelection, Target, parse_duration};
-use nvcf_shared::operations::ops::scale::Confirmation;
 use nvcf_shared::operations::ops::{self, ServiceTable, restart};
 use nvcf_shared::{Error, Result};
 
@@ -15,7 +15,7 @@ pub enum OpsCommand {
     /// The service reference table: namespace, service, resource and kind of every workload the stack installs
     Services(OutputArgs),
     /// Health of the control plane: workload rollouts by namespace, OpenBao seal status per pod, NATS routes, Cassandra nodes
-    Health(HealthArgs),
+    Health(CheckOutputArgs),
     /// Rollout-restart a service (or every Deployment and StatefulSet in -n NAMESPACE) and wait for the new pods
     #[command(after_help = "Waits 120s for a Deployment, 300s for a StatefulSet \
 (--timeout overrides). StatefulSets restart one at a time, pods highest ordinal first; \
@@ -23,19 +23,6 @@ afterwards quorum is checked, and for OpenBao every pod's seal status (a sealed 
     Restart(RestartArgs),
     /// Scale a service; scaling an infrastructure StatefulSet (NATS, OpenBao, Cassandra) to zero needs typed confirmation
     Scale(ScaleArgs),
-}
-
-#[derive(clap::Args, Debug)]
-pub struct HealthArgs {
-    /// Report format
-    #[arg(
-        short = 'o',
-        long = "output",
-        value_enum,
-        default_value_t,
-        value_name = "FORMAT"
-    )]
-    pub output: CheckOutputFormat,
 }
 
 #[derive(clap::Args, Debug)]
@@ -139,33 +126,17 @@ pub async fn run(
             let limit = timeout(args.timeout.as_deref())?;
             let svc = ops::resolve(Catalog::embedded(), &args.service, explicit_ns)?;
             let client = client(sel, ctx).await?;
-            let confirmation = match args.confirm_outage {
-                Some(t) => Confirmation::Typed(Some(t)),
-                None if nvcf_shared::clients::nvcf::confirm::can_prompt(&ctx.env) => {
-                    Confirmation::Prompt(Box::new(prompt))
-                }
-                None => Confirmation::Typed(None),
-            };
             let report = ops::scale::scale(
                 &client,
                 &svc,
                 args.replicas,
                 args.dry_run,
                 limit,
-                confirmation,
+                args.confirm_outage,
+                &mut Consent::from_env(false, &ctx.env),
             )
             .await?;
             render(&report, args.output.output, &mut ctx.stdout())
         }
     }
-}
-
-fn prompt(question: &str) -> Result<String> {
-    use std::io::{BufRead, Write};
-    let mut err = std::io::stderr().lock();
-    let _ = write!(err, "{question}");
-    let _ = err.flush();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(answer)
 }

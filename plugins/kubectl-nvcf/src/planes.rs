@@ -2,12 +2,12 @@
 //! phases themselves live in `nvcf_shared::operations::planes`.
 
 use crate::api::Api;
+use nvcf_shared::base::confirm::confirm;
 use nvcf_shared::base::events::{Event, Final, Ts};
 use nvcf_shared::base::output::OutputFormat;
 use nvcf_shared::base::output::{OutputArgs, render, write_out};
 use nvcf_shared::clients::helm::Helm;
 use nvcf_shared::clients::nvcf::Session;
-use nvcf_shared::clients::nvcf::confirm::confirm;
 use nvcf_shared::model::handoff::register_values::{self, RegisterValues};
 use nvcf_shared::model::settings::{EnvLookup, Overlaid};
 use nvcf_shared::model::stack::catalog::{Catalog, Plane};

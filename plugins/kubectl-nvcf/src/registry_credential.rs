@@ -2,9 +2,9 @@
 
 use crate::api::Api;
 use clap::Subcommand;
+use nvcf_shared::base::confirm::confirm;
 use nvcf_shared::base::output::OutputArgs;
 use nvcf_shared::base::secret::Secret;
-use nvcf_shared::clients::nvcf::confirm::confirm;
 use nvcf_shared::clients::nvcf::input::refuse_placeholders;
 use nvcf_shared::clients::nvcf::registry::{Registries, RegistryCredential};
 use nvcf_shared::clients::nvcf::view::View;

@@ -3,9 +3,9 @@
 
 use crate::api::Api;
 use clap::Subcommand;
+use nvcf_shared::base::confirm::confirm;
 use nvcf_shared::base::output::{OutputArgs, OutputFormat, raw_json, write_out};
 use nvcf_shared::clients::nvcf::Session;
-use nvcf_shared::clients::nvcf::confirm::confirm;
 use nvcf_shared::clients::nvcf::input::{key_value, read_checked, shapes};
 use nvcf_shared::clients::nvcf::task_spec::TaskSpecArgs;
 use nvcf_shared::clients::nvcf::tasks::{Listing, PageQuery, Task, Tasks};

@@ -1,6 +1,8 @@
 //! The lowest layer: what every other layer speaks. Nothing here imports from above.
 
 pub mod checks;
+pub mod confirm;
+pub mod env;
 pub mod error;
 pub mod events;
 pub mod files;

@@ -281,7 +281,7 @@ fn scaling_infrastructure_to_zero_needs_the_typed_name_and_plan_mode_writes_noth
         ],
     );
     assert_ne!(wrong.code, Some(0), "{wrong:#?}");
-    assert!(wrong.stderr.contains("is not its name"), "{wrong:#?}");
+    assert!(wrong.stderr.contains("does not match"), "{wrong:#?}");
     let plan = nvcf(
         env,
         &home,

@@ -29,18 +29,7 @@ pub enum CheckOutputFormat {
 }
 
 /// `-o FORMAT` of every check-shaped command.
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct CheckOutputArgs {
-    /// Report format
-    #[arg(
-        short = 'o',
-        long = "output",
-        value_enum,
-        default_value_t,
-        value_name = "FORMAT"
-    )]
-    pub output: CheckOutputFormat,
-}
+pub type CheckOutputArgs = crate::base::output::OutputArgs<CheckOutputFormat>;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

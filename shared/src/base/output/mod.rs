@@ -20,8 +20,13 @@ pub enum OutputFormat {
     Name,
 }
 
+/// `-o FORMAT`, declared once for every command: reports take [`OutputFormat`], check-shaped
+/// commands their own format list (which adds CTRF).
 #[derive(clap::Args, Debug, Clone, Default)]
-pub struct OutputArgs {
+pub struct OutputArgs<F = OutputFormat>
+where
+    F: clap::ValueEnum + Default + Clone + Send + Sync + 'static,
+{
     /// Output format
     #[arg(
         short = 'o',
@@ -30,7 +35,7 @@ pub struct OutputArgs {
         default_value_t,
         value_name = "FORMAT"
     )]
-    pub output: OutputFormat,
+    pub output: F,
 }
 
 /// A value a command prints. `Serialize` gives JSON and YAML; the two methods give the rest.

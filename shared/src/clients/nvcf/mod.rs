@@ -10,7 +10,6 @@ pub mod accounts;
 pub mod apikeys;
 pub mod client;
 pub mod cluster_groups;
-pub mod confirm;
 pub mod credentials;
 pub mod endpoints;
 pub mod function_ids;

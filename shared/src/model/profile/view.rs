@@ -1,7 +1,7 @@
 //! What the `profile` commands print.
 
 use super::{Profile, ProfileArgs, ProfileConfig, State};
-use crate::base::error::{Error, Result};
+use crate::base::error::Result;
 use crate::base::output::{Report, column_table, key_value_table};
 use crate::model::settings::{EnvLookup, KEYS, Origin, Settings};
 use crate::model::target::{KubeSelection, NO_CONTEXT_PROFILE, Target};
@@ -220,16 +220,4 @@ impl Report for KeyList {
     fn names(&self) -> Vec<String> {
         self.keys.iter().map(|k| k.name.to_owned()).collect()
     }
-}
-
-/// Refuses to delete without confirmation when nobody can be asked.
-pub fn confirm_delete(profile: &Profile, yes: bool) -> Result<()> {
-    if yes {
-        return Ok(());
-    }
-    Err(Error::usage(format!(
-        "deleting profile {:?} removes its saved tokens and API keys",
-        profile.name
-    ))
-    .hint("pass --yes to confirm"))
 }

@@ -3,7 +3,9 @@
 //! reads alone, so `--dry-run` writes nothing.
 
 use super::{FINALIZERS, NAMESPACES};
-use crate::base::error::{Error, Result};
+use crate::base::confirm::Gate;
+use crate::base::env::EnvLookup;
+use crate::base::error::Result;
 use crate::base::output::{Report, column_table};
 use crate::clients::kube::{
     FinalizedObject, finalize_namespace, from_kube, list_with_finalizers, strip_finalizers,
@@ -147,17 +149,22 @@ pub async fn execute(client: &kube::Client, plan: Plan, wait: Duration) -> Resul
     })
 }
 
-/// Without `--yes` a real run stops after showing what it would do.
-pub fn require_confirmation(report: &CleanupReport, yes: bool) -> Result<()> {
-    if yes || report.is_empty() {
+/// Cleanup bypasses the operator's own cleanup, so a real run is confirmed first.
+pub fn confirm(report: &CleanupReport, yes: bool, env: &dyn EnvLookup) -> Result<()> {
+    if report.is_empty() {
         return Ok(());
     }
-    Err(Error::usage(format!(
-        "cleanup would remove finalizers from {} object(s) and finalize {} namespace(s), bypassing the operator's own cleanup",
+    Gate::proceed(format!(
+        "remove finalizers from {} object(s) and finalize {} namespace(s), bypassing the operator's own cleanup",
         report.finalizers_removed.len(),
         report.stuck_namespaces.len()
     ))
-    .hint(format!("try `{nvca_cmd0}` first; to proceed, re-run with --yes (or --dry-run to only list)", nvca_cmd0 = crate::base::plugin::nvca("uninstall"))))
+    .showing([format!(
+        "try `{}` first: it lets the operator clean up after itself",
+        crate::base::plugin::nvca("uninstall")
+    )])
+    .reviewable()
+    .check(yes, env)
 }
 
 impl Report for CleanupReport {

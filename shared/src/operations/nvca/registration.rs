@@ -272,26 +272,6 @@ pub async fn rotate_named(
     })
 }
 
-/// Deregistration destroys SIS state: the name must be typed back, or given with --confirm.
-pub fn confirm_deregister(
-    name: &str,
-    yes: bool,
-    confirm: Option<&str>,
-    typed: Option<String>,
-) -> Result<()> {
-    match (yes, confirm, typed) {
-        (true, Some(c), _) if c == name => Ok(()),
-        (true, Some(c), _) => Err(Error::usage(format!("--confirm {c:?} does not match the cluster name {name:?}"))
-            .hint(format!("pass --confirm {name}"))),
-        (_, _, Some(t)) if t.trim() == name => Ok(()),
-        (_, _, Some(_)) => Err(Error::usage("the typed name does not match; nothing was deregistered")),
-        _ => Err(Error::usage(format!(
-            "deregistering {name:?} removes its SIS registration: its NVCA stops authenticating at once"
-        ))
-        .hint(format!("type the name when asked, or pass --yes --confirm {name}"))),
-    }
-}
-
 #[derive(Debug, Serialize)]
 pub struct ClusterList {
     pub clusters: Vec<Cluster>,

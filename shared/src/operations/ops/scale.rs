@@ -5,6 +5,7 @@
 use super::rollout;
 use super::services::{Kind, Service};
 use super::steps::{StepReport, StepState};
+use crate::base::confirm::{Consent, Gate};
 use crate::base::error::{Category, Error, Result};
 use crate::clients::kube::{FIELD_MANAGER, from_kube};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -12,17 +13,6 @@ use k8s_openapi::api::autoscaling::v1::{HorizontalPodAutoscaler, Scale};
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use std::time::{Duration, Instant};
-
-/// Asks a person a question on the terminal and returns the answer.
-pub type Ask = Box<dyn FnOnce(&str) -> Result<String> + Send>;
-
-/// How the operator confirmed an outage-causing scale.
-pub enum Confirmation {
-    /// `--confirm-outage NAME` as given.
-    Typed(Option<String>),
-    /// Ask on the terminal; the closure returns what the person typed.
-    Prompt(Ask),
-}
 
 async fn get_scale(client: &kube::Client, svc: &Service) -> Result<Scale> {
     let doing = format!("read the scale of {}", svc.reference());
@@ -93,7 +83,8 @@ pub async fn scale(
     replicas: i32,
     plan_only: bool,
     timeout: Option<Duration>,
-    confirmation: Confirmation,
+    outage_confirmed_by: Option<String>,
+    consent: &mut Consent,
 ) -> Result<StepReport> {
     if replicas < 0 {
         return Err(
@@ -111,36 +102,11 @@ pub async fn scale(
     if let Some(what) = outage {
         report.note(outage_message(svc, what));
         if !plan_only {
-            let typed = match confirmation {
-                Confirmation::Typed(t) => t,
-                Confirmation::Prompt(ask) => Some(ask(&format!(
-                    "{}\nType the StatefulSet name ({}) to proceed: ",
-                    outage_message(svc, what),
-                    svc.resource
-                ))?),
-            };
-            match typed {
-                Some(t) if t.trim() == svc.resource => {}
-                Some(t) => {
-                    return Err(Error::new(
-                        Category::Cancelled,
-                        format!(
-                            "not scaling {} to 0: the confirmation {:?} is not its name",
-                            svc.reference(),
-                            t.trim()
-                        ),
-                    )
-                    .hint(format!(
-                        "type exactly {:?} to confirm the outage",
-                        svc.resource
-                    ))
-                    .exit_code_override(crate::base::error::ExitCode::Failure));
-                }
-                None => {
-                    return Err(Error::usage(format!("refusing to scale {} to 0 without typed confirmation: {what}", svc.reference()))
-                        .hint(format!("if the outage is intended, pass --confirm-outage {} (or run on a terminal to be asked); --plan-only shows the plan", svc.resource)));
-                }
-            }
+            Gate::type_name(format!("scale {} to 0", svc.reference()), &svc.resource)
+                .name_flag("--confirm-outage", outage_confirmed_by)
+                .showing([outage_message(svc, what)])
+                .reviewable()
+                .confirm(consent)?;
             report.push(
                 format!("confirm the outage of {}", svc.reference()),
                 StepState::Done,

@@ -2,6 +2,8 @@
 //! order, then what `helm uninstall` leaves behind. Persistent state (PVCs, OpenBao's
 //! unseal/root-token/cluster-jwt Secrets, Cassandra data) stays unless asked for.
 
+use crate::base::confirm::Gate;
+use crate::base::env::EnvLookup;
 use crate::base::error::{Category, Error, Result};
 use crate::base::events::{Emitter, Phases};
 use crate::base::output::{Report, column_table};
@@ -587,36 +589,13 @@ async fn delete_namespaces(
     Ok(steps)
 }
 
-/// Shows `what` on stderr and asks for `yes` on a terminal; `--yes` skips the question,
-/// and without a terminal nothing is destroyed unasked.
-pub fn confirm(what: &[String], assume_yes: bool) -> Result<()> {
-    use is_terminal::IsTerminal;
-    use std::io::{BufRead, Write};
-    let mut err = std::io::stderr().lock();
-    for line in what {
-        let _ = writeln!(err, "{line}");
-    }
-    if assume_yes {
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(
-            Error::usage("teardown needs confirmation and stdin is not a terminal")
-                .hint("review the list above and pass --yes to proceed"),
-        );
-    }
-    let _ = write!(err, "Type yes to proceed: ");
-    let _ = err.flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Error::io(format!("cannot read the answer: {e}")))?;
-    if answer.trim() == "yes" {
-        Ok(())
-    } else {
-        Err(Error::cancelled())
-    }
+/// Tearing down a stack is destructive-wide: after the list, a person types the name of what
+/// goes (the cluster or kube context); `--yes` grants it in scripts.
+pub fn confirm(what: &[String], name: &str, yes: bool, env: &dyn EnvLookup) -> Result<()> {
+    Gate::type_name(format!("tear down the NVCF stack on {name}"), name)
+        .showing(what.iter().cloned())
+        .reviewable()
+        .check(yes, env)
 }
 
 #[cfg(test)]
