@@ -1,17 +1,23 @@
 //! The interactive view: one line per phase or check with a state glyph, the running line
 //! redrawn in place. Colour only when the terminal allows it (see [`super::Terminal::color`]).
+//!
+//! Drawn with crossterm, the terminal library the `status --watch` dashboard draws with
+//! through ratatui. Not ratatui's inline viewport: it asks the terminal for the cursor
+//! position through stdout, which would corrupt `-o json > file` while progress goes to
+//! stderr.
 
 use super::clock::go_duration;
 use super::{Event, Sink};
 use crate::base::secret::redact;
+use crossterm::cursor::MoveToColumn;
+use crossterm::queue;
+use crossterm::style::{Color, Stylize};
+use crossterm::terminal::{Clear, ClearType};
 use std::io::{self, Write};
 
-const GREEN: &str = "\x1b[32m";
-const RED: &str = "\x1b[31m";
-const YELLOW: &str = "\x1b[33m";
-const DIM: &str = "\x1b[2m";
-const RESET: &str = "\x1b[0m";
-const CLEAR_LINE: &str = "\r\x1b[2K";
+const GREEN: Color = Color::DarkGreen;
+const RED: Color = Color::DarkRed;
+const YELLOW: Color = Color::DarkYellow;
 
 pub struct TtySink<W: Write> {
     out: W,
@@ -31,24 +37,37 @@ impl<W: Write> TtySink<W> {
         }
     }
 
-    fn paint(&self, color: &str, text: &str) -> String {
+    fn paint(&self, color: Color, text: &str) -> String {
         if self.color {
-            format!("{color}{text}{RESET}")
+            text.with(color).to_string()
         } else {
             text.to_owned()
         }
     }
 
+    fn dim(&self, text: &str) -> String {
+        if self.color {
+            text.dim().to_string()
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn clear_line(&mut self) -> io::Result<()> {
+        queue!(self.out, MoveToColumn(0), Clear(ClearType::CurrentLine))
+    }
+
     fn settle(&mut self, line: &str) -> io::Result<()> {
         if self.transient {
-            write!(self.out, "{CLEAR_LINE}")?;
+            self.clear_line()?;
             self.transient = false;
         }
         writeln!(self.out, "{}", redact(line))
     }
 
     fn transient(&mut self, line: &str) -> io::Result<()> {
-        write!(self.out, "{CLEAR_LINE}{}", redact(line))?;
+        self.clear_line()?;
+        write!(self.out, "{}", redact(line))?;
         self.transient = true;
         Ok(())
     }
@@ -74,11 +93,7 @@ impl<W: Write + Send> Sink for TtySink<W> {
                 self.transient(&line)?;
             }
             Event::LastProgress(e) if !self.compact => {
-                let line = format!(
-                    "{} {}",
-                    self.paint(YELLOW, "[▶]"),
-                    self.paint(DIM, &e.detail)
-                );
+                let line = format!("{} {}", self.paint(YELLOW, "[▶]"), self.dim(&e.detail));
                 self.transient(&line)?;
             }
             Event::PhaseCompleted(e) => {
@@ -87,7 +102,7 @@ impl<W: Write + Send> Sink for TtySink<W> {
                     self.paint(GREEN, "[✓]"),
                     e.phase_num,
                     e.phase,
-                    self.paint(DIM, &go_duration(e.duration_sec))
+                    self.dim(&go_duration(e.duration_sec))
                 );
                 self.settle(&line)?;
             }
@@ -177,5 +192,55 @@ impl<W: Write + Send> Sink for TtySink<W> {
             self.transient = false;
         }
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::events::clock::Ts;
+    use crate::base::events::{PhaseCompleted, PhaseStarted};
+    use std::time::Duration;
+
+    fn run(color: bool) -> String {
+        let mut sink = TtySink::new(Vec::new(), color, false);
+        sink.emit(&Event::PhaseStarted(PhaseStarted {
+            ts: Ts::from_unix(0),
+            phase_num: 1,
+            phase: "install openbao".into(),
+            total_phases: 2,
+            context: None,
+            started_at: None,
+        }))
+        .unwrap();
+        sink.emit(&Event::PhaseCompleted(PhaseCompleted {
+            ts: Ts::from_unix(3),
+            phase_num: 1,
+            phase: "install openbao".into(),
+            duration_sec: Duration::from_secs(3),
+            context: None,
+        }))
+        .unwrap();
+        sink.finish().unwrap();
+        String::from_utf8(sink.out).unwrap()
+    }
+
+    #[test]
+    fn the_running_line_is_replaced_by_its_outcome() {
+        let plain = run(false);
+        // The running line, then a clear back to column 0, then the settled line.
+        let (running, settled) = plain.rsplit_once("\x1b[2K").unwrap();
+        assert!(running.contains("[▶] 1. install openbao"), "{plain:?}");
+        assert_eq!(settled, "[✓] 1. install openbao  3s\n", "{plain:?}");
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        assert!(!run(false).contains("\x1b[3"));
+        let coloured = run(true);
+        assert!(
+            coloured.contains("\x1b[38;5;2m[✓]") || coloured.contains("\x1b[32m[✓]"),
+            "{coloured:?}"
+        );
     }
 }
