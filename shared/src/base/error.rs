@@ -479,11 +479,20 @@ impl From<std::io::Error> for Error {
 
 /// True when the error (or its cause) is a write to a closed pipe: `nvcf … | head` is success.
 pub fn is_broken_pipe(err: &Error) -> bool {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    any_in_chain(std::error::Error::source(err), |e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// True when `first` or any error it was caused by matches.
+pub fn any_in_chain(
+    first: Option<&(dyn std::error::Error + 'static)>,
+    matches: impl Fn(&(dyn std::error::Error + 'static)) -> bool,
+) -> bool {
+    let mut cause = first;
     while let Some(e) = cause {
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::BrokenPipe
-        {
+        if matches(e) {
             return true;
         }
         cause = e.source();

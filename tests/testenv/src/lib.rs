@@ -12,6 +12,7 @@ pub mod audit;
 mod cmd;
 mod env;
 mod fixtures;
+pub mod lasting;
 mod status;
 pub mod tools;
 
@@ -19,3 +20,4 @@ pub use audit::{AuditEvent, AuditLog, Mark};
 pub use cmd::run;
 pub use env::{Env, Fault};
 pub use fixtures::fixtures_dir;
+pub use lasting::{Lasting, Running};
