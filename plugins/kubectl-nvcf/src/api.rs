@@ -29,10 +29,7 @@ impl Api<'_> {
         render(view, format, &mut self.ctx.stdout())
     }
 
-    /// A line for people on stderr (plans, notes), never mixed into the report on stdout.
     pub fn note(&self, text: &str) {
-        use std::io::Write;
-        let text = nvcf_shared::base::secret::redact(text);
-        let _ = writeln!(std::io::stderr().lock(), "{text}");
+        nvcf_shared::base::output::note(text);
     }
 }

@@ -1,0 +1,5 @@
+//! The NVCF API commands: each builds its request, calls the service, keeps the profile's
+//! state (the current function and task, saved API keys) and returns the view to print.
+
+pub mod task;
+pub mod task_rows;
