@@ -1,7 +1,8 @@
 //! What every NVCF API command gets: the run's context and a way to open a session.
 
 use nvcf_shared::Result;
-use nvcf_shared::base::output::{OutputFormat, render};
+use nvcf_shared::base::output::{OutputFormat, render, render_revealing};
+use nvcf_shared::base::secret::Secret;
 use nvcf_shared::cli::runtime::{CommonArgs, Ctx};
 use nvcf_shared::clients::nvcf::view::View;
 use nvcf_shared::clients::nvcf::{ConnectArgs, Session};
@@ -27,6 +28,18 @@ impl Api<'_> {
 
     pub fn print(&self, view: &View, format: OutputFormat) -> Result<()> {
         render(view, format, &mut self.ctx.stdout())
+    }
+
+    /// As [`Api::print`], with `revealed` printed in full: only for commands whose job is to
+    /// print a secret.
+    pub fn print_revealing(
+        &self,
+        view: &View,
+        format: OutputFormat,
+        revealed: &[Secret],
+    ) -> Result<()> {
+        let revealed: Vec<&Secret> = revealed.iter().collect();
+        render_revealing(view, format, &mut self.ctx.stdout(), &revealed)
     }
 
     pub fn note(&self, text: &str) {

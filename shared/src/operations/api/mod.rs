@@ -1,5 +1,6 @@
 //! The NVCF API commands: each builds its request, calls the service, keeps the profile's
 //! state (the current function and task, saved API keys) and returns the view to print.
 
+pub mod api_key;
 pub mod task;
 pub mod task_rows;
