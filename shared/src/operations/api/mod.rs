@@ -2,6 +2,7 @@
 //! state (the current function and task, saved API keys) and returns the view to print.
 
 pub mod api_key;
+pub mod deploy;
 pub mod function;
 pub mod task;
 pub mod task_rows;
