@@ -4,5 +4,6 @@
 pub mod api_key;
 pub mod deploy;
 pub mod function;
+pub mod invoke;
 pub mod task;
 pub mod task_rows;
