@@ -5,5 +5,6 @@ pub mod api_key;
 pub mod deploy;
 pub mod function;
 pub mod invoke;
+pub mod registry;
 pub mod task;
 pub mod task_rows;
