@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod api_key;
+pub mod auth;
 pub mod deploy;
 pub mod function;
 pub mod invoke;
