@@ -3,12 +3,9 @@
 
 use crate::api::Api;
 use clap::Subcommand;
+use nvcf_shared::Result;
 use nvcf_shared::base::output::OutputArgs;
-use nvcf_shared::clients::nvcf::accounts::{Accounts, ENABLE_ENV, secrets_payload};
-use nvcf_shared::clients::nvcf::view::{View, field};
-use nvcf_shared::model::settings::EnvLookup;
-use nvcf_shared::{Error, Result};
-use serde_json::{Map, Value, json};
+use nvcf_shared::operations::api::admin::{self, AccountUpdate, SecretsOf};
 use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
@@ -111,54 +108,12 @@ pub enum AccountsCommand {
     },
 }
 
-fn account_rows(list: &[Value]) -> Vec<Vec<String>> {
-    list.iter()
-        .map(|a| {
-            vec![
-                field(a, "ncaId"),
-                field(a, "name"),
-                field(a, "maxFunctionsAllowed"),
-                field(a, "maxTasksAllowed"),
-                field(a, "maxTelemetriesAllowed"),
-                field(a, "maxRegistryCredentialsAllowed"),
-            ]
-        })
-        .collect()
-}
-
-const HEADER: [&str; 6] = [
-    "nca id",
-    "name",
-    "max functions",
-    "max tasks",
-    "max telemetries",
-    "max registry credentials",
-];
-
 pub async fn run(api: &Api<'_>, cmd: AdminCommand) -> Result<()> {
-    if api.ctx.env.get(ENABLE_ENV).is_none_or(|v| v.is_empty()) {
-        return Err(
-            Error::usage("the admin commands are disabled").hint(format!(
-                "set {ENABLE_ENV}=1 to use them, as with upstream nvcf-cli"
-            )),
-        );
-    }
+    admin::require_enabled(&api.ctx.env)?;
     let session = api.session()?;
-    let accounts = Accounts {
-        client: &session.client,
-    };
-    match cmd {
+    let (view, output) = match cmd {
         AdminCommand::Accounts(AccountsCommand::List(output)) => {
-            let v = accounts.list().await?;
-            let list = v["cloudAccounts"].as_array().cloned().unwrap_or_default();
-            let view = View::new(&v)
-                .columns(&HEADER, account_rows(&list), "No accounts.")
-                .names(
-                    list.iter()
-                        .map(|a| format!("account/{}", field(a, "ncaId")))
-                        .collect(),
-                );
-            api.print(&view, output.output)
+            (admin::list_accounts(&session).await?, output)
         }
         AdminCommand::Accounts(AccountsCommand::Update {
             nca_id,
@@ -169,109 +124,76 @@ pub async fn run(api: &Api<'_>, cmd: AdminCommand) -> Result<()> {
             max_registry_credentials,
             output,
         }) => {
-            let mut body = Map::new();
-            if let Some(n) = name {
-                body.insert("name".into(), json!(n));
-            }
-            for (k, v) in [
-                ("maxFunctionsAllowed", max_functions),
-                ("maxTasksAllowed", max_tasks),
-                ("maxTelemetriesAllowed", max_telemetries),
-                ("maxRegistryCredentialsAllowed", max_registry_credentials),
-            ] {
-                if let Some(v) = v {
-                    body.insert(k.into(), json!(v));
-                }
-            }
-            if body.is_empty() {
-                return Err(Error::usage("nothing to update").hint(
-                    "pass --name, --max-functions, --max-tasks, --max-telemetries or --max-registry-credentials",
-                ));
-            }
-            let a = accounts.update(&nca_id, &Value::Object(body)).await?;
-            let view = View::new(&a).columns(&HEADER, account_rows(std::slice::from_ref(&a)), "");
-            api.print(&view, output.output)
+            let update = AccountUpdate {
+                name,
+                max_functions,
+                max_tasks,
+                max_telemetries,
+                max_registry_credentials,
+            };
+            (
+                admin::update_account(&session, &nca_id, update).await?,
+                output,
+            )
         }
         AdminCommand::Secrets(cmd) => {
-            let (payload, output) = match &cmd {
-                SecretsCommand::UpdateFunction {
-                    payload, output, ..
-                }
-                | SecretsCommand::UpdateTelemetry {
-                    payload, output, ..
-                } => (payload, output.output),
-            };
-            if payload.secrets.is_some() {
-                api.note("warning: --secrets puts secret values in your shell history; prefer --input-file");
-            }
-            let body = secrets_payload(payload.input_file.as_deref(), payload.secrets.as_deref())?;
-            let names: Vec<String> = body["secrets"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|s| field(s, "name"))
-                .collect();
-            let envelope = match &cmd {
-                SecretsCommand::UpdateFunction {
-                    nca_id,
-                    function_id,
-                    version_id,
-                    ..
-                } => {
-                    accounts
-                        .update_function_secrets(nca_id, function_id, version_id, &body)
-                        .await?;
-                    json!({"status": "ok", "ncaId": nca_id, "functionId": function_id, "versionId": version_id})
-                }
-                SecretsCommand::UpdateTelemetry {
-                    nca_id,
-                    telemetry_id,
-                    ..
-                } => {
-                    accounts
-                        .update_telemetry_secrets(nca_id, telemetry_id, &body)
-                        .await?;
-                    json!({"status": "ok", "ncaId": nca_id, "telemetryId": telemetry_id})
-                }
-            };
-            let view = View::new(&envelope).text(format!("secrets {} updated", names.join(", ")));
-            api.print(&view, output)
+            let (of, payload, output) = secrets_of(&cmd);
+            let file = payload.input_file.as_deref();
+            let inline = payload.secrets.as_deref();
+            let view = admin::update_secrets(&session, of, file, inline).await?;
+            return api.print(&view, output.output);
         }
-        AdminCommand::Queues(cmd) => {
-            let (nca_id, function_id, version_id, output) = match cmd {
-                QueuesCommand::Function {
-                    nca_id,
-                    function_id,
-                    output,
-                } => (nca_id, function_id, None, output),
-                QueuesCommand::Version {
-                    nca_id,
-                    function_id,
-                    version_id,
-                    output,
-                } => (nca_id, function_id, Some(version_id), output),
+        AdminCommand::Queues(QueuesCommand::Function {
+            nca_id,
+            function_id,
+            output,
+        }) => (
+            admin::queues(&session, &nca_id, &function_id, None).await?,
+            output,
+        ),
+        AdminCommand::Queues(QueuesCommand::Version {
+            nca_id,
+            function_id,
+            version_id,
+            output,
+        }) => {
+            let version = Some(version_id.as_str());
+            (
+                admin::queues(&session, &nca_id, &function_id, version).await?,
+                output,
+            )
+        }
+    };
+    api.print(&view, output.output)
+}
+
+fn secrets_of(cmd: &SecretsCommand) -> (SecretsOf<'_>, &SecretsPayload, &OutputArgs) {
+    match cmd {
+        SecretsCommand::UpdateFunction {
+            nca_id,
+            function_id,
+            version_id,
+            payload,
+            output,
+        } => {
+            let of = SecretsOf::Function {
+                nca_id,
+                function_id,
+                version_id,
             };
-            let v = accounts
-                .queues(&nca_id, &function_id, version_id.as_deref())
-                .await?;
-            let queues = v["queues"].as_array().cloned().unwrap_or_default();
-            let rows = queues
-                .iter()
-                .map(|q| {
-                    vec![
-                        field(q, "functionVersionId"),
-                        field(q, "functionName"),
-                        field(q, "functionStatus"),
-                        field(q, "queueDepth"),
-                    ]
-                })
-                .collect();
-            let view = View::new(&v).columns(
-                &["version", "name", "status", "queue depth"],
-                rows,
-                "No queues.",
-            );
-            api.print(&view, output.output)
+            (of, payload, output)
+        }
+        SecretsCommand::UpdateTelemetry {
+            nca_id,
+            telemetry_id,
+            payload,
+            output,
+        } => {
+            let of = SecretsOf::Telemetry {
+                nca_id,
+                telemetry_id,
+            };
+            (of, payload, output)
         }
     }
 }

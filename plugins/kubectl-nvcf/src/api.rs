@@ -1,7 +1,8 @@
 //! What every NVCF API command gets: the run's context and a way to open a session.
 
 use nvcf_shared::Result;
-use nvcf_shared::base::output::{OutputFormat, render};
+use nvcf_shared::base::output::{OutputFormat, render, render_revealing};
+use nvcf_shared::base::secret::Secret;
 use nvcf_shared::cli::runtime::{CommonArgs, Ctx};
 use nvcf_shared::clients::nvcf::view::View;
 use nvcf_shared::clients::nvcf::{ConnectArgs, Session};
@@ -29,10 +30,19 @@ impl Api<'_> {
         render(view, format, &mut self.ctx.stdout())
     }
 
-    /// A line for people on stderr (plans, notes), never mixed into the report on stdout.
+    /// As [`Api::print`], with `revealed` printed in full: only for commands whose job is to
+    /// print a secret.
+    pub fn print_revealing(
+        &self,
+        view: &View,
+        format: OutputFormat,
+        revealed: &[Secret],
+    ) -> Result<()> {
+        let revealed: Vec<&Secret> = revealed.iter().collect();
+        render_revealing(view, format, &mut self.ctx.stdout(), &revealed)
+    }
+
     pub fn note(&self, text: &str) {
-        use std::io::Write;
-        let text = nvcf_shared::base::secret::redact(text);
-        let _ = writeln!(std::io::stderr().lock(), "{text}");
+        nvcf_shared::base::output::note(text);
     }
 }

@@ -1,17 +1,11 @@
-//! `api-key`: function and task API keys, kept in the profile's state file (0600).
-//! Only `generate` and `show` print a key, and only to stdout.
+//! `api-key`: function and task API keys (see `operations::api::api_key`).
 
 use crate::api::Api;
 use clap::{Subcommand, ValueEnum};
-use nvcf_shared::base::confirm::confirm;
-use nvcf_shared::base::output::{OutputArgs, render_revealing};
-use nvcf_shared::base::secret::Secret;
-use nvcf_shared::clients::nvcf::apikeys::{
-    ApiKeys, Issuer, KeyDto, KeyFor, expires_at, parse_expires_in,
-};
-use nvcf_shared::clients::nvcf::view::View;
-use nvcf_shared::{Error, Result};
-use serde_json::json;
+use nvcf_shared::Result;
+use nvcf_shared::base::output::OutputArgs;
+use nvcf_shared::clients::nvcf::apikeys::KeyFor;
+use nvcf_shared::operations::api::api_key::{self, Generate};
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum For {
@@ -97,11 +91,8 @@ pub enum ApiKeyCommand {
 
 pub async fn run(api: &Api<'_>, cmd: ApiKeyCommand) -> Result<()> {
     let session = api.session()?;
-    let keys = ApiKeys {
-        client: &session.client,
-    };
-    let issuer = |w: KeyFor| Issuer::from_settings(&session.settings, w);
-    match cmd {
+    let env = &api.ctx.env;
+    let (view, output) = match cmd {
         ApiKeyCommand::Generate {
             for_,
             description,
@@ -109,235 +100,42 @@ pub async fn run(api: &Api<'_>, cmd: ApiKeyCommand) -> Result<()> {
             scopes,
             output,
         } => {
-            if !scopes.is_empty() && for_ == For::Both {
-                return Err(Error::usage("--scopes needs --for function or --for task")
-                    .hint("scopes differ per service: pass --for"));
-            }
-            let expires = expires_at(parse_expires_in(&expires_in)?)?;
-            let mut made = Vec::new();
-            for w in for_.services() {
-                let scopes: Vec<String> = if scopes.is_empty() {
-                    w.default_scopes().iter().map(|s| s.to_string()).collect()
-                } else {
-                    scopes.clone()
-                };
-                let key = keys
-                    .create(&issuer(w), w, &description, &expires, &scopes)
-                    .await?;
-                let value = key.value.clone().filter(|v| !v.is_empty()).ok_or_else(|| {
-                    Error::new(
-                        nvcf_shared::base::error::Category::Unknown,
-                        "api-keys created a key but did not return its value",
-                    )
-                })?;
-                // Saved at once, so a failure for the second service keeps the first key.
-                session.profile.update_state(|s| {
-                    match w {
-                        KeyFor::Function => {
-                            s.api_key = Some(value.clone());
-                            s.api_key_expiration = Some(key.expires_at.clone());
-                        }
-                        KeyFor::Task => {
-                            s.nvct_api_key = Some(value.clone());
-                            s.nvct_api_key_expiration = Some(key.expires_at.clone());
-                        }
-                    }
-                    Ok(())
-                })?;
-                made.push((w, key.id.clone(), value, scopes));
-            }
-            let data = json!({
-                "description": description,
-                "expiresAt": expires,
-                "keys": made.iter().map(|(w, id, v, sc)| json!({
-                    "service": w.as_str(), "id": id, "apiKey": v.expose(), "scopes": sc,
-                })).collect::<Vec<_>>(),
-            });
-            let rows = made
-                .iter()
-                .map(|(w, id, v, _)| vec![w.as_str().into(), id.clone(), v.expose().into()])
-                .collect();
-            let view = View::new(data).columns(&["service", "id", "api key"], rows, "");
-            let revealed: Vec<&Secret> = made.iter().map(|(_, _, v, _)| v).collect();
-            render_revealing(&view, output.output, &mut api.ctx.stdout(), &revealed)
+            let req = Generate {
+                services: &for_.services(),
+                description: &description,
+                expires_in: &expires_in,
+                scopes: &scopes,
+            };
+            let keys = api_key::generate(&session, req).await?;
+            return api.print_revealing(&keys.view, output.output, &keys.revealed);
         }
-        ApiKeyCommand::List(output) => {
-            let mut all: Vec<(KeyFor, KeyDto)> = Vec::new();
-            for w in [KeyFor::Function, KeyFor::Task] {
-                for k in keys.list(&issuer(w)).await? {
-                    all.push((w, k));
-                }
-            }
-            let data = json!({"keys": all.iter().map(|(w, k)| {
-                let mut v = serde_json::to_value(k).unwrap_or_default();
-                v["service"] = json!(w.as_str());
-                v
-            }).collect::<Vec<_>>()});
-            let rows = all
-                .iter()
-                .map(|(w, k)| {
-                    vec![
-                        k.id.clone(),
-                        w.as_str().into(),
-                        k.status.clone(),
-                        k.description.clone(),
-                        k.expires_at.clone(),
-                    ]
-                })
-                .collect();
-            let names = all
-                .iter()
-                .map(|(_, k)| format!("api-key/{}", k.id))
-                .collect();
-            let view = View::new(data)
-                .columns(
-                    &["id", "service", "status", "description", "expires"],
-                    rows,
-                    "No API keys.",
-                )
-                .names(names);
-            api.print(&view, output.output)
+        ApiKeyCommand::Show(output) => {
+            let keys = api_key::show(&session)?;
+            return api.print_revealing(&keys.view, output.output, &keys.revealed);
         }
+        ApiKeyCommand::List(output) => (api_key::list(&session).await?, output),
         ApiKeyCommand::Delete {
             key_id,
             yes,
             output,
-        } => {
-            confirm(&format!("delete API key {key_id}"), yes, &api.ctx.env)?;
-            let service = match keys.delete(&issuer(KeyFor::Function), &key_id).await {
-                Ok(()) => KeyFor::Function,
-                Err(e) if e.exit_code() == nvcf_shared::ExitCode::NotFound => {
-                    keys.delete(&issuer(KeyFor::Task), &key_id).await?;
-                    KeyFor::Task
-                }
-                Err(e) => return Err(e),
-            };
-            let view = View::new(
-                json!({"status": "deleted", "keyId": key_id, "service": service.as_str()}),
-            )
-            .text(format!("API key {key_id} ({}) deleted", service.as_str()))
-            .names(vec![format!("api-key/{key_id}")]);
-            api.print(&view, output.output)
-        }
+        } => (api_key::delete(&session, &key_id, yes, env).await?, output),
         ApiKeyCommand::Revoke {
             key_id,
             yes,
             output,
-        } => {
-            confirm(&format!("revoke API key {key_id}"), yes, &api.ctx.env)?;
-            keys.delete(&issuer(KeyFor::Function), &key_id).await?;
-            let view = View::new(json!({"status": "revoked", "keyId": key_id}))
-                .text(format!("API key {key_id} revoked"))
-                .names(vec![format!("api-key/{key_id}")]);
-            api.print(&view, output.output)
-        }
-        ApiKeyCommand::Show(output) => {
-            let state = session.profile.read_state()?;
-            let f = state.api_key.clone().filter(|k| !k.is_empty());
-            let t = state.nvct_api_key.clone().filter(|k| !k.is_empty());
-            let data = json!({
-                "hasKey": f.is_some(),
-                "apiKey": f.as_ref().map(Secret::expose),
-                "expiresAt": state.api_key_expiration,
-                "hasTaskKey": t.is_some(),
-                "taskApiKey": t.as_ref().map(Secret::expose),
-                "taskExpiresAt": state.nvct_api_key_expiration,
-            });
-            let line = |k: &Option<Secret>, exp: &Option<String>| match k {
-                Some(k) => format!(
-                    "{} (expires {})",
-                    k.expose(),
-                    exp.as_deref().unwrap_or("unknown")
-                ),
-                None => "not set (run `kubectl nvcf api-key generate`)".into(),
-            };
-            let view = View::new(data).pairs(&[
-                ("FUNCTION KEY", line(&f, &state.api_key_expiration)),
-                ("TASK KEY", line(&t, &state.nvct_api_key_expiration)),
-            ]);
-            let revealed: Vec<&Secret> = f.iter().chain(t.iter()).collect();
-            render_revealing(&view, output.output, &mut api.ctx.stdout(), &revealed)
-        }
-        ApiKeyCommand::Clear { for_, yes, output } => {
-            confirm(
-                &format!(
-                    "forget the saved {} API key(s) of profile {}",
-                    match for_ {
-                        For::Both => "function and task",
-                        For::Function => "function",
-                        For::Task => "task",
-                    },
-                    session.profile.name
-                ),
-                yes,
-                &api.ctx.env,
-            )?;
-            let cleared = session.profile.update_state(|s| {
-                let mut n = 0;
-                for w in for_.services() {
-                    let (key, exp) = match w {
-                        KeyFor::Function => (&mut s.api_key, &mut s.api_key_expiration),
-                        KeyFor::Task => (&mut s.nvct_api_key, &mut s.nvct_api_key_expiration),
-                    };
-                    n += usize::from(key.take().is_some());
-                    *exp = None;
-                }
-                Ok(n)
-            })?;
-            let status = if cleared == 0 { "no_key" } else { "cleared" };
-            let view = View::new(json!({"status": status, "cleared": cleared}))
-                .text(format!("{cleared} saved API key(s) cleared"));
-            api.print(&view, output.output)
-        }
+        } => (api_key::revoke(&session, &key_id, yes, env).await?, output),
+        ApiKeyCommand::Clear { for_, yes, output } => (
+            api_key::clear(&session, &for_.services(), yes, env)?,
+            output,
+        ),
         ApiKeyCommand::ClearAll {
             owner_id,
             yes,
             output,
         } => {
-            let mut targets = Vec::new();
-            for w in [KeyFor::Function, KeyFor::Task] {
-                let mut iss = issuer(w);
-                if let Some(o) = &owner_id {
-                    iss.owner_id = o.clone();
-                }
-                for k in keys.list(&iss).await? {
-                    targets.push((iss.clone(), k.id));
-                }
-            }
-            let owners: Vec<String> = {
-                let mut o: Vec<String> = targets.iter().map(|(i, _)| i.owner_id.clone()).collect();
-                o.dedup();
-                o
-            };
-            if !targets.is_empty() {
-                confirm(
-                    &format!(
-                        "delete all {} API keys of {}",
-                        targets.len(),
-                        owners.join(", ")
-                    ),
-                    yes,
-                    &api.ctx.env,
-                )?;
-            }
-            let mut deleted = 0;
-            for (iss, id) in &targets {
-                keys.delete(iss, id).await?;
-                deleted += 1;
-            }
-            if owner_id.is_none() && deleted > 0 {
-                session.profile.update_state(|s| {
-                    s.api_key = None;
-                    s.api_key_expiration = None;
-                    s.nvct_api_key = None;
-                    s.nvct_api_key_expiration = None;
-                    Ok(())
-                })?;
-            }
-            let view =
-                View::new(json!({"ownerIds": owners, "deleted": deleted, "total": targets.len()}))
-                    .text(format!("{deleted} of {} API keys deleted", targets.len()));
-            api.print(&view, output.output)
+            let view = api_key::clear_all(&session, owner_id.as_deref(), yes, env).await?;
+            (view, output)
         }
-    }
+    };
+    api.print(&view, output.output)
 }

@@ -4,14 +4,12 @@
 use crate::api::Api;
 use crate::{function_deploy, function_invoke};
 use clap::Subcommand;
-use nvcf_shared::base::confirm::confirm;
+use nvcf_shared::Result;
 use nvcf_shared::base::output::OutputArgs;
+use nvcf_shared::clients::nvcf::Session;
 use nvcf_shared::clients::nvcf::function_ids::Ids;
 use nvcf_shared::clients::nvcf::function_spec::{FunctionSpecArgs, FunctionUpdateArgs};
-use nvcf_shared::clients::nvcf::functions::{Function, Functions};
-use nvcf_shared::clients::nvcf::view::{View, artifact, field};
-use nvcf_shared::{Error, Result};
-use serde_json::json;
+use nvcf_shared::operations::api::function::{self, Removal};
 
 #[derive(Subcommand, Debug)]
 pub enum FunctionCommand {
@@ -114,90 +112,18 @@ pub enum QueueCommand {
     },
 }
 
-pub fn function_rows(list: &[Function], wide: bool) -> Vec<Vec<String>> {
-    list.iter()
-        .map(|f| {
-            let mut row = vec![
-                f.name.clone(),
-                f.id.clone(),
-                f.version_id.clone(),
-                f.status.clone(),
-                f.function_type.clone().unwrap_or_default(),
-            ];
-            if wide {
-                row.push(
-                    f.container_image
-                        .clone()
-                        .or_else(|| f.helm_chart.clone())
-                        .unwrap_or_default(),
-                );
-                row.push(f.inference_url.clone().unwrap_or_default());
-                row.push(f.created_at.clone().unwrap_or_default());
-            }
-            row
-        })
-        .collect()
-}
-
-const HEADER: [&str; 5] = ["name", "function id", "version id", "status", "type"];
-const WIDE: [&str; 8] = [
-    "name",
-    "function id",
-    "version id",
-    "status",
-    "type",
-    "image/chart",
-    "inference url",
-    "created",
-];
-
-pub fn function_view(data: serde_json::Value, list: &[Function], empty: &str) -> View {
-    View::new(data)
-        .columns(&HEADER, function_rows(list, false), empty)
-        .wide_columns(&WIDE, function_rows(list, true))
-        .names(list.iter().map(|f| format!("function/{}", f.id)).collect())
-}
-
-/// What a create will do, for people, before it is sent.
-fn plan(body: &serde_json::Value, new_version_of: Option<&str>) -> String {
-    let what = artifact(body).unwrap_or_else(|| "models only".into());
-    let models: Vec<String> = body["models"]
-        .as_array()
-        .map(|m| m.iter().map(|m| field(m, "name")).collect())
-        .unwrap_or_default();
-    format!(
-        "Plan: create {} {:?} ({}, {} type, inference {}{}){}",
-        if new_version_of.is_some() {
-            "a new version of function"
-        } else {
-            "function"
-        },
-        field(body, "name"),
-        what,
-        body["functionType"].as_str().unwrap_or("DEFAULT"),
-        field(body, "inferenceUrl"),
-        if models.is_empty() {
-            String::new()
-        } else {
-            format!(", models {}", models.join(", "))
-        },
-        new_version_of
-            .map(|f| format!(" under {f}"))
-            .unwrap_or_default(),
-    )
-}
-
 pub async fn run(api: &Api<'_>, cmd: FunctionCommand) -> Result<()> {
     match cmd {
-        FunctionCommand::Deploy(d) => return function_deploy::run(api, d).await,
-        FunctionCommand::Invoke(i) => return function_invoke::run(api, i).await,
-        _ => {}
+        FunctionCommand::Deploy(d) => function_deploy::run(api, d).await,
+        FunctionCommand::Invoke(i) => function_invoke::run(api, i).await,
+        FunctionCommand::Queue(q) => queue(api, &api.session()?, q).await,
+        other => versions(api, &api.session()?, other).await,
     }
-    let session = api.session()?;
-    let fns = Functions {
-        client: &session.client,
-    };
-    match cmd {
+}
+
+async fn versions(api: &Api<'_>, session: &Session, cmd: FunctionCommand) -> Result<()> {
+    let ids = |ids: Ids| async move { ids.resolve(session, (None, None)).await };
+    let (view, output) = match cmd {
         FunctionCommand::Create {
             spec,
             function_id,
@@ -205,154 +131,80 @@ pub async fn run(api: &Api<'_>, cmd: FunctionCommand) -> Result<()> {
             output,
         } => {
             let body = spec.body()?;
-            api.note(&plan(&body, function_id.as_deref()));
-            if dry_run {
-                return api.print(&View::preview(&body), output.output);
-            }
-            let f = fns.create(&body, function_id.as_deref()).await?;
-            session.profile.update_state(|s| {
-                s.function_id = Some(f.id.clone());
-                s.version_id = Some(f.version_id.clone());
-                s.function_name = Some(f.name.clone());
-                Ok(())
-            })?;
-            let list = [f.clone()];
-            api.print(&function_view(json!(f), &list, ""), output.output)
+            let view = function::create(session, &body, function_id.as_deref(), dry_run).await?;
+            (view, output)
         }
         FunctionCommand::Update { ids, spec, output } => {
             let (body, ffid, fvid) = spec.body()?;
-            let (fid, vid) = ids.resolve(&session, (ffid, fvid)).await?;
-            let f = fns.update(&fid, &vid, &body).await?;
-            let list = [f.clone()];
-            api.print(&function_view(json!(f), &list, ""), output.output)
-        }
-        FunctionCommand::List { visibility, output } => {
-            let list = fns.list(&visibility).await?;
-            api.print(
-                &function_view(json!({"functions": list}), &list, "No functions."),
-                output.output,
+            let (fid, vid) = ids.resolve(session, (ffid, fvid)).await?;
+            (
+                function::update(session, (&fid, &vid), &body).await?,
+                output,
             )
         }
+        FunctionCommand::List { visibility, output } => {
+            (function::list(session, &visibility).await?, output)
+        }
         FunctionCommand::ListIds { visibility, output } => {
-            let ids = fns.ids(&visibility).await?;
-            let rows = ids.iter().map(|id| vec![id.clone()]).collect();
-            let view = View::new(json!({"functionIds": ids}))
-                .columns(&["FUNCTION ID"], rows, "No functions.")
-                .names(ids.iter().map(|id| format!("function/{id}")).collect());
-            api.print(&view, output.output)
+            (function::list_ids(session, &visibility).await?, output)
         }
         FunctionCommand::Get {
-            ids,
+            ids: given,
             include_secrets,
             output,
         } => {
-            let (fid, vid) = ids.resolve(&session, (None, None)).await?;
-            let f = fns.get(&fid, &vid, include_secrets).await?;
-            let list = [f.clone()];
-            api.print(&function_view(json!(f), &list, ""), output.output)
+            let (fid, vid) = ids(given).await?;
+            (
+                function::get(session, (&fid, &vid), include_secrets).await?,
+                output,
+            )
         }
         FunctionCommand::Versions {
             function_id,
             output,
         } => {
-            let fid = match function_id {
-                Some(f) => f,
-                None => session.profile.read_state()?.function_id.ok_or_else(|| {
-                    Error::usage("no function given and no current function")
-                        .hint("pass the function id")
-                })?,
-            };
-            let list = fns.versions(&fid).await?;
-            api.print(
-                &function_view(json!({"functions": list}), &list, "No versions."),
-                output.output,
-            )
+            let fid = function::function_id(session, function_id)?;
+            (function::versions(session, &fid).await?, output)
         }
         FunctionCommand::Delete {
-            ids,
+            ids: given,
             deployment_only,
             graceful,
             yes,
             output,
         } => {
-            let (fid, vid) = ids.resolve(&session, (None, None)).await?;
-            let name = fns.get(&fid, &vid, false).await?.name;
-            let what = if deployment_only {
-                format!("remove the deployment of function {name:?} ({fid}, version {vid})")
-            } else {
-                format!("delete function {name:?} ({fid}, version {vid}) and any deployment")
+            let (fid, vid) = ids(given).await?;
+            let removal = Removal {
+                deployment_only,
+                graceful,
             };
-            confirm(&what, yes, &api.ctx.env)?;
-            if deployment_only {
-                fns.undeploy(&fid, &vid, graceful).await?;
-            } else {
-                fns.delete(&fid, &vid).await?;
-                session.profile.update_state(|s| {
-                    if s.function_id.as_deref() == Some(&fid)
-                        && s.version_id.as_deref() == Some(&vid)
-                    {
-                        s.function_id = None;
-                        s.version_id = None;
-                        s.function_name = None;
-                    }
-                    Ok(())
-                })?;
-            }
-            let status = if deployment_only {
-                "deployment removed"
-            } else {
-                "deleted"
-            };
-            let view = View::new(
-                json!({"status": status, "functionId": fid, "versionId": vid, "name": name}),
+            let env = &api.ctx.env;
+            (
+                function::delete(session, (&fid, &vid), removal, yes, env).await?,
+                output,
             )
-            .text(format!("function {name} ({fid}, version {vid}) {status}"))
-            .names(vec![format!("function/{fid}")]);
-            api.print(&view, output.output)
         }
-        FunctionCommand::Queue(QueueCommand::Status {
+        FunctionCommand::Deploy(_) | FunctionCommand::Invoke(_) | FunctionCommand::Queue(_) => {
+            unreachable!("deploy, invoke and queue are dispatched by run")
+        }
+    };
+    api.print(&view, output.output)
+}
+
+async fn queue(api: &Api<'_>, session: &Session, cmd: QueueCommand) -> Result<()> {
+    let (view, output) = match cmd {
+        QueueCommand::Status {
             function_id,
             version_id,
             output,
-        }) => {
-            let state = session.profile.read_state()?;
-            let fid = function_id.or(state.function_id).ok_or_else(|| {
-                Error::usage("no function given and no current function")
-                    .hint("pass the function id")
-            })?;
-            let q = fns.queue(&fid, version_id.as_deref()).await?;
-            let rows = q["queues"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|r| {
-                            vec![
-                                field(r, "functionName"),
-                                field(r, "functionVersionId"),
-                                field(r, "functionStatus"),
-                                field(r, "queueDepth"),
-                            ]
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let view = View::new(&q).columns(
-                &["name", "version id", "status", "queue depth"],
-                rows,
-                "No queues.",
-            );
-            api.print(&view, output.output)
+        } => {
+            let view = function::queue_status(session, function_id, version_id.as_deref()).await?;
+            (view, output)
         }
-        FunctionCommand::Queue(QueueCommand::Position { request_id, output }) => {
-            let p = fns.queue_position(&request_id).await?;
-            let view = View::new(&p).pairs(&[
-                ("REQUEST", request_id.clone()),
-                ("FUNCTION", field(&p, "functionId")),
-                ("VERSION", field(&p, "functionVersionId")),
-                ("POSITION", field(&p, "positionInQueue")),
-            ]);
-            api.print(&view, output.output)
-        }
-        FunctionCommand::Deploy(_) | FunctionCommand::Invoke(_) => unreachable!("handled above"),
-    }
+        QueueCommand::Position { request_id, output } => (
+            function::queue_position(session, &request_id).await?,
+            output,
+        ),
+    };
+    api.print(&view, output.output)
 }

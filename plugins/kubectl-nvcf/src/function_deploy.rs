@@ -2,15 +2,11 @@
 
 use crate::api::Api;
 use clap::Subcommand;
-use nvcf_shared::base::confirm::confirm;
+use nvcf_shared::Result;
 use nvcf_shared::base::output::OutputArgs;
 use nvcf_shared::clients::nvcf::function_ids::Ids;
 use nvcf_shared::clients::nvcf::function_spec::DeploySpecArgs;
-use nvcf_shared::clients::nvcf::functions::{Deployment, Functions};
-use nvcf_shared::clients::nvcf::view::{View, field};
-use nvcf_shared::clients::nvcf::wait::until_active;
-use nvcf_shared::{Error, Result};
-use serde_json::json;
+use nvcf_shared::operations::api::deploy::{self, SpecUpdate, Wait};
 use std::time::Duration;
 
 #[derive(Subcommand, Debug)]
@@ -78,42 +74,9 @@ pub enum DeployCommand {
     },
 }
 
-fn deployment_view(d: &Deployment) -> View {
-    let rows = d
-        .deployment_specifications
-        .iter()
-        .map(|s| {
-            vec![
-                field(s, "gpu"),
-                field(s, "instanceType"),
-                field(s, "minInstances"),
-                field(s, "maxInstances"),
-                field(s, "gpuSpecificationId"),
-            ]
-        })
-        .collect::<Vec<_>>();
-    let mut table = nvcf_shared::base::output::key_value_table(&[
-        ("FUNCTION", d.function_id.clone()),
-        ("VERSION", d.function_version_id.clone()),
-        ("DEPLOYMENT", d.deployment_id.clone()),
-        ("STATUS", d.function_status.clone()),
-    ]);
-    table.push('\n');
-    table.push_str(&nvcf_shared::base::output::column_table(
-        &["gpu", "instance type", "min", "max", "spec id"],
-        rows,
-    ));
-    View::new(d)
-        .text(table)
-        .names(vec![format!("deployment/{}", d.deployment_id)])
-}
-
 pub async fn run(api: &Api<'_>, cmd: DeployCommand) -> Result<()> {
     let session = api.session()?;
-    let fns = Functions {
-        client: &session.client,
-    };
-    match cmd {
+    let (view, output) = match cmd {
         DeployCommand::Create {
             ids,
             spec,
@@ -128,42 +91,17 @@ pub async fn run(api: &Api<'_>, cmd: DeployCommand) -> Result<()> {
             }
             let (specs, ffid, fvid) = spec.specs()?;
             let (fid, vid) = ids.resolve(&session, (ffid, fvid)).await?;
-            let name = if dry_run {
-                String::new()
-            } else {
-                fns.get(&fid, &vid, false).await?.name
+            let wait = Wait {
+                timeout: Duration::from_secs(timeout),
+                poll_interval: Duration::from_secs(poll_interval.max(1)),
+                no_wait,
             };
-            for s in &specs {
-                api.note(&format!(
-                    "Plan: deploy function {name:?} ({fid}, version {vid}) on {} x {} ({}..{} instances{})",
-                    field(s, "gpu"),
-                    field(s, "instanceType"),
-                    field(s, "minInstances"),
-                    field(s, "maxInstances"),
-                    s["backend"].as_str().map(|b| format!(", backend {b}")).unwrap_or_default(),
-                ));
-            }
-            if dry_run {
-                let body =
-                    json!({"functionId": fid, "versionId": vid, "deploymentSpecifications": specs});
-                return api.print(&View::preview(&body), output.output);
-            }
-            let d = fns.deploy(&fid, &vid, &specs).await?;
-            if no_wait || d.function_status == "ACTIVE" {
-                return api.print(&deployment_view(&d), output.output);
-            }
-            let events = api.ctx.events();
-            until_active(
-                &session.client,
-                &fid,
-                &vid,
-                Duration::from_secs(timeout),
-                Duration::from_secs(poll_interval.max(1)),
-                &events,
+            let events = || api.ctx.events();
+            let ids = (fid.as_str(), vid.as_str());
+            (
+                deploy::create(&session, ids, &specs, dry_run, wait, events).await?,
+                output,
             )
-            .await?;
-            let d = fns.deployment(&fid, &vid).await?;
-            api.print(&deployment_view(&d), output.output)
         }
         DeployCommand::Update {
             ids,
@@ -175,69 +113,21 @@ pub async fn run(api: &Api<'_>, cmd: DeployCommand) -> Result<()> {
             output,
         } => {
             let (fid, vid) = ids.resolve(&session, (None, None)).await?;
-            let mut body = serde_json::Map::new();
-            if let Some(m) = min_instances {
-                body.insert("minInstances".into(), json!(m));
-            }
-            if let Some(m) = max_instances {
-                body.insert("maxInstances".into(), json!(m));
-            }
-            if let Some(p) = autoscaling_policy {
-                body.insert(
-                    "autoscalingConfigurationPolicy".into(),
-                    json!(p.to_ascii_uppercase()),
-                );
-            }
-            if body.is_empty() {
-                return Err(Error::usage("nothing to update")
-                    .hint("pass --min-instances, --max-instances or --autoscaling-policy"));
-            }
-            if let (Some(min), Some(max)) = (min_instances, max_instances)
-                && (max == 0 || min > max)
-            {
-                return Err(Error::usage(format!(
-                    "need 0 <= --min-instances ({min}) <= --max-instances ({max}) and --max-instances > 0"
-                )));
-            }
-            let d = fns.deployment(&fid, &vid).await?;
-            let matching: Vec<_> = d
-                .deployment_specifications
-                .iter()
-                .filter(|s| {
-                    field(s, "gpu").eq_ignore_ascii_case(&gpu)
-                        && field(s, "instanceType").eq_ignore_ascii_case(&instance_type)
-                })
-                .collect();
-            let spec = match matching.as_slice() {
-                [one] => field(one, "gpuSpecificationId"),
-                _ => {
-                    return Err(Error::not_found(format!(
-                        "deployment of {fid} has {} specifications for {gpu}/{instance_type}",
-                        matching.len()
-                    ))
-                    .hint(
-                        "check the GPU and instance type with `kubectl nvcf function deploy get`",
-                    ));
-                }
+            let update = SpecUpdate {
+                gpu,
+                instance_type,
+                min_instances,
+                max_instances,
+                autoscaling_policy,
             };
-            let updated = fns
-                .update_gpu_spec(&d.deployment_id, &spec, &serde_json::Value::Object(body))
-                .await?;
-            let view = View::new(&updated).pairs(&[
-                ("SPEC", spec.clone()),
-                ("GPU", field(&updated, "gpu")),
-                ("INSTANCE TYPE", field(&updated, "instanceType")),
-                ("MIN", field(&updated, "minInstances")),
-                ("MAX", field(&updated, "maxInstances")),
-            ]);
-            api.print(&view, output.output)
+            (
+                deploy::update(&session, (&fid, &vid), update).await?,
+                output,
+            )
         }
         DeployCommand::Get { ids, output } => {
             let (fid, vid) = ids.resolve(&session, (None, None)).await?;
-            api.print(
-                &deployment_view(&fns.deployment(&fid, &vid).await?),
-                output.output,
-            )
+            (deploy::get(&session, (&fid, &vid)).await?, output)
         }
         DeployCommand::Remove {
             ids,
@@ -246,19 +136,12 @@ pub async fn run(api: &Api<'_>, cmd: DeployCommand) -> Result<()> {
             output,
         } => {
             let (fid, vid) = ids.resolve(&session, (None, None)).await?;
-            confirm(
-                &format!("remove the deployment of function {fid} version {vid}"),
-                yes,
-                &api.ctx.env,
-            )?;
-            let f = fns.undeploy(&fid, &vid, graceful).await?;
-            let view = View::new(&f)
-                .text(format!(
-                    "deployment of {} ({fid}, version {vid}) removed; status {}",
-                    f.name, f.status
-                ))
-                .names(vec![format!("function/{fid}")]);
-            api.print(&view, output.output)
+            let env = &api.ctx.env;
+            (
+                deploy::remove(&session, (&fid, &vid), graceful, yes, env).await?,
+                output,
+            )
         }
-    }
+    };
+    api.print(&view, output.output)
 }

@@ -2,16 +2,9 @@
 
 use crate::api::Api;
 use clap::Subcommand;
-use nvcf_shared::base::confirm::confirm;
+use nvcf_shared::Result;
 use nvcf_shared::base::output::OutputArgs;
-use nvcf_shared::base::secret::Secret;
-use nvcf_shared::clients::nvcf::input::refuse_placeholders;
-use nvcf_shared::clients::nvcf::registry::{Registries, RegistryCredential};
-use nvcf_shared::clients::nvcf::view::View;
-use nvcf_shared::{Error, Result};
-use serde_json::{Value, json};
-
-const ARTIFACT_TYPES: &[&str] = &["CONTAINER", "HELM", "MODEL", "RESOURCE"];
+use nvcf_shared::operations::api::registry::{self, Add, Password};
 
 #[derive(Subcommand, Debug)]
 pub enum RegistryCommand {
@@ -87,102 +80,21 @@ pub enum RegistryCommand {
     ListRecognized(OutputArgs),
 }
 
-fn artifact_types(raw: &[String]) -> Result<Vec<String>> {
-    raw.iter()
-        .map(|t| {
-            let up = t.trim().to_ascii_uppercase();
-            if ARTIFACT_TYPES.contains(&up.as_str()) {
-                Ok(up)
-            } else {
-                Err(
-                    Error::usage(format!("--artifact-type {t:?} is not an artifact type"))
-                        .hint(format!("use {}", ARTIFACT_TYPES.join(", "))),
-                )
-            }
-        })
-        .collect()
-}
-
-fn password(given: Option<String>, from_stdin: bool) -> Result<Option<String>> {
-    if !from_stdin {
-        return Ok(given);
-    }
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
-    Ok(Some(line.trim_end_matches(['\r', '\n']).to_owned()))
-}
-
-/// `username:password`, the form the API takes (contracts/endpoints.md §3.4; upstream's CLI
-/// base64-encodes it, which the server's `username:password` check refuses).
-fn encoded_secret(user: Option<String>, pass: Option<String>) -> Result<Option<Secret>> {
-    match (user, pass) {
-        (Some(u), Some(p)) => {
-            nvcf_shared::base::secret::register(&p);
-            Ok(Some(Secret::new(format!("{u}:{p}"))))
-        }
-        (None, None) => Ok(None),
-        _ => Err(Error::usage("--username and --password go together")
-            .hint("pass both (or --password-stdin)")),
-    }
-}
-
-fn rows(list: &[RegistryCredential]) -> Vec<Vec<String>> {
-    list.iter()
-        .map(|c| {
-            vec![
-                c.registry_credential_id.clone(),
-                c.registry_hostname.clone(),
-                c.artifact_types.join(","),
-                c.provisioned_by.clone().unwrap_or_default(),
-            ]
-        })
-        .collect()
-}
-
-fn view(data: Value, list: &[RegistryCredential], empty: &str) -> View {
-    View::new(data)
-        .columns(
-            &["id", "hostname", "artifact types", "provisioned by"],
-            rows(list),
-            empty,
-        )
-        .names(
-            list.iter()
-                .map(|c| format!("registry-credential/{}", c.registry_credential_id))
-                .collect(),
-        )
-}
-
 pub async fn run(api: &Api<'_>, cmd: RegistryCommand) -> Result<()> {
     let session = api.session()?;
-    let reg = Registries {
-        client: &session.client,
-    };
-    match cmd {
+    let (view, output) = match cmd {
         RegistryCommand::List {
             artifact_type,
             provisioned_by,
             output,
         } => {
-            let types = artifact_types(&artifact_type)?;
-            let by: Vec<String> = provisioned_by
-                .iter()
-                .map(|p| p.to_ascii_uppercase())
-                .collect();
-            let list = reg.list(&types, &by).await?;
-            api.print(
-                &view(
-                    json!({"registryCredentials": list}),
-                    &list,
-                    "No registry credentials.",
-                ),
-                output.output,
-            )
+            let view = registry::list(&session, &artifact_type, &provisioned_by).await?;
+            (view, output)
         }
         RegistryCommand::Add {
             hostname,
             username,
-            password: pass,
+            password,
             password_stdin,
             secret,
             artifact_type,
@@ -190,121 +102,43 @@ pub async fn run(api: &Api<'_>, cmd: RegistryCommand) -> Result<()> {
             tags,
             output,
         } => {
-            let pass = password(pass, password_stdin)?;
-            let value = match (secret, encoded_secret(username, pass)?) {
-                (Some(s), None) => Secret::new(s),
-                (None, Some(s)) => s,
-                _ => {
-                    return Err(
-                        Error::usage("give either --secret or --username with --password")
-                            .hint("--secret is the base64 of username:password"),
-                    );
-                }
+            let add = Add {
+                hostname,
+                username,
+                password: Password {
+                    given: password,
+                    from_stdin: password_stdin,
+                },
+                secret,
+                artifact_type,
+                description,
+                tags,
             };
-            let mut body = json!({
-                "registryHostname": hostname,
-                "secret": {"name": "credentials", "value": value.expose()},
-                "artifactTypes": artifact_types(&artifact_type)?,
-            });
-            if let Some(d) = description {
-                body["description"] = json!(d);
-            }
-            if !tags.is_empty() {
-                body["tags"] = json!(tags);
-            }
-            refuse_placeholders(&body, &["secret"])?;
-            api.note(&format!(
-                "Plan: add a registry credential for {hostname} ({})",
-                artifact_type.join(",").to_ascii_uppercase()
-            ));
-            let c = reg.add(&body).await?;
-            let list = [c.clone()];
-            api.print(&view(json!(c), &list, ""), output.output)
+            (registry::add(&session, add).await?, output)
         }
-        RegistryCommand::Get { id, output } => {
-            let c = reg.get(&id).await?;
-            let list = [c.clone()];
-            api.print(&view(json!(c), &list, ""), output.output)
-        }
+        RegistryCommand::Get { id, output } => (registry::get(&session, &id).await?, output),
         RegistryCommand::Update {
             id,
             username,
-            password: pass,
+            password,
             password_stdin,
             artifact_type,
             output,
         } => {
-            let pass = password(pass, password_stdin)?;
-            let mut body = serde_json::Map::new();
-            if let Some(s) = encoded_secret(username, pass)? {
-                body.insert(
-                    "secret".into(),
-                    json!({"name": "credentials", "value": s.expose()}),
-                );
-            }
-            if !artifact_type.is_empty() {
-                body.insert(
-                    "artifactTypeEnums".into(),
-                    json!(artifact_types(&artifact_type)?),
-                );
-            }
-            if body.is_empty() {
-                return Err(Error::usage("nothing to update")
-                    .hint("pass --username with --password, or --artifact-type"));
-            }
-            let c = reg.update(&id, &Value::Object(body)).await?;
-            let list = [c.clone()];
-            api.print(&view(json!(c), &list, ""), output.output)
+            let password = Password {
+                given: password,
+                from_stdin: password_stdin,
+            };
+            let view = registry::update(&session, &id, username, password, &artifact_type).await?;
+            (view, output)
         }
         RegistryCommand::Delete { id, yes, output } => {
-            let host = if yes {
-                String::new()
-            } else {
-                format!(" for {}", reg.get(&id).await?.registry_hostname)
-            };
-            confirm(
-                &format!("delete registry credential {id}{host}"),
-                yes,
-                &api.ctx.env,
-            )?;
-            reg.delete(&id).await?;
-            let v = View::new(json!({"status": "deleted", "registryCredentialId": id}))
-                .text(format!("registry credential {id} deleted"))
-                .names(vec![format!("registry-credential/{id}")]);
-            api.print(&v, output.output)
+            let env = &api.ctx.env;
+            (registry::delete(&session, &id, yes, env).await?, output)
         }
         RegistryCommand::ListRecognized(output) => {
-            let v = reg.recognized().await?;
-            let mut rows = Vec::new();
-            if let Some(map) = v["recognizedRegistries"].as_object() {
-                for (kind, list) in map {
-                    for r in list.as_array().into_iter().flatten() {
-                        let desc = r
-                            .as_object()
-                            .map(|o| {
-                                o.iter()
-                                    .map(|(k, v)| {
-                                        format!(
-                                            "{k}={}",
-                                            v.as_str().map_or(v.to_string(), str::to_owned)
-                                        )
-                                    })
-                                    .collect::<Vec<_>>()
-                                    .join(" ")
-                            })
-                            .unwrap_or_else(|| r.to_string());
-                        rows.push(vec![kind.clone(), desc]);
-                    }
-                }
-            }
-            api.print(
-                &View::new(&v).columns(
-                    &["artifact type", "registry"],
-                    rows,
-                    "No recognised registries.",
-                ),
-                output.output,
-            )
+            (registry::list_recognized(&session).await?, output)
         }
-    }
+    };
+    api.print(&view, output.output)
 }

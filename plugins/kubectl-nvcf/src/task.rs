@@ -3,17 +3,12 @@
 
 use crate::api::Api;
 use clap::Subcommand;
-use nvcf_shared::base::confirm::confirm;
-use nvcf_shared::base::output::{OutputArgs, OutputFormat, raw_json, write_out};
+use nvcf_shared::Result;
+use nvcf_shared::base::output::OutputArgs;
 use nvcf_shared::clients::nvcf::Session;
-use nvcf_shared::clients::nvcf::input::{key_value, read_checked, shapes};
 use nvcf_shared::clients::nvcf::task_spec::TaskSpecArgs;
-use nvcf_shared::clients::nvcf::tasks::{Listing, PageQuery, Task, Tasks};
-use nvcf_shared::clients::nvcf::view::{View, artifact, field};
-use nvcf_shared::{Error, Result};
-use serde_json::value::RawValue;
-use serde_json::{Value, json};
-use std::borrow::Cow;
+use nvcf_shared::clients::nvcf::tasks::{Listing, PageQuery};
+use nvcf_shared::operations::api::task;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -120,57 +115,6 @@ pub enum TaskCommand {
     },
 }
 
-fn task_id(session: &Session, given: Option<String>) -> Result<String> {
-    match given {
-        Some(id) => Ok(id),
-        None => session.profile.read_state()?.task_id.ok_or_else(|| {
-            Error::usage("no task id given and no task created from this profile yet")
-                .hint("pass the task id, or create one with `kubectl nvcf task create`")
-        }),
-    }
-}
-
-fn task_row(t: &Value) -> Vec<String> {
-    let gpu = format!(
-        "{}/{}",
-        field(&t["gpuSpecification"], "gpu"),
-        field(&t["gpuSpecification"], "instanceType")
-    );
-    vec![
-        field(t, "id"),
-        field(t, "name"),
-        field(t, "status"),
-        gpu,
-        field(t, "createdAt"),
-    ]
-}
-
-const HEADER: [&str; 5] = ["id", "name", "status", "gpu", "created"];
-
-fn task_view(t: &Task) -> View {
-    let v = json!(t);
-    View::new(&v)
-        .columns(&HEADER, vec![task_row(&v)], "")
-        .names(vec![format!("task/{}", t.id)])
-}
-
-/// Fixed-width rows, so the first page prints before later pages are known.
-/// Appends one fixed-width row (rows print as pages arrive, so widths cannot be measured).
-fn push_fixed_row(out: &mut String, cells: &[String]) {
-    let widths: [usize; 4] = [36, 24, 29, 24];
-    let start = out.len();
-    for (i, c) in cells.iter().enumerate() {
-        out.push_str(c);
-        if let Some(w) = widths.get(i) {
-            let pad = w.saturating_sub(c.chars().count()) + 3;
-            out.extend(std::iter::repeat_n(' ', pad));
-        }
-    }
-    let kept = out[start..].trim_end().len();
-    out.truncate(start + kept);
-    out.push('\n');
-}
-
 /// Upstream's paging of events and results: one page when a limit is given.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct OnePage {
@@ -194,211 +138,11 @@ impl OnePage {
     }
 }
 
-/// How a listing's rows look in a table; rows are cut from the item's text as it came.
-struct Columns {
-    header: &'static [&'static str],
-    row: fn(&RawValue) -> Vec<String>,
-}
-
-fn as_value(raw: &RawValue) -> Value {
-    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
-}
-
-/// The cells of a task row, read without building the whole task.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TaskCells<'a> {
-    #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    name: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    status: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    created_at: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    gpu_specification: Option<GpuCells<'a>>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GpuCells<'a> {
-    #[serde(borrow)]
-    gpu: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    instance_type: Option<Cow<'a, str>>,
-}
-
-fn task_cells(raw: &RawValue) -> Vec<String> {
-    let Ok(t) = serde_json::from_str::<TaskCells<'_>>(raw.get()) else {
-        // Not the usual shape (a number where text was expected): read it as a value.
-        return task_row(&as_value(raw));
-    };
-    let text = |c: Option<Cow<'_, str>>| c.map(Cow::into_owned).unwrap_or_default();
-    let (gpu, instance) = match t.gpu_specification {
-        Some(g) => (text(g.gpu), text(g.instance_type)),
-        None => (String::new(), String::new()),
-    };
-    vec![
-        text(t.id),
-        text(t.name),
-        text(t.status),
-        format!("{gpu}/{instance}"),
-        text(t.created_at),
-    ]
-}
-
-fn event_cells(raw: &RawValue) -> Vec<String> {
-    event_row(&as_value(raw))
-}
-
-fn result_cells(raw: &RawValue) -> Vec<String> {
-    result_row(&as_value(raw))
-}
-
-/// Streams a paged listing: rows (table), one JSON document written as it goes, or names.
-async fn stream_list(
-    api: &Api<'_>,
-    tasks: &Tasks<'_>,
-    listing: Listing,
-    task: Option<&str>,
-    query: &PageQuery,
-    format: OutputFormat,
-    cols: Columns,
-) -> Result<()> {
-    let Columns { header, row } = cols;
-    let mut out = api.ctx.stdout();
-    let key = listing.key();
-    if format == OutputFormat::Yaml {
-        let mut all = Vec::new();
-        let cursor = tasks
-            .pages(listing, task, query, |items: Vec<Value>| {
-                all.extend(items);
-                Ok(())
-            })
-            .await?;
-        let mut data = json!({ key: all, "cursor": cursor });
-        if let Some(limit) = query.max_items {
-            data["limit"] = json!(limit);
-        }
-        return api.print(&View::new(data), format);
-    }
-    let mut count = 0usize;
-    let mut opened = false;
-    let limit = query.max_items.unwrap_or(usize::MAX);
-    let open = format!("{{\n  \"{key}\": [");
-    let cursor = tasks
-        .pages(listing, task, query, |items: Vec<Box<RawValue>>| {
-            let mut chunk = String::new();
-            for item in items.into_iter().take(limit.saturating_sub(count)) {
-                match format {
-                    OutputFormat::Json => {
-                        if !opened {
-                            chunk.push_str(&open);
-                            opened = true;
-                        }
-                        chunk.push_str(if count == 0 { "\n    " } else { ",\n    " });
-                        chunk.push_str(&raw_json::pretty(item.get(), "    "));
-                    }
-                    OutputFormat::Name => chunk.push_str(&format!(
-                        "{}/{}\n",
-                        key.trim_end_matches('s'),
-                        field(&as_value(&item), name_field(listing))
-                    )),
-                    _ => {
-                        if count == 0 {
-                            let h: Vec<String> = header.iter().map(|h| h.to_uppercase()).collect();
-                            push_fixed_row(&mut chunk, &h);
-                        }
-                        push_fixed_row(&mut chunk, &row(&item));
-                    }
-                }
-                count += 1;
-            }
-            write_raw(&mut out, &chunk)
-        })
-        .await?;
-    match format {
-        OutputFormat::Json => {
-            let head = if opened { String::new() } else { open };
-            let close = if count == 0 { "]" } else { "\n  ]" };
-            // One page (--limit) says its limit, as upstream's page does.
-            let limit = match query.max_items {
-                Some(l) => format!(",\n  \"limit\": {l}"),
-                None => String::new(),
-            };
-            let tail = match &cursor {
-                Some(c) => format!("{close}{limit},\n  \"cursor\": {}\n}}\n", json!(c)),
-                None => format!("{close}{limit}\n}}\n"),
-            };
-            write_raw(&mut out, &format!("{head}{tail}"))
-        }
-        OutputFormat::Table | OutputFormat::Wide if count == 0 => {
-            write_out(&mut out, &format!("No {key}."))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn name_field(listing: Listing) -> &'static str {
-    match listing {
-        Listing::Tasks => "id",
-        Listing::Events => "eventId",
-        Listing::Results => "resultId",
-    }
-}
-
-/// Writes a partial chunk (no newline added), redacted like every output path.
-fn write_raw(out: &mut dyn std::io::Write, text: &str) -> Result<()> {
-    let text = nvcf_shared::base::secret::redact(text);
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::io(format!("cannot write output: {e}")).with_source(e))
-}
-
-fn event_row(e: &Value) -> Vec<String> {
-    vec![field(e, "createdAt"), field(e, "message")]
-}
-
-fn result_row(r: &Value) -> Vec<String> {
-    vec![
-        field(r, "resultId"),
-        field(r, "name"),
-        field(r, "createdAt"),
-        r.get("metadata").map(|m| m.to_string()).unwrap_or_default(),
-    ]
-}
-
+/// Listings print as their pages arrive; every other command prints one view.
 pub async fn run(api: &Api<'_>, cmd: TaskCommand) -> Result<()> {
     let session = api.session()?;
-    let tasks = Tasks {
-        client: &session.client,
-    };
-    match cmd {
-        TaskCommand::Create {
-            spec,
-            dry_run,
-            output,
-        } => {
-            let body = spec.body()?;
-            let what = artifact(&body).unwrap_or_default();
-            api.note(&format!(
-                "Plan: create task {:?} ({what}, GPU {} x {})",
-                field(&body, "name"),
-                field(&body["gpuSpecification"], "gpu"),
-                field(&body["gpuSpecification"], "instanceType"),
-            ));
-            if dry_run {
-                return api.print(&View::preview(&body), output.output);
-            }
-            let t = tasks.create(&body).await?;
-            session.profile.update_state(|s| {
-                s.task_id = Some(t.id.clone());
-                s.task_name = Some(t.name.clone());
-                Ok(())
-            })?;
-            api.print(&task_view(&t), output.output)
-        }
+    let id = |given| task::task_id(&session, given);
+    let (listing, task_id, query, output) = match cmd {
         TaskCommand::List {
             status,
             limit,
@@ -406,197 +150,101 @@ pub async fn run(api: &Api<'_>, cmd: TaskCommand) -> Result<()> {
             cursor,
             output,
         } => {
-            let status = status.map(|s| s.to_ascii_uppercase());
-            let query = match limit {
-                Some(limit) => PageQuery {
-                    status,
-                    ..PageQuery::one_page(limit as usize, cursor)
-                },
-                None => PageQuery {
-                    page_size: Some(page_size.max(1)),
-                    status,
-                    cursor,
-                    max_items: None,
-                },
-            };
-            stream_list(
-                api,
-                &tasks,
-                Listing::Tasks,
-                None,
-                &query,
-                output.output,
-                Columns {
-                    header: &HEADER,
-                    row: task_cells,
-                },
-            )
-            .await
+            let query = task::list_query(status, limit, page_size, cursor);
+            (Listing::Tasks, None, query, output)
         }
+        TaskCommand::Events {
+            task_id,
+            follow: true,
+            poll_interval,
+            ..
+        } => {
+            let every = Duration::from_secs(poll_interval.max(1));
+            let out = &mut api.ctx.stdout();
+            return task::follow_events(&session, &id(task_id)?, every, out).await;
+        }
+        TaskCommand::Events {
+            task_id,
+            page,
+            output,
+            ..
+        } => (Listing::Events, Some(id(task_id)?), page.query(), output),
+        TaskCommand::Results {
+            task_id,
+            page,
+            output,
+        } => (Listing::Results, Some(id(task_id)?), page.query(), output),
+        other => return act(api, &session, other).await,
+    };
+    let out = &mut api.ctx.stdout();
+    task::list(
+        &session,
+        listing,
+        task_id.as_deref(),
+        &query,
+        output.output,
+        out,
+    )
+    .await
+}
+
+async fn act(api: &Api<'_>, session: &Session, cmd: TaskCommand) -> Result<()> {
+    let id = |given| task::task_id(session, given);
+    let env = &api.ctx.env;
+    let (view, output) = match cmd {
+        TaskCommand::Create {
+            spec,
+            dry_run,
+            output,
+        } => (task::create(session, &spec.body()?, dry_run).await?, output),
         TaskCommand::Bulk {
-            mut task_ids,
+            task_ids,
             input_file,
             output,
         } => {
-            if let Some(p) = &input_file {
-                let v = read_checked::<shapes::TaskIds>(p)?;
-                for id in v["taskIds"].as_array().into_iter().flatten() {
-                    if let Some(s) = id.as_str() {
-                        task_ids.push(s.to_owned());
-                    }
-                }
-            }
-            if task_ids.is_empty() {
-                return Err(Error::usage("no task ids").hint("pass --task-ids or --input-file"));
-            }
-            let v = tasks.bulk(&task_ids).await?;
-            let rows = v["tasks"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|t| vec![field(t, "id"), field(t, "name"), field(t, "status")])
-                        .collect()
-                })
-                .unwrap_or_default();
-            let view = View::new(&v).columns(&["id", "name", "status"], rows, "No tasks.");
-            api.print(&view, output.output)
+            let view = task::bulk(session, task_ids, input_file.as_deref()).await?;
+            (view, output)
         }
         TaskCommand::Get {
-            task_id: id,
+            task_id,
             include_secrets,
             output,
         } => {
-            let id = task_id(&session, id)?;
-            api.print(
-                &task_view(&tasks.get(&id, include_secrets).await?),
-                output.output,
-            )
-        }
-        TaskCommand::Events {
-            task_id: id,
-            follow,
-            page,
-            poll_interval,
-            output,
-        } => {
-            let id = task_id(&session, id)?;
-            if !follow {
-                return stream_list(
-                    api,
-                    &tasks,
-                    Listing::Events,
-                    Some(&id),
-                    &page.query(),
-                    output.output,
-                    Columns {
-                        header: &["created", "message"],
-                        row: event_cells,
-                    },
-                )
-                .await;
-            }
-            follow_events(api, &tasks, &id, Duration::from_secs(poll_interval.max(1))).await
-        }
-        TaskCommand::Results {
-            task_id: id,
-            page,
-            output,
-        } => {
-            let id = task_id(&session, id)?;
-            stream_list(
-                api,
-                &tasks,
-                Listing::Results,
-                Some(&id),
-                &page.query(),
-                output.output,
-                Columns {
-                    header: &["id", "name", "created", "metadata"],
-                    row: result_cells,
-                },
-            )
-            .await
+            let view = task::get(session, &id(task_id)?, include_secrets).await?;
+            (view, output)
         }
         TaskCommand::Cancel {
-            task_id: id,
+            task_id,
             yes,
             output,
-        } => {
-            let id = task_id(&session, id)?;
-            confirm(&format!("cancel task {id}"), yes, &api.ctx.env)?;
-            api.print(&task_view(&tasks.cancel(&id).await?), output.output)
-        }
+        } => (
+            task::cancel(session, &id(task_id)?, yes, env).await?,
+            output,
+        ),
         TaskCommand::Delete {
-            task_id: id,
+            task_id,
             yes,
             output,
-        } => {
-            let id = task_id(&session, id)?;
-            confirm(
-                &format!("delete task {id} with its events, results and secrets"),
-                yes,
-                &api.ctx.env,
-            )?;
-            tasks.delete(&id).await?;
-            session.profile.update_state(|s| {
-                if s.task_id.as_deref() == Some(&id) {
-                    s.task_id = None;
-                    s.task_name = None;
-                }
-                Ok(())
-            })?;
-            let view = View::new(json!({"status": "deleted", "taskId": id}))
-                .text(format!("task {id} deleted"))
-                .names(vec![format!("task/{id}")]);
-            api.print(&view, output.output)
-        }
+        } => (
+            task::delete(session, &id(task_id)?, yes, env).await?,
+            output,
+        ),
         TaskCommand::UpdateSecrets {
-            task_id: id,
+            task_id,
             secrets,
             input_file,
             output,
         } => {
-            let id = task_id(&session, id)?;
-            let mut pairs = Vec::new();
-            if let Some(p) = &input_file {
-                let v = read_checked::<shapes::Secrets>(p)?;
-                for s in v["secrets"].as_array().into_iter().flatten() {
-                    let value = match &s["value"] {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    pairs.push((field(s, "name"), value));
-                }
-            }
-            for raw in &secrets {
-                pairs.push(key_value("--secret", raw)?);
-            }
-            if pairs.is_empty() {
-                return Err(Error::usage("no secrets given")
-                    .hint("pass --secret NAME=VALUE or --input-file"));
-            }
-            for (_, v) in &pairs {
-                nvcf_shared::base::secret::register(v);
-            }
-            tasks.update_secrets(&id, &pairs).await?;
-            let names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
-            let view = View::new(json!({"status": "updated", "taskId": id, "secrets": names}))
-                .text(format!("task {id}: secrets {} updated", names.join(", ")));
-            api.print(&view, output.output)
-        }
-    }
-}
-
-/// Prints new events until the task reaches a terminal status, then its final status.
-async fn follow_events(api: &Api<'_>, tasks: &Tasks<'_>, id: &str, every: Duration) -> Result<()> {
-    let mut out = api.ctx.stdout();
-    let t = tasks
-        .follow_events(id, every, |e| {
-            write_out(
-                &mut out,
-                &format!("{}  {}", field(e, "createdAt"), field(e, "message")),
+            let id = id(task_id)?;
+            let file = input_file.as_deref();
+            (
+                task::update_secrets(session, &id, &secrets, file).await?,
+                output,
             )
-        })
-        .await?;
-    write_out(&mut out, &format!("task {} {}", t.id, t.status))
+        }
+        TaskCommand::List { .. } | TaskCommand::Events { .. } | TaskCommand::Results { .. } => {
+            unreachable!("listings print as they page, in run")
+        }
+    };
+    api.print(&view, output.output)
 }

@@ -1,6 +1,7 @@
 //! What the commands do, built from the model and the clients: read-only operations return
 //! a report, mutating ones a plan that is shown, confirmed and then run.
 
+pub mod api;
 pub mod checks;
 pub mod handoff;
 pub mod keys;

@@ -2,6 +2,7 @@
 //! names for programs, so every human view has a machine twin.
 
 pub mod raw_json;
+pub mod stream;
 
 use crate::base::error::{Error, Result};
 use crate::base::secret::{Secret, redact};
@@ -106,6 +107,11 @@ pub fn write_out(out: &mut dyn Write, text: &str) -> Result<()> {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| Error::io(format!("cannot write output: {e}")).with_source(e))
+}
+
+/// A line for people on stderr (plans, notes), never mixed into the report on stdout.
+pub fn note(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{}", redact(text));
 }
 
 /// A two-column `KEY  value` view, as `kubectl describe`-like summaries read best.

@@ -2,6 +2,11 @@
 //! would print it, without building a value per object first: a listing of thousands of
 //! items is text in, text out.
 
+/// An item kept as text, read as a value where a field is needed after all.
+pub fn value(raw: &serde_json::value::RawValue) -> serde_json::Value {
+    serde_json::from_str(raw.get()).unwrap_or(serde_json::Value::Null)
+}
+
 /// `raw` (valid JSON, as a `RawValue` holds it) in serde_json's pretty layout, every line
 /// after the first starting with `margin`. Key order and the text of strings and numbers
 /// are kept as they came.

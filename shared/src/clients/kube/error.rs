@@ -42,7 +42,7 @@ pub fn from_kube(err: kube::Error, doing: &str) -> Error {
         .hint("raise --request-timeout, or check the API server's load: kubectl get --raw /readyz")
         .retry(RetryClass::Immediate),
         other => Error::new(Category::Network, format!("cannot {doing}: {other}"))
-            .hint("check that the cluster is reachable: kubectl cluster-info")
+            .hint("check that the cluster's API server is reachable: kubectl cluster-info")
             .retry(RetryClass::Immediate),
     }
 }
