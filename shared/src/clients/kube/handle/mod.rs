@@ -40,6 +40,11 @@ where
             Scope::Namespace(namespace.into()),
         )
     }
+
+    /// The `K`s of every namespace, read together.
+    pub fn all(client: &Client) -> Self {
+        Self::typed(Api::all(client.clone()), Scope::Every)
+    }
 }
 
 impl<K> Objects<K>
@@ -58,11 +63,6 @@ where
     K: Resource,
     K::DynamicType: Default,
 {
-    /// The `K`s of every namespace, read together.
-    pub fn all(client: &Client) -> Self {
-        Self::typed(Api::all(client.clone()), Scope::Every)
-    }
-
     fn typed(api: Api<K>, scope: Scope) -> Self {
         let dt = K::DynamicType::default();
         Objects {
