@@ -21,6 +21,8 @@ pub mod model;
 pub mod operations;
 
 #[cfg(test)]
+mod kube_only_test;
+#[cfg(test)]
 mod layers_test;
 
 pub use base::error::{Error, ExitCode, Result};

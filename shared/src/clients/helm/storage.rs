@@ -3,9 +3,9 @@
 //! helm process per release.
 
 use crate::base::error::Result;
-use crate::clients::kube::from_kube;
+use crate::clients::kube::Objects;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, ListParams};
+use kube::api::ListParams;
 use std::collections::BTreeMap;
 
 /// The helm release label we add, holding [`fingerprint`] of what was installed.
@@ -27,13 +27,11 @@ impl Recorded {
 
 /// Latest revision per `(namespace, release)`.
 pub async fn recorded(client: &kube::Client) -> Result<BTreeMap<(String, String), Recorded>> {
-    let api: Api<Secret> = Api::all(client.clone());
-    let list = api
+    let list = Objects::<Secret>::all(client)
         .list_metadata(&ListParams::default().labels("owner=helm"))
-        .await
-        .map_err(|e| from_kube(e, "list helm releases"))?;
+        .await?;
     let mut latest: BTreeMap<(String, String), Recorded> = BTreeMap::new();
-    for item in list.items {
+    for item in list {
         let labels = item.metadata.labels.unwrap_or_default();
         let (Some(name), Some(ns)) = (labels.get("name"), item.metadata.namespace) else {
             continue;
@@ -60,13 +58,10 @@ pub async fn recorded_one(
     namespace: &str,
     release: &str,
 ) -> Result<Option<Recorded>> {
-    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let list = api
+    let list = Objects::<Secret>::namespaced(client, namespace)
         .list_metadata(&ListParams::default().labels(&format!("owner=helm,name={release}")))
-        .await
-        .map_err(|e| from_kube(e, &format!("read helm release {release}")))?;
+        .await?;
     Ok(list
-        .items
         .into_iter()
         .filter_map(|i| {
             let labels = i.metadata.labels.unwrap_or_default();

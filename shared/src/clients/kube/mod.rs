@@ -4,6 +4,7 @@ pub mod apply;
 pub mod delete;
 mod error;
 mod finalizers;
+mod handle;
 pub mod identity;
 pub mod lease;
 pub mod multiplexed;
@@ -18,6 +19,7 @@ pub use finalizers::{
     Declared, FinalizedObject, ObjectRef, finalize_namespace, list_with_finalizers,
     release_deleting, strip_finalizers,
 };
+pub use handle::Objects;
 
 /// The field manager every server-side apply and patch of ours uses.
 pub const FIELD_MANAGER: &str = "nvcf-plugins";

@@ -7,9 +7,8 @@
 
 use crate::base::error::{Category, Error, Raw, Result};
 use crate::base::secret::Secret;
-use crate::clients::kube::from_kube;
+use crate::clients::kube::{Objects, from_kube};
 use k8s_openapi::api::core::v1::Secret as KubeSecret;
-use kube::Api;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -57,18 +56,9 @@ impl OpenBao {
 
     /// Reads the root token from its Secret (API `get secrets`, never printed).
     pub async fn login_root(mut self) -> Result<OpenBao> {
-        let secret = Api::<KubeSecret>::namespaced(self.client.clone(), &self.namespace)
+        let secret = Objects::<KubeSecret>::namespaced(&self.client, &self.namespace)
             .get(ROOT_TOKEN_SECRET)
-            .await
-            .map_err(|e| {
-                from_kube(
-                    e,
-                    &format!(
-                        "read the OpenBao root token Secret {}/{ROOT_TOKEN_SECRET}",
-                        self.namespace
-                    ),
-                )
-            })?;
+            .await?;
         let raw = secret
             .data
             .as_ref()

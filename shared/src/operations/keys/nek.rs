@@ -7,15 +7,13 @@
 use super::stored::Kid;
 use crate::base::error::{Category, Error, Result};
 use crate::base::output::{Report, key_value_table};
-use crate::clients::kube::{FIELD_MANAGER, from_kube};
+use crate::clients::kube::Objects;
 use crate::model::stack::catalog::Catalog;
 use crate::operations::ops::restart;
 use crate::operations::ops::services::Service;
 use crate::operations::ops::steps::{StepReport, StepState};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::Api;
-use kube::api::{Patch, PatchParams};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -209,12 +207,10 @@ impl Report for NekPlan {
 /// and the helmfile, runbooks.md §8), else by the catalog name.
 pub async fn find_ess(client: &kube::Client) -> Result<(Service, Deployment)> {
     let catalog = crate::operations::ops::resolve(Catalog::embedded(), "ess-api", None)?;
-    let api = Api::<Deployment>::namespaced(client.clone(), &catalog.namespace);
-    let list = api
+    let list = Objects::<Deployment>::namespaced(client, &catalog.namespace)
         .list(&Default::default())
-        .await
-        .map_err(|e| from_kube(e, &format!("list Deployments in {}", catalog.namespace)))?;
-    let by_label = list.items.iter().find(|d| {
+        .await?;
+    let by_label = list.iter().find(|d| {
         d.spec
             .selector
             .match_labels
@@ -224,7 +220,6 @@ pub async fn find_ess(client: &kube::Client) -> Result<(Service, Deployment)> {
             == Some(ESS_LABEL.1)
     });
     let by_name = list
-        .items
         .iter()
         .find(|d| d.metadata.name.as_deref() == Some(&catalog.resource));
     let d = by_label.or(by_name).cloned().ok_or_else(|| {
@@ -265,10 +260,9 @@ async fn ess_settings(
         let Some(name) = from.config_map_ref.map(|r| r.name) else {
             continue;
         };
-        let cm = Api::<ConfigMap>::namespaced(client.clone(), &svc.namespace)
+        let cm = Objects::<ConfigMap>::namespaced(client, &svc.namespace)
             .get_opt(&name)
-            .await
-            .map_err(|e| from_kube(e, &format!("read ConfigMap {name} in {}", svc.namespace)))?;
+            .await?;
         for (k, v) in cm.and_then(|c| c.data).unwrap_or_default() {
             if k.starts_with("ENCRYPTION_") {
                 settings.insert(k, v);
@@ -367,14 +361,9 @@ pub async fn enable(
         .collect();
     if !plan_only && !changes.is_empty() {
         let patch = serde_json::json!({"data": settings});
-        Api::<ConfigMap>::namespaced(client.clone(), &svc.namespace)
-            .patch(
-                &cm,
-                &PatchParams::apply(FIELD_MANAGER),
-                &Patch::Merge(&patch),
-            )
-            .await
-            .map_err(|e| from_kube(e, &format!("update ConfigMap {cm} in {}", svc.namespace)))?;
+        Objects::<ConfigMap>::namespaced(client, &svc.namespace)
+            .merge_patch(&cm, &patch)
+            .await?;
     }
     if changes.is_empty() {
         report.push(

@@ -4,8 +4,8 @@
 //! draining or killing another cluster's functions (upstream's guard).
 
 use crate::base::error::{Category, Error, Result};
-use crate::clients::kube::from_kube;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use crate::clients::kube::{Objects, objects};
+use kube::api::{ApiResource, ListParams};
 use serde_json::Value;
 
 pub const GROUP: &str = "nvcf.nvidia.io";
@@ -27,23 +27,20 @@ pub struct Identity {
 /// The first NVCFBackend in `namespace` (the operator keeps one), as JSON. Read in that
 /// namespace only: rights there suffice, and other namespaces' objects are not fetched.
 pub async fn first(client: &kube::Client, namespace: &str) -> Result<Option<Value>> {
-    let resource = ApiResource {
-        group: GROUP.into(),
-        version: VERSION.into(),
-        api_version: format!("{GROUP}/{VERSION}"),
-        kind: KIND.into(),
-        plural: PLURAL.into(),
-    };
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
-    match api.list(&ListParams::default().limit(1)).await {
-        Ok(list) => Ok(list.items.into_iter().next().map(|b| b.data)),
+    match Objects::dynamic(client, &resource(), Some(namespace))
+        .list(&ListParams::default().limit(1))
+        .await
+    {
+        Ok(list) => Ok(list.into_iter().next().map(|b| b.data)),
         // The CRD is absent: no operator ran here.
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
-        Err(e) => Err(from_kube(
-            e,
-            &format!("list {PLURAL}.{GROUP} in {namespace}"),
-        )),
+        Err(e) if e.category() == Category::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
+}
+
+/// The operator's NVCFBackend kind.
+pub fn resource() -> ApiResource {
+    objects::resource(&format!("{GROUP}/{VERSION}"), KIND, PLURAL)
 }
 
 pub fn identity_of(backend: Option<&Value>, kubeconfig_cluster: &str) -> Identity {

@@ -14,11 +14,10 @@ use super::uninstall::{OPERATOR_NAMESPACE, REGISTRATION_CONFIGMAP};
 use crate::base::error::{Category, Error, Result};
 use crate::base::events::{Emitter, Phases};
 use crate::base::output::{Report, column_table};
-use crate::clients::kube::{from_kube, workloads};
+use crate::clients::kube::{Objects, workloads};
 use crate::clients::nvcf::sis::Sis;
 use crate::model::profile::Profile;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -78,15 +77,9 @@ pub async fn read_cluster_dto(client: &kube::Client) -> Result<ClusterDto> {
         "install the operator with clusterSource self-managed ({nvca_cmd0} > nvca-operator-values.yaml; helm upgrade --install {OPERATOR_DEPLOYMENT} … -n {OPERATOR_NAMESPACE} -f nvca-operator-values.yaml)",
         nvca_cmd0 = crate::base::plugin::nvca("values")
     );
-    let cm = Api::<ConfigMap>::namespaced(client.clone(), OPERATOR_NAMESPACE)
+    let cm = Objects::<ConfigMap>::namespaced(client, OPERATOR_NAMESPACE)
         .get_opt(CLUSTER_CONFIGMAP)
-        .await
-        .map_err(|e| {
-            from_kube(
-                e,
-                &format!("read ConfigMap {OPERATOR_NAMESPACE}/{CLUSTER_CONFIGMAP}"),
-            )
-        })?
+        .await?
         .ok_or_else(|| {
             Error::new(
                 Category::ClusterState,
@@ -134,15 +127,9 @@ pub struct RegistrationIds {
 
 /// The IDs in `nvca-cluster-registration` and when we wrote them; `None` when it is absent.
 pub async fn read_registration_ids(client: &kube::Client) -> Result<Option<RegistrationIds>> {
-    let cm = Api::<ConfigMap>::namespaced(client.clone(), OPERATOR_NAMESPACE)
+    let cm = Objects::<ConfigMap>::namespaced(client, OPERATOR_NAMESPACE)
         .get_opt(REGISTRATION_CONFIGMAP)
-        .await
-        .map_err(|e| {
-            from_kube(
-                e,
-                &format!("read ConfigMap {OPERATOR_NAMESPACE}/{REGISTRATION_CONFIGMAP}"),
-            )
-        })?;
+        .await?;
     Ok(cm.map(|cm| RegistrationIds {
         written_at: cm
             .metadata
@@ -154,8 +141,7 @@ pub async fn read_registration_ids(client: &kube::Client) -> Result<Option<Regis
 }
 
 async fn write_ids(client: &kube::Client, cluster_id: &str, group_id: &str) -> Result<bool> {
-    let api = Api::<ConfigMap>::namespaced(client.clone(), OPERATOR_NAMESPACE);
-    let doing = format!("write ConfigMap {OPERATOR_NAMESPACE}/{REGISTRATION_CONFIGMAP}");
+    let configmaps = Objects::<ConfigMap>::namespaced(client, OPERATOR_NAMESPACE);
     let current = read_registration_ids(client).await?;
     let holds = |data: &BTreeMap<String, String>| {
         data.get("clusterId").map(String::as_str) == Some(cluster_id)
@@ -173,21 +159,15 @@ async fn write_ids(client: &kube::Client, cluster_id: &str, group_id: &str) -> R
     match current {
         Some(ids) if holds(&ids.data) => Ok(false),
         Some(_) => {
-            api.patch(
-                REGISTRATION_CONFIGMAP,
-                &PatchParams::default(),
-                &Patch::Merge(&body),
-            )
-            .await
-            .map_err(|e| from_kube(e, &doing))?;
+            configmaps
+                .merge_patch(REGISTRATION_CONFIGMAP, &body)
+                .await?;
             Ok(true)
         }
         None => {
             let cm: ConfigMap = serde_json::from_value(body)
                 .map_err(|e| Error::internal(format!("registration ConfigMap: {e}")))?;
-            api.create(&PostParams::default(), &cm)
-                .await
-                .map_err(|e| from_kube(e, &doing))?;
+            configmaps.create(&cm).await?;
             Ok(true)
         }
     }

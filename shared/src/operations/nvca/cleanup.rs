@@ -8,10 +8,9 @@ use crate::base::env::EnvLookup;
 use crate::base::error::Result;
 use crate::base::output::{Report, column_table};
 use crate::clients::kube::{
-    FinalizedObject, finalize_namespace, from_kube, list_with_finalizers, strip_finalizers,
+    FinalizedObject, Objects, finalize_namespace, list_with_finalizers, strip_finalizers,
 };
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::Api;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -41,13 +40,10 @@ pub async fn plan(client: &kube::Client, namespaces: Vec<String>) -> Result<Plan
         FINALIZERS.contains(&f)
     })
     .await?;
-    let api: Api<Namespace> = Api::all(client.clone());
+    let all = Objects::<Namespace>::cluster(client);
     let mut stuck_namespaces = Vec::new();
     for name in &namespaces {
-        let ns = api
-            .get_opt(name)
-            .await
-            .map_err(|e| from_kube(e, &format!("read namespace {name}")))?;
+        let ns = all.get_opt(name).await?;
         if ns.and_then(|n| n.status).and_then(|s| s.phase).as_deref() == Some("Terminating") {
             stuck_namespaces.push(name.clone());
         }
@@ -114,16 +110,12 @@ pub async fn execute(client: &kube::Client, plan: Plan, wait: Duration) -> Resul
     for obj in &plan.objects {
         strip_finalizers(client, obj).await?;
     }
-    let api: Api<Namespace> = Api::all(client.clone());
+    let all = Objects::<Namespace>::cluster(client);
     let deadline = Instant::now() + wait;
     let mut stuck = Vec::new();
     for name in &plan.stuck_namespaces {
         let outcome = loop {
-            let present = api
-                .get_opt(name)
-                .await
-                .map_err(|e| from_kube(e, &format!("read namespace {name}")))?
-                .is_some();
+            let present = all.get_opt(name).await?.is_some();
             if !present {
                 break NamespaceOutcome::Deleted;
             }

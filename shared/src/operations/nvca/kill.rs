@@ -6,7 +6,8 @@ use super::backend::Identity;
 use super::functions::{self, Filter, Function};
 use crate::base::error::Result;
 use crate::base::output::{Report, column_table, key_value_table};
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
+use crate::clients::kube::{Objects, objects};
+use kube::api::DynamicObject;
 use serde::Serialize;
 use serde_json::json;
 
@@ -92,15 +93,12 @@ pub async fn execute(plan: Plan, force: bool) -> KillResult {
     if result.dry_run {
         return result;
     }
-    let resource = ApiResource {
-        group: functions::GROUP.into(),
-        version: functions::VERSION.into(),
-        api_version: format!("{}/{}", functions::GROUP, functions::VERSION),
-        kind: functions::KIND.into(),
-        plural: functions::PLURAL.into(),
-    };
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(plan.client, &result.requests_namespace, &resource);
+    let resource = objects::resource(
+        &format!("{}/{}", functions::GROUP, functions::VERSION),
+        functions::KIND,
+        functions::PLURAL,
+    );
+    let requests = Objects::dynamic(&plan.client, &resource, Some(&result.requests_namespace));
     for (row, obj) in result.affected.iter_mut().zip(plan.objects) {
         let name = obj.metadata.name.clone().unwrap_or_default();
         let has_finalizers = obj
@@ -110,24 +108,15 @@ pub async fn execute(plan: Plan, force: bool) -> KillResult {
             .is_some_and(|f| !f.is_empty());
         let outcome = async {
             if force && has_finalizers {
-                api.patch(
-                    &name,
-                    &PatchParams::default(),
-                    &Patch::Merge(json!({"metadata": {"finalizers": null}})),
-                )
-                .await?;
+                requests
+                    .merge_patch(&name, &json!({"metadata": {"finalizers": null}}))
+                    .await?;
             }
-            match api.delete(&name, &DeleteParams::default()).await {
-                Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-                other => other.map(|_| ()),
-            }
+            requests.delete(&name).await
         }
         .await;
         if let Err(e) = outcome {
-            row.error = Some(
-                crate::clients::kube::from_kube(e, &format!("delete icmsrequest {name}"))
-                    .to_string(),
-            );
+            row.error = Some(e.to_string());
         }
     }
     result.failed_count = result.affected.iter().filter(|a| a.error.is_some()).count();

@@ -3,9 +3,9 @@
 //! and the agent Deployment is restarted to read it, as upstream's `cluster agent drain`.
 
 use crate::base::error::{Category, Error, Result};
+use crate::clients::kube::Objects;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, Patch, PatchParams};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -114,10 +114,8 @@ pub fn describe() -> String {
 /// agent (no ConfigMap) means nothing runs on this cluster: reported, not an error.
 pub async fn drain(client: &kube::Client, timeout: Duration, dry_run: bool) -> Result<DrainResult> {
     let mut result = DrainResult::nothing_yet(MODE, dry_run);
-    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), SYSTEM_NAMESPACE);
-    let cm = cms.get_opt(AGENT_CONFIG).await.map_err(|e| {
-        crate::clients::kube::from_kube(e, &format!("read configmap {AGENT_CONFIG}"))
-    })?;
+    let cms = Objects::<ConfigMap>::namespaced(client, SYSTEM_NAMESPACE);
+    let cm = cms.get_opt(AGENT_CONFIG).await?;
     let Some(cm) = cm else {
         result.message =
             format!("no NVCA agent ({SYSTEM_NAMESPACE}/{AGENT_CONFIG} absent): nothing to drain");
@@ -139,46 +137,27 @@ pub async fn drain(client: &kube::Client, timeout: Duration, dry_run: bool) -> R
         result.message = format!("would {}", describe());
         return Ok(result);
     }
-    cms.patch(
-        AGENT_CONFIG,
-        &PatchParams::default(),
-        &Patch::Merge(json!({"data": {"config.yaml": updated}})),
-    )
-    .await
-    .map_err(|e| crate::clients::kube::from_kube(e, &format!("update configmap {AGENT_CONFIG}")))?;
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), SYSTEM_NAMESPACE);
+    cms.merge_patch(AGENT_CONFIG, &json!({"data": {"config.yaml": updated}}))
+        .await?;
+    let deployments = Objects::<Deployment>::namespaced(client, SYSTEM_NAMESPACE);
     let now = crate::base::events::Ts::now().rfc3339();
     let restart = json!({"spec": {"template": {"metadata": {"annotations": {
         "kubectl.kubernetes.io/restartedAt": now
     }}}}});
-    match deployments
-        .patch(
-            AGENT_DEPLOYMENT,
-            &PatchParams::default(),
-            &Patch::Merge(restart),
-        )
-        .await
-    {
+    match deployments.merge_patch(AGENT_DEPLOYMENT, &restart).await {
         Ok(_) => result.rollout_triggered = true,
-        Err(kube::Error::Api(s)) if s.code == 404 => {
+        Err(e) if e.category() == Category::NotFound => {
             result.message = format!(
                 "maintenance set; deployment/{AGENT_DEPLOYMENT} is absent, nothing to restart"
             );
             result.rollout_complete = true;
             return Ok(result);
         }
-        Err(e) => {
-            return Err(crate::clients::kube::from_kube(
-                e,
-                &format!("restart deployment/{AGENT_DEPLOYMENT}"),
-            ));
-        }
+        Err(e) => return Err(e),
     }
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let d = deployments.get(AGENT_DEPLOYMENT).await.map_err(|e| {
-            crate::clients::kube::from_kube(e, &format!("read deployment/{AGENT_DEPLOYMENT}"))
-        })?;
+        let d = deployments.get(AGENT_DEPLOYMENT).await?;
         if rolled_out(&d) {
             result.rollout_complete = true;
             result.message = "maintenance mode on; the agent restarted and is draining".into();

@@ -7,10 +7,10 @@
 
 use super::bootstrap::{CLUSTER_CONFIGMAP, CLUSTER_DTO_KEY};
 use crate::base::checks::Verdict;
-use crate::clients::kube::from_kube;
+use crate::clients::kube::Objects;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, ListParams};
+use kube::api::ListParams;
 use serde_json::Value;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -56,10 +56,10 @@ pub fn parse(url: &str) -> Result<Endpoint, String> {
 
 /// The `agent.natsURL` of the operator's cluster config in `namespace`.
 pub async fn configured_url(client: &kube::Client, namespace: &str) -> Result<String, String> {
-    let cm = Api::<ConfigMap>::namespaced(client.clone(), namespace)
+    let cm = Objects::<ConfigMap>::namespaced(client, namespace)
         .get_opt(CLUSTER_CONFIGMAP)
         .await
-        .map_err(|e| from_kube(e, "read the operator's cluster config").to_string())?
+        .map_err(|e| e.to_string())?
         .ok_or_else(|| {
             format!("ConfigMap {namespace}/{CLUSTER_CONFIGMAP} does not exist: the operator is not installed self-managed")
         })?;
@@ -94,11 +94,11 @@ pub async fn health(client: &kube::Client, namespace: &str) -> Verdict {
 }
 
 async fn in_cluster(client: &kube::Client, url: &str, service: &str, ns: &str) -> Verdict {
-    match Api::<Service>::namespaced(client.clone(), ns)
+    match Objects::<Service>::namespaced(client, ns)
         .get_opt(service)
         .await
     {
-        Err(e) => return Verdict::fail(from_kube(e, "read the NATS service").to_string()),
+        Err(e) => return Verdict::fail(e.to_string()),
         Ok(None) => {
             return Verdict::fail(format!(
                 "{url}: service {ns}/{service} does not exist on this cluster"
@@ -107,12 +107,12 @@ async fn in_cluster(client: &kube::Client, url: &str, service: &str, ns: &str) -
         Ok(Some(_)) => {}
     }
     let params = ListParams::default().labels(&format!("kubernetes.io/service-name={service}"));
-    let slices = match Api::<EndpointSlice>::namespaced(client.clone(), ns)
+    let slices = match Objects::<EndpointSlice>::namespaced(client, ns)
         .list(&params)
         .await
     {
-        Ok(l) => l.items,
-        Err(e) => return Verdict::fail(from_kube(e, "list the NATS endpoints").to_string()),
+        Ok(l) => l,
+        Err(e) => return Verdict::fail(e.to_string()),
     };
     let (ready, all) = slices
         .iter()

@@ -5,9 +5,8 @@ use super::maintenance::{
     AGENT_CONFIG, AGENT_DEPLOYMENT, DrainResult, FEATURE_FLAG, SYSTEM_NAMESPACE,
 };
 use crate::base::error::{Category, Error, Result};
-use crate::clients::kube::{from_kube, workloads};
+use crate::clients::kube::{Objects, workloads};
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -47,11 +46,10 @@ pub async fn uncordon(
     dry_run: bool,
 ) -> Result<DrainResult> {
     let mut result = DrainResult::nothing_yet("None", dry_run);
-    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), SYSTEM_NAMESPACE);
+    let cms = Objects::<ConfigMap>::namespaced(client, SYSTEM_NAMESPACE);
     let current = cms
         .get_opt(AGENT_CONFIG)
-        .await
-        .map_err(|e| from_kube(e, &format!("read configmap {AGENT_CONFIG}")))?
+        .await?
         .and_then(|cm| cm.data)
         .and_then(|d| d.get("config.yaml").cloned())
         .unwrap_or_default();
@@ -67,13 +65,8 @@ pub async fn uncordon(
         );
         return Ok(result);
     }
-    cms.patch(
-        AGENT_CONFIG,
-        &PatchParams::default(),
-        &Patch::Merge(json!({"data": {"config.yaml": updated}})),
-    )
-    .await
-    .map_err(|e| from_kube(e, &format!("update configmap {AGENT_CONFIG}")))?;
+    cms.merge_patch(AGENT_CONFIG, &json!({"data": {"config.yaml": updated}}))
+        .await?;
     if workloads::get_deployment(client, SYSTEM_NAMESPACE, AGENT_DEPLOYMENT)
         .await?
         .is_none()

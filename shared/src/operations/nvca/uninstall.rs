@@ -13,7 +13,6 @@ use crate::base::events::{Emitter, Event, Final, PhaseCompleted, PhaseFailed, Ph
 use crate::base::output::{Report, column_table};
 use crate::clients::helm::Helm;
 use crate::clients::kube::delete;
-use kube::discovery::ApiResource;
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,16 +25,6 @@ pub const CRDS: [&str; 3] = [
     "miniservices.nvca.nvcf.nvidia.io",
     "storagerequests.nvca.nvcf.nvidia.io",
 ];
-
-fn nvcf_backends() -> ApiResource {
-    ApiResource {
-        group: "nvcf.nvidia.io".into(),
-        version: "v1".into(),
-        api_version: "nvcf.nvidia.io/v1".into(),
-        kind: "NVCFBackend".into(),
-        plural: "nvcfbackends".into(),
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -184,7 +173,8 @@ async fn run_step(
                 .exit_code_override(ExitCode::Conflict));
             }
             let deleted =
-                delete::delete_all_custom(client, &nvcf_backends(), OPERATOR_NAMESPACE).await?;
+                delete::delete_all_custom(client, &super::backend::resource(), OPERATOR_NAMESPACE)
+                    .await?;
             Ok(if deleted.is_empty() {
                 "no NVCFBackend found".into()
             } else {

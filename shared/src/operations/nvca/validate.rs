@@ -7,6 +7,7 @@ use super::maintenance::AGENT_DEPLOYMENT;
 use super::uninstall::OPERATOR_NAMESPACE;
 use crate::base::checks::spec;
 use crate::base::events::Severity;
+use crate::clients::kube::Objects;
 use crate::clients::kube::probes::gpu_inventory;
 use crate::clients::registry::docker_config::{self, Decoded, host_of, image_host};
 use crate::{
@@ -15,7 +16,6 @@ use crate::{
 };
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::Api;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Check {
@@ -129,12 +129,10 @@ async fn deployment(
     ns: &str,
     name: &str,
 ) -> Result<Option<Deployment>, String> {
-    Api::<Deployment>::namespaced(client.clone(), ns)
+    Objects::<Deployment>::namespaced(client, ns)
         .get_opt(name)
         .await
-        .map_err(|e| {
-            crate::clients::kube::from_kube(e, &format!("read deployment/{name}")).to_string()
-        })
+        .map_err(|e| e.to_string())
 }
 
 async fn reachable(client: &kube::Client, nvca_url: Option<&str>) -> Verdict {
@@ -254,7 +252,7 @@ pub(super) async fn pull_secrets(client: &kube::Client) -> Verdict {
     let mut missing = Vec::new();
     let mut found = Decoded::default();
     for (ns, name) in &wanted {
-        match Api::<Secret>::namespaced(client.clone(), ns)
+        match Objects::<Secret>::namespaced(client, ns)
             .get_opt(name)
             .await
         {
@@ -272,11 +270,7 @@ pub(super) async fn pull_secrets(client: &kube::Client) -> Verdict {
                 }
             }
             Ok(None) => missing.push(format!("{ns}/{name}")),
-            Err(e) => {
-                return Verdict::fail(
-                    crate::clients::kube::from_kube(e, "read secret").to_string(),
-                );
-            }
+            Err(e) => return Verdict::fail(e.to_string()),
         }
     }
     if !missing.is_empty() {
@@ -308,19 +302,12 @@ async fn tls(client: &kube::Client) -> (Verdict, bool) {
     let (mut expired, mut soon) = (Vec::new(), Vec::new());
     for ns in [OPERATOR_NAMESPACE, AGENT_NAMESPACE] {
         let params = kube::api::ListParams::default().fields("type=kubernetes.io/tls");
-        let list = match Api::<Secret>::namespaced(client.clone(), ns)
+        let list = match Objects::<Secret>::namespaced(client, ns)
             .list(&params)
             .await
         {
-            Ok(l) => l.items,
-            Err(e) => {
-                return (
-                    Verdict::fail(
-                        crate::clients::kube::from_kube(e, "list TLS secrets").to_string(),
-                    ),
-                    true,
-                );
-            }
+            Ok(l) => l,
+            Err(e) => return (Verdict::fail(e.to_string()), true),
         };
         for secret in list {
             let name = format!("{ns}/{}", secret.metadata.name.unwrap_or_default());

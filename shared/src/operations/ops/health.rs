@@ -7,12 +7,11 @@ use super::rollout::{deployment_state, statefulset_state};
 use super::services::{self, Kind, Service};
 use crate::base::checks::{Named, Runner, Verdict};
 use crate::base::events::Severity;
-use crate::clients::kube::from_kube;
+use crate::clients::kube::{Objects, objects};
 use crate::clients::openbao::OpenBao;
 use crate::model::stack::catalog::{Catalog, Plane};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
-use kube::Api;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -34,18 +33,14 @@ struct Found {
 }
 
 async fn list(client: &kube::Client, ns: String) -> Found {
-    let (d, s) = futures_util::future::join(
-        Api::<Deployment>::namespaced(client.clone(), &ns).list(&Default::default()),
-        Api::<StatefulSet>::namespaced(client.clone(), &ns).list(&Default::default()),
+    let (deployments, statefulsets) = futures_util::future::join(
+        Objects::<Deployment>::namespaced(client, &ns).list(&Default::default()),
+        Objects::<StatefulSet>::namespaced(client, &ns).list(&Default::default()),
     )
     .await;
     Found {
-        deployments: d
-            .map(|l| l.items)
-            .map_err(|e| from_kube(e, &format!("list Deployments in {ns}"))),
-        statefulsets: s
-            .map(|l| l.items)
-            .map_err(|e| from_kube(e, &format!("list StatefulSets in {ns}"))),
+        deployments,
+        statefulsets,
         namespace: ns,
     }
 }
@@ -277,28 +272,26 @@ async fn nats(runner: &mut Runner, client: &kube::Client, svc: &Service) {
     let pods = pods_of(client, svc).await.unwrap_or_default();
     let expected = pods.len().saturating_sub(1);
     for pod in pods {
-        let path = format!(
-            "/api/v1/namespaces/{}/pods/{pod}:8222/proxy/routez",
-            svc.namespace
-        );
-        let verdict = match http::Request::get(&path).body(Vec::new()) {
-            Ok(req) => match client.request::<Value>(req).await {
-                Ok(routez) => {
-                    let peers = route_peers(&routez);
-                    if peers.len() >= expected {
-                        Verdict::pass(format!("routes to {} peer(s)", peers.len()))
-                    } else {
-                        Verdict::fail(format!(
-                            "routes to {} of {expected} peers: the cluster has not formed",
-                            peers.len()
-                        ))
-                    }
+        let routez = objects::pod_proxy_get(client, &svc.namespace, &pod, 8222, "routez")
+            .await
+            .map_err(|e| e.message())
+            .and_then(|text| {
+                serde_json::from_str::<Value>(&text)
+                    .map_err(|e| format!("/routez of {pod} is not JSON: {e}"))
+            });
+        let verdict = match routez {
+            Ok(routez) => {
+                let peers = route_peers(&routez);
+                if peers.len() >= expected {
+                    Verdict::pass(format!("routes to {} peer(s)", peers.len()))
+                } else {
+                    Verdict::fail(format!(
+                        "routes to {} of {expected} peers: the cluster has not formed",
+                        peers.len()
+                    ))
                 }
-                Err(e) => Verdict::fail(
-                    from_kube(e, &format!("read /routez of {pod} on :8222")).message(),
-                ),
-            },
-            Err(e) => Verdict::fail(e.to_string()),
+            }
+            Err(e) => Verdict::fail(e),
         };
         let hint = format!(
             "look at the route errors: kubectl logs -n {} {pod} -c nats --tail=50",
@@ -318,7 +311,7 @@ async fn nats(runner: &mut Runner, client: &kube::Client, svc: &Service) {
 }
 
 async fn cassandra(runner: &mut Runner, client: &kube::Client, svc: &Service) {
-    let pods = Api::<Pod>::namespaced(client.clone(), &svc.namespace);
+    let pods = Objects::<Pod>::namespaced(client, &svc.namespace);
     for name in pods_of(client, svc).await.unwrap_or_default() {
         let verdict = match pods.get(&name).await {
             Ok(p) => {
@@ -336,7 +329,7 @@ async fn cassandra(runner: &mut Runner, client: &kube::Client, svc: &Service) {
                     )
                 }
             }
-            Err(e) => Verdict::fail(from_kube(e, &format!("read pod {name}")).message()),
+            Err(e) => Verdict::fail(e.message()),
         };
         let hint = format!(
             "kubectl describe pod {name} -n {} (OOMKilled or startup-probe failures are the usual causes)",

@@ -5,11 +5,10 @@ use super::rollout::{self, Waited};
 use super::services::{Kind, Service};
 use super::steps::{StepReport, StepState};
 use crate::base::error::{Category, Error, Result};
-use crate::clients::kube::from_kube;
+use crate::clients::kube::Objects;
 use crate::clients::openbao::{self, OpenBao};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
-use kube::Api;
 use kube::api::ListParams;
 use std::time::{Duration, Instant};
 
@@ -199,10 +198,9 @@ async fn unseal_check(client: &kube::Client, report: &mut StepReport, svc: &Serv
 
 /// The pods a StatefulSet owns, by its own selector (chart labels differ from names, §2.6).
 pub async fn pods_of(client: &kube::Client, svc: &Service) -> Result<Vec<String>> {
-    let sts = Api::<StatefulSet>::namespaced(client.clone(), &svc.namespace)
+    let sts = Objects::<StatefulSet>::namespaced(client, &svc.namespace)
         .get(&svc.resource)
-        .await
-        .map_err(|e| from_kube(e, &format!("read {}", svc.reference())))?;
+        .await?;
     let selector = sts
         .spec
         .selector
@@ -212,15 +210,10 @@ pub async fn pods_of(client: &kube::Client, svc: &Service) -> Result<Vec<String>
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(",");
-    let pods = Api::<Pod>::namespaced(client.clone(), &svc.namespace)
+    let pods = Objects::<Pod>::namespaced(client, &svc.namespace)
         .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(|e| from_kube(e, &format!("list the pods of {}", svc.reference())))?;
-    let mut names: Vec<String> = pods
-        .items
-        .into_iter()
-        .filter_map(|p| p.metadata.name)
-        .collect();
+        .await?;
+    let mut names: Vec<String> = pods.into_iter().filter_map(|p| p.metadata.name).collect();
     names.sort();
     Ok(names)
 }

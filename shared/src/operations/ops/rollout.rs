@@ -4,10 +4,8 @@
 
 use super::services::{Kind, Service};
 use crate::base::error::{Category, Error, Result};
-use crate::clients::kube::{FIELD_MANAGER, from_kube};
+use crate::clients::kube::Objects;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use kube::Api;
-use kube::api::{Patch, PatchParams};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -130,19 +128,17 @@ pub fn statefulset_state(s: &StatefulSet) -> RolloutState {
 
 /// Reads the current rollout state of `svc`.
 pub async fn state(client: &kube::Client, svc: &Service) -> Result<RolloutState> {
-    let doing = format!("read {}", svc.reference());
     match svc.kind {
-        Kind::Deployment => Api::<Deployment>::namespaced(client.clone(), &svc.namespace)
+        Kind::Deployment => Objects::<Deployment>::namespaced(client, &svc.namespace)
             .get(&svc.resource)
             .await
-            .map(|d| deployment_state(&d))
-            .map_err(|e| not_found_hint(from_kube(e, &doing), svc)),
-        Kind::StatefulSet => Api::<StatefulSet>::namespaced(client.clone(), &svc.namespace)
+            .map(|d| deployment_state(&d)),
+        Kind::StatefulSet => Objects::<StatefulSet>::namespaced(client, &svc.namespace)
             .get(&svc.resource)
             .await
-            .map(|s| statefulset_state(&s))
-            .map_err(|e| not_found_hint(from_kube(e, &doing), svc)),
+            .map(|s| statefulset_state(&s)),
     }
+    .map_err(|e| not_found_hint(e, svc))
 }
 
 fn not_found_hint(e: Error, svc: &Service) -> Error {
@@ -162,20 +158,16 @@ pub async fn restart(client: &kube::Client, svc: &Service, at: &str) -> Result<(
     let patch = serde_json::json!({
         "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at}}}}
     });
-    let params = PatchParams::apply(FIELD_MANAGER);
-    let doing = format!("restart {}", svc.reference());
-    let patch = Patch::Merge(&patch);
     match svc.kind {
-        Kind::Deployment => Api::<Deployment>::namespaced(client.clone(), &svc.namespace)
-            .patch(&svc.resource, &params, &patch)
+        Kind::Deployment => Objects::<Deployment>::namespaced(client, &svc.namespace)
+            .merge_patch(&svc.resource, &patch)
             .await
             .map(drop),
-        Kind::StatefulSet => Api::<StatefulSet>::namespaced(client.clone(), &svc.namespace)
-            .patch(&svc.resource, &params, &patch)
+        Kind::StatefulSet => Objects::<StatefulSet>::namespaced(client, &svc.namespace)
+            .merge_patch(&svc.resource, &patch)
             .await
             .map(drop),
     }
-    .map_err(|e| from_kube(e, &doing))
 }
 
 /// What a finished wait saw.

@@ -7,63 +7,49 @@ use super::services::{Kind, Service};
 use super::steps::{StepReport, StepState};
 use crate::base::confirm::{Consent, Gate};
 use crate::base::error::{Category, Error, Result};
-use crate::clients::kube::{FIELD_MANAGER, from_kube};
+use crate::clients::kube::Objects;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v1::{HorizontalPodAutoscaler, Scale};
-use kube::Api;
-use kube::api::{Patch, PatchParams};
 use std::time::{Duration, Instant};
 
 async fn get_scale(client: &kube::Client, svc: &Service) -> Result<Scale> {
-    let doing = format!("read the scale of {}", svc.reference());
     match svc.kind {
         Kind::Deployment => {
-            Api::<Deployment>::namespaced(client.clone(), &svc.namespace)
+            Objects::<Deployment>::namespaced(client, &svc.namespace)
                 .get_scale(&svc.resource)
                 .await
         }
         Kind::StatefulSet => {
-            Api::<StatefulSet>::namespaced(client.clone(), &svc.namespace)
+            Objects::<StatefulSet>::namespaced(client, &svc.namespace)
                 .get_scale(&svc.resource)
                 .await
         }
     }
-    .map_err(|e| from_kube(e, &doing))
 }
 
 async fn set_scale(client: &kube::Client, svc: &Service, replicas: i32) -> Result<()> {
     let patch = serde_json::json!({"spec": {"replicas": replicas}});
-    let params = PatchParams::apply(FIELD_MANAGER);
-    let patch = Patch::Merge(&patch);
-    let doing = format!("scale {}", svc.reference());
     match svc.kind {
         Kind::Deployment => {
-            Api::<Deployment>::namespaced(client.clone(), &svc.namespace)
-                .patch_scale(&svc.resource, &params, &patch)
+            Objects::<Deployment>::namespaced(client, &svc.namespace)
+                .patch_scale(&svc.resource, &patch)
                 .await
         }
         Kind::StatefulSet => {
-            Api::<StatefulSet>::namespaced(client.clone(), &svc.namespace)
-                .patch_scale(&svc.resource, &params, &patch)
+            Objects::<StatefulSet>::namespaced(client, &svc.namespace)
+                .patch_scale(&svc.resource, &patch)
                 .await
         }
     }
     .map(drop)
-    .map_err(|e| from_kube(e, &doing))
 }
 
 /// An HPA aimed at the workload would undo a manual scale (runbooks.md §2.7).
 async fn autoscaler_of(client: &kube::Client, svc: &Service) -> Result<Option<String>> {
-    let list = Api::<HorizontalPodAutoscaler>::namespaced(client.clone(), &svc.namespace)
+    let list = Objects::<HorizontalPodAutoscaler>::namespaced(client, &svc.namespace)
         .list(&Default::default())
-        .await
-        .map_err(|e| {
-            from_kube(
-                e,
-                &format!("list HorizontalPodAutoscalers in {}", svc.namespace),
-            )
-        })?;
-    Ok(list.items.into_iter().find_map(|h| {
+        .await?;
+    Ok(list.into_iter().find_map(|h| {
         let target = h.spec.scale_target_ref.clone();
         (target.kind == svc.kind.as_str() && target.name == svc.resource)
             .then(|| h.metadata.name.unwrap_or_default())

@@ -3,6 +3,7 @@
 
 use crate::base::error::{Error, Result};
 use crate::base::output::{Report, column_table};
+use crate::clients::kube::Objects;
 use crate::model::stack::catalog::{Catalog, Plane};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use serde::Serialize;
@@ -172,24 +173,16 @@ pub async fn in_namespace(
     catalog: &Catalog,
     ns: &str,
 ) -> Result<Vec<Service>> {
-    let doing = |kind: &str| format!("list {kind} in {ns}");
-    let d = kube::Api::<Deployment>::namespaced(client.clone(), ns)
+    let d = Objects::<Deployment>::namespaced(client, ns)
         .list(&Default::default())
-        .await
-        .map_err(|e| crate::clients::kube::from_kube(e, &doing("Deployments")))?;
-    let s = kube::Api::<StatefulSet>::namespaced(client.clone(), ns)
+        .await?;
+    let s = Objects::<StatefulSet>::namespaced(client, ns)
         .list(&Default::default())
-        .await
-        .map_err(|e| crate::clients::kube::from_kube(e, &doing("StatefulSets")))?;
+        .await?;
     let named = d
-        .items
         .into_iter()
         .map(|x| (Kind::Deployment, x.metadata.name))
-        .chain(
-            s.items
-                .into_iter()
-                .map(|x| (Kind::StatefulSet, x.metadata.name)),
-        );
+        .chain(s.into_iter().map(|x| (Kind::StatefulSet, x.metadata.name)));
     let mut out = Vec::new();
     for (kind, name) in named {
         let name = name.unwrap_or_default();
