@@ -5,7 +5,8 @@ use nvcf_shared::base::output::{OutputFormat, render};
 use nvcf_shared::cli::runtime::{CommonArgs, Ctx};
 use nvcf_shared::clients::nvcf::view::View;
 use nvcf_shared::clients::nvcf::{ConnectArgs, Session};
-use nvcf_shared::model::target::KubeSelection;
+use nvcf_shared::model::target::{KubeSelection, PlaneArgs};
+use nvcf_shared::operations::reach::Reach;
 
 pub struct Api<'a> {
     pub ctx: &'a Ctx,
@@ -31,8 +32,19 @@ impl Api<'_> {
 
     /// A line for people on stderr (plans, notes), never mixed into the report on stdout.
     pub fn note(&self, text: &str) {
-        use std::io::Write;
-        let text = nvcf_shared::base::secret::redact(text);
-        let _ = writeln!(std::io::stderr().lock(), "{text}");
+        nvcf_shared::base::output::note(text);
+    }
+
+    /// What the stack's operations reach, with `planes` naming each plane's context.
+    pub fn reach<'a>(&'a self, planes: &'a PlaneArgs) -> Reach<'a> {
+        Reach {
+            sel: self.sel,
+            planes,
+            profile: &self.common.profile,
+            connect: self.connect,
+            env: &self.ctx.env,
+            plugin: self.ctx.plugin,
+            run: self.ctx,
+        }
     }
 }

@@ -103,6 +103,12 @@ pub fn write_out(out: &mut dyn Write, text: &str) -> Result<()> {
         .map_err(|e| Error::io(format!("cannot write output: {e}")).with_source(e))
 }
 
+/// A line for people on stderr (plans, notes), never mixed into the report on stdout.
+pub fn note(text: &str) {
+    let text = redact(text);
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
 /// A two-column `KEY  value` view, as `kubectl describe`-like summaries read best.
 pub fn key_value_table(rows: &[(&str, String)]) -> String {
     let mut b = Builder::default();
