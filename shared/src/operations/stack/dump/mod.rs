@@ -2,6 +2,10 @@
 //! releases, events and stuck namespaces, as a directory or a `.tar.gz`. Secret values are
 //! replaced and log lines redacted unless `--no-redact`.
 
+mod of_planes;
+
+pub use of_planes::dump_planes;
+
 use crate::base::error::{Error, Result};
 use crate::model::stack::catalog::{Catalog, Plane};
 use crate::operations::stack::status::{Clusters, helm_releases};
