@@ -171,13 +171,13 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::Check(args) => check::run(&api, &cli.planes, args).await,
         Command::Up(args) => planes::up(&api, &cli.planes, args).await,
         Command::Install(args) => planes::install(&api, &cli.planes, args).await,
-        Command::ControlPlane(cmd) => control_plane::run(&api, cmd).await,
+        Command::ControlPlane(cmd) => control_plane::run(&api, &cli.planes, cmd).await,
         Command::AddComputePlane(args) => planes::add_compute_plane(&api, &cli.planes, args).await,
         Command::Repair(args) => planes::repair(&api, &cli.planes, args).await,
         Command::Ops(cmd) => {
             ops::run(cmd, &cli.common, &sel, cli.kube.namespace.as_deref(), &ctx).await
         }
-        Command::Keys(cmd) => keys::run(cmd, &sel, &ctx).await,
+        Command::Keys(cmd) => keys::run(&api, &cli.planes, cmd).await,
         Command::Base(cmd) => {
             let scope = Scope {
                 plugin: PLUGIN,
