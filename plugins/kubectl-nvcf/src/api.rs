@@ -6,7 +6,8 @@ use nvcf_shared::base::secret::Secret;
 use nvcf_shared::cli::runtime::{CommonArgs, Ctx};
 use nvcf_shared::clients::nvcf::view::View;
 use nvcf_shared::clients::nvcf::{ConnectArgs, Session};
-use nvcf_shared::model::target::KubeSelection;
+use nvcf_shared::model::target::{KubeSelection, PlaneArgs};
+use nvcf_shared::operations::reach::Reach;
 
 pub struct Api<'a> {
     pub ctx: &'a Ctx,
@@ -44,5 +45,18 @@ impl Api<'_> {
 
     pub fn note(&self, text: &str) {
         nvcf_shared::base::output::note(text);
+    }
+
+    /// What the stack's operations reach, with `planes` naming each plane's context.
+    pub fn reach<'a>(&'a self, planes: &'a PlaneArgs) -> Reach<'a> {
+        Reach {
+            sel: self.sel,
+            planes,
+            profile: &self.common.profile,
+            connect: self.connect,
+            env: &self.ctx.env,
+            plugin: self.ctx.plugin,
+            run: self.ctx,
+        }
     }
 }

@@ -1,18 +1,11 @@
-//! `kubectl nvcf check --pre`.
+//! `kubectl nvcf check`: its arguments, turned into the request
+//! `nvcf_shared::operations::checks` runs.
 
-use nvcf_shared::base::error::Category;
-use nvcf_shared::cli::runtime::{CommonArgs, Ctx};
-use nvcf_shared::model::stack::catalog::Plane as StackPlane;
-use nvcf_shared::model::target::{KubeSelection, PlaneArgs, Target};
-use nvcf_shared::operations::stack::status::Clusters;
-use nvcf_shared::{Error, Result};
-use nvcf_shared::{
-    base::checks::{CheckOutputArgs, CheckReport, Runner, until_passing},
-    operations::checks::{
-        Plane, chart_registry_credentials, cluster_checks, local_checks, registry_credentials,
-        stack_health,
-    },
-};
+use crate::api::Api;
+use nvcf_shared::Result;
+use nvcf_shared::base::checks::CheckOutputArgs;
+use nvcf_shared::model::target::PlaneArgs;
+use nvcf_shared::operations::checks::{CheckRequest, run_checks};
 
 /// Pre-flight checks: local tools, then each cluster's prerequisites
 #[derive(clap::Args, Debug)]
@@ -51,128 +44,20 @@ pub struct CheckArgs {
     pub output: CheckOutputArgs,
 }
 
-pub async fn run(
-    args: CheckArgs,
-    common: &CommonArgs,
-    sel: &KubeSelection,
-    planes: &PlaneArgs,
-    ctx: &Ctx,
-) -> Result<()> {
-    if !(args.pre || args.control_plane || args.compute_plane || args.all) {
-        return Err(Error::usage(
-            "check needs --pre, --control-plane, --compute-plane or --all",
-        )
-        .hint("run `kubectl nvcf check --pre` before installing, `kubectl nvcf check --all` after"));
-    }
-    let pull_secret = args
-        .pull_secret
-        .as_deref()
-        .map(|s| {
-            s.split_once('/')
-                .filter(|(ns, name)| !ns.is_empty() && !name.is_empty())
-                .map(|(ns, name)| (ns.to_owned(), name.to_owned()))
-                .ok_or_else(|| {
-                    Error::usage(format!("invalid --pull-secret {s:?}"))
-                        .hint("write it as NAMESPACE/NAME, e.g. nvca-operator/nvcr-pull-secret")
-                })
-        })
-        .transpose()?;
-    let wait = args
-        .wait
-        .as_deref()
-        .map(|w| nvcf_shared::model::target::parse_duration("--wait", w))
-        .transpose()?;
-    let (report, timed_out) = until_passing(wait, || {
-        run_once(&args, pull_secret.as_ref(), common, sel, planes, ctx)
-    })
-    .await;
-    let what = if args.control_plane || args.compute_plane || args.all {
-        "checks"
-    } else {
-        "pre-flight checks"
+pub async fn run(api: &Api<'_>, planes: &PlaneArgs, args: CheckArgs) -> Result<()> {
+    let common = api.common;
+    let req = CheckRequest {
+        pre: args.pre,
+        control_plane: args.control_plane,
+        compute_plane: args.compute_plane,
+        all: args.all,
+        local_only: args.local_only,
+        pull_secret: args.pull_secret,
+        registries: args.registries,
+        chart_source: args.chart_source,
+        wait: args.wait,
+        streaming: common.json || common.plain || common.accessible,
     };
-    let printed = report.print_as(what, args.output.output, &mut ctx.stdout());
-    if !timed_out {
-        return printed;
-    }
-    Err(Error::new(
-        Category::Timeout,
-        format!(
-            "wait timeout: checks still failing after {}",
-            args.wait.as_deref().unwrap_or_default()
-        ),
-    )
-    .hint("fix the failures listed above, or give --wait longer"))
-}
-
-async fn run_once(
-    args: &CheckArgs,
-    pull_secret: Option<&(String, String)>,
-    common: &CommonArgs,
-    sel: &KubeSelection,
-    planes: &PlaneArgs,
-    ctx: &Ctx,
-) -> CheckReport {
-    // Events stream only when a mode was asked for; otherwise the report says it all.
-    let streaming = common.json || common.plain || common.accessible;
-    let mut runner = Runner::new(streaming.then(|| ctx.events()));
-    let pre = args.pre || args.all;
-    if pre {
-        local_checks(&mut runner, &ctx.env, None).await;
-        if let Some(source) = args
-            .chart_source
-            .as_deref()
-            .filter(|s| s.starts_with("oci"))
-        {
-            chart_registry_credentials(&mut runner, &ctx.env, source).await;
-        }
-    }
-    let mut health_planes = Vec::new();
-    if args.control_plane || args.all {
-        health_planes.push(StackPlane::Control);
-    }
-    if args.compute_plane || args.all {
-        health_planes.push(StackPlane::Compute);
-    }
-    if !health_planes.is_empty() && !args.local_only {
-        let clusters = Clusters::resolve(sel, planes, &ctx.env, &ctx.plugin.user_agent()).await;
-        stack_health(&mut runner, clusters, &health_planes).await;
-    }
-    if pre && !args.local_only {
-        let split =
-            planes.control_plane_context.is_some() || planes.compute_plane_context.is_some();
-        let targets: Vec<(Option<&String>, Plane)> = if split {
-            [
-                (planes.control_plane_context.as_ref(), Plane::Control),
-                (planes.compute_plane_context.as_ref(), Plane::Compute),
-            ]
-            .into_iter()
-            .filter(|(c, _)| c.is_some())
-            .collect()
-        } else {
-            vec![(None, Plane::Both)]
-        };
-        for (context, plane) in targets {
-            let selection = sel.with_context(context.map(String::as_str));
-            let (label, client) = match Target::resolve(&selection, &ctx.env) {
-                Ok(t) => (
-                    t.context.clone().unwrap_or_else(|| t.cluster.clone()),
-                    t.client(&ctx.plugin.user_agent()).await,
-                ),
-                Err(e) => (context.cloned().unwrap_or_else(|| "current".into()), Err(e)),
-            };
-            let secret = if plane == Plane::Control {
-                None
-            } else {
-                pull_secret.cloned()
-            };
-            let reachable = client.as_ref().ok().cloned();
-            cluster_checks(&mut runner, client, &label, plane, secret.clone()).await;
-            if let Some((ns, name)) = &secret {
-                registry_credentials(&mut runner, reachable.as_ref(), ns, name, &args.registries)
-                    .await;
-            }
-        }
-    }
-    runner.finish()
+    let checked = run_checks(&api.reach(planes), req).await?;
+    checked.print(args.output.output, &mut api.ctx.stdout())
 }

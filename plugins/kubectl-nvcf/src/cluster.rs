@@ -4,9 +4,7 @@ use crate::api::Api;
 use clap::Subcommand;
 use nvcf_shared::Result;
 use nvcf_shared::base::output::OutputArgs;
-use nvcf_shared::clients::nvcf::cluster_groups::{ClusterGroups, rows};
-use nvcf_shared::clients::nvcf::view::View;
-use serde_json::json;
+use nvcf_shared::clients::nvcf::cluster_groups::{ClusterGroups, view};
 
 #[derive(Subcommand, Debug)]
 pub enum ClusterCommand {
@@ -21,20 +19,6 @@ pub async fn run(api: &Api<'_>, cmd: ClusterCommand) -> Result<()> {
         client: &session.client,
     };
     match cmd {
-        ClusterCommand::List(output) => {
-            let list = groups.list().await?;
-            let names = list
-                .iter()
-                .map(|g| format!("clustergroup/{}", g["name"].as_str().unwrap_or("-")))
-                .collect();
-            let view = View::new(json!({"clusterGroups": list}))
-                .columns(
-                    &["NAME", "ID", "GPUS (INSTANCE TYPES)", "CLUSTERS"],
-                    rows(&list),
-                    "No cluster groups.",
-                )
-                .names(names);
-            api.print(&view, output.output)
-        }
+        ClusterCommand::List(output) => api.print(&view(groups.list().await?), output.output),
     }
 }

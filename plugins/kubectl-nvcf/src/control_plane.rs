@@ -6,8 +6,8 @@ use clap::Subcommand;
 use nvcf_shared::Result;
 use nvcf_shared::base::output::{OutputArgs, render};
 use nvcf_shared::model::handoff::profile::{ControlPlaneProfile, Require};
-use nvcf_shared::model::target::Target;
-use nvcf_shared::operations::handoff::{ExportRequest, export};
+use nvcf_shared::model::target::PlaneArgs;
+use nvcf_shared::operations::handoff::{ProfileExport, export_profile};
 use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
@@ -55,7 +55,7 @@ pub enum ProfileCommand {
     },
 }
 
-pub async fn run(api: &Api<'_>, cmd: ControlPlaneCommand) -> Result<()> {
+pub async fn run(api: &Api<'_>, planes: &PlaneArgs, cmd: ControlPlaneCommand) -> Result<()> {
     let ControlPlaneCommand::Profile(cmd) = cmd;
     match cmd {
         ProfileCommand::Validate {
@@ -74,31 +74,14 @@ pub async fn run(api: &Api<'_>, cmd: ControlPlaneCommand) -> Result<()> {
             ca_file,
             output,
         } => {
-            let session = api.session()?;
-            let nca_id = nca_id.unwrap_or_else(|| match session.settings.get("client_id") {
-                "" => "nvcf-default".to_owned(),
-                id => id.to_owned(),
-            });
-            let cluster = async {
-                let target = Target::resolve(api.sel, &api.ctx.env)?;
-                target.client(&api.ctx.plugin.user_agent()).await
-            }
-            .await;
-            let exported = export(ExportRequest {
-                cluster_name: &cluster_name,
-                nca_id: &nca_id,
-                region: &region,
-                output: &file,
-                ca_file: ca_file.as_deref(),
-                settings: &session.settings,
-                env: &api.ctx.env,
-                cluster,
-            })
-            .await?;
-            api.note(&format!(
-                "Wrote control-plane profile:\n  {}",
-                exported.path
-            ));
+            let req = ProfileExport {
+                cluster_name,
+                nca_id,
+                region,
+                file,
+                ca_file,
+            };
+            let exported = export_profile(&api.reach(planes), req).await?;
             render(&exported, output.output, &mut api.ctx.stdout())
         }
     }

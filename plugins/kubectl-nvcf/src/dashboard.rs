@@ -3,12 +3,12 @@
 
 use nvcf_shared::operations::stack::status::StatusReport;
 use nvcf_shared::{Error, Result};
-use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyModifiers};
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Row, Table};
+use ratatui::{DefaultTerminal, Frame};
 
 pub struct Dashboard {
     terminal: DefaultTerminal,
@@ -49,123 +49,134 @@ impl Dashboard {
 
     pub fn draw(&mut self, r: &StatusReport) -> Result<bool> {
         self.terminal
-            .draw(|f| {
-                let identity: Vec<Line> = r
-                    .identity_rows()
-                    .into_iter()
-                    .map(|(k, v)| {
-                        Line::from(vec![
-                            Span::styled(
-                                format!("{k:<10}"),
-                                Style::default().add_modifier(Modifier::BOLD),
-                            ),
-                            Span::raw(v),
-                        ])
-                    })
-                    .collect();
-                let stack = r.stack.as_ref();
-                let backends: Vec<Line> = stack
-                    .map(|s| {
-                        s.backends
-                            .iter()
-                            .map(|b| {
-                                Line::styled(
-                                    format!(
-                                        "{}  {}  {}",
-                                        b.name,
-                                        b.version.as_deref().unwrap_or("-"),
-                                        b.health
-                                    ),
-                                    Style::default().fg(if b.healthy {
-                                        Color::Green
-                                    } else {
-                                        Color::Red
-                                    }),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let events: Vec<Line> = stack
-                    .map(|s| {
-                        s.events
-                            .iter()
-                            .map(|e| {
-                                Line::raw(format!(
-                                    "{}  {}  {}: {}",
-                                    e.namespace, e.object, e.reason, e.message
-                                ))
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let rows: Vec<Row> = r
-                    .release_rows(false)
-                    .into_iter()
-                    .map(|cells| {
-                        let color = state_color(&cells[3]);
-                        Row::new(cells).style(Style::default().fg(color))
-                    })
-                    .collect();
-                let [top, mid, bottom, events_area, footer] = Layout::vertical([
-                    Constraint::Length(identity.len() as u16 + 2),
-                    Constraint::Min(6),
-                    Constraint::Length(backends.len().max(1) as u16 + 2),
-                    Constraint::Length(events.len().clamp(1, 8) as u16 + 2),
-                    Constraint::Length(1),
-                ])
-                .areas(f.area());
-                f.render_widget(
-                    Paragraph::new(identity).block(Block::bordered().title(" nvcf status ")),
-                    top,
-                );
-                let widths = [
-                    Constraint::Percentage(30),
-                    Constraint::Length(8),
-                    Constraint::Length(22),
-                    Constraint::Length(14),
-                    Constraint::Length(7),
-                    Constraint::Fill(1),
-                ];
-                f.render_widget(
-                    Table::new(rows, widths)
-                        .header(
-                            Row::new([
-                                "SERVICE / RELEASE",
-                                "PLANE",
-                                "NAMESPACE",
-                                "STATE",
-                                "READY",
-                                "MESSAGE",
-                            ])
-                            .style(Style::default().add_modifier(Modifier::BOLD)),
-                        )
-                        .block(Block::bordered().title(" releases ")),
-                    mid,
-                );
-                let none = |v: Vec<Line<'static>>, what: &'static str| {
-                    if v.is_empty() {
-                        vec![Line::raw(what)]
-                    } else {
-                        v
-                    }
-                };
-                f.render_widget(
-                    Paragraph::new(none(backends, "no NVCFBackend"))
-                        .block(Block::bordered().title(" NVCFBackend ")),
-                    bottom,
-                );
-                f.render_widget(
-                    Paragraph::new(none(events, "no Warning events in the last hour"))
-                        .block(Block::bordered().title(" Warning events ")),
-                    events_area,
-                );
-                f.render_widget(
-                    Line::raw(format!("updated {} · q to quit", r.collected_at)),
-                    footer,
-                );
-            })
+            .draw(|f| frame(f, r))
             .map_err(|e| Error::io(format!("cannot draw the dashboard: {e}")))?;
         Ok(true)
     }
+}
+
+fn identity(r: &StatusReport) -> Vec<Line<'static>> {
+    r.identity_rows()
+        .into_iter()
+        .map(|(k, v)| {
+            Line::from(vec![
+                Span::styled(
+                    format!("{k:<10}"),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(v),
+            ])
+        })
+        .collect()
+}
+
+fn backends(r: &StatusReport) -> Vec<Line<'static>> {
+    r.stack
+        .as_ref()
+        .map(|s| {
+            s.backends
+                .iter()
+                .map(|b| {
+                    Line::styled(
+                        format!(
+                            "{}  {}  {}",
+                            b.name,
+                            b.version.as_deref().unwrap_or("-"),
+                            b.health
+                        ),
+                        Style::default().fg(if b.healthy { Color::Green } else { Color::Red }),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn events(r: &StatusReport) -> Vec<Line<'static>> {
+    r.stack
+        .as_ref()
+        .map(|s| {
+            s.events
+                .iter()
+                .map(|e| {
+                    Line::raw(format!(
+                        "{}  {}  {}: {}",
+                        e.namespace, e.object, e.reason, e.message
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn releases(r: &StatusReport) -> Table<'static> {
+    let rows: Vec<Row> = r
+        .release_rows(false)
+        .into_iter()
+        .map(|cells| {
+            let color = state_color(&cells[3]);
+            Row::new(cells).style(Style::default().fg(color))
+        })
+        .collect();
+    let widths = [
+        Constraint::Percentage(30),
+        Constraint::Length(8),
+        Constraint::Length(22),
+        Constraint::Length(14),
+        Constraint::Length(7),
+        Constraint::Fill(1),
+    ];
+    Table::new(rows, widths)
+        .header(
+            Row::new([
+                "SERVICE / RELEASE",
+                "PLANE",
+                "NAMESPACE",
+                "STATE",
+                "READY",
+                "MESSAGE",
+            ])
+            .style(Style::default().add_modifier(Modifier::BOLD)),
+        )
+        .block(Block::bordered().title(" releases "))
+}
+
+fn frame(f: &mut Frame, r: &StatusReport) {
+    let identity = identity(r);
+    let backends = backends(r);
+    let events = events(r);
+    let [top, mid, bottom, events_area, footer] = Layout::vertical([
+        Constraint::Length(identity.len() as u16 + 2),
+        Constraint::Min(6),
+        Constraint::Length(backends.len().max(1) as u16 + 2),
+        Constraint::Length(events.len().clamp(1, 8) as u16 + 2),
+        Constraint::Length(1),
+    ])
+    .areas(f.area());
+    f.render_widget(
+        Paragraph::new(identity).block(Block::bordered().title(" nvcf status ")),
+        top,
+    );
+    f.render_widget(releases(r), mid);
+    let none = |v: Vec<Line<'static>>, what: &'static str| {
+        if v.is_empty() {
+            vec![Line::raw(what)]
+        } else {
+            v
+        }
+    };
+    f.render_widget(
+        Paragraph::new(none(backends, "no NVCFBackend"))
+            .block(Block::bordered().title(" NVCFBackend ")),
+        bottom,
+    );
+    f.render_widget(
+        Paragraph::new(none(events, "no Warning events in the last hour"))
+            .block(Block::bordered().title(" Warning events ")),
+        events_area,
+    );
+    f.render_widget(
+        Line::raw(format!("updated {} · q to quit", r.collected_at)),
+        footer,
+    );
 }

@@ -3,10 +3,8 @@
 use crate::api::Api;
 use nvcf_shared::Result;
 use nvcf_shared::base::output::write_out;
-use nvcf_shared::model::stack::catalog::Catalog;
 use nvcf_shared::model::target::PlaneArgs;
 use nvcf_shared::operations::stack::dump;
-use nvcf_shared::operations::stack::status::Clusters;
 use std::path::PathBuf;
 
 /// A support bundle of both planes: resources, log tails, helm releases, events, stuck namespaces; secrets redacted
@@ -46,9 +44,6 @@ pub enum Include {
 }
 
 pub async fn run(api: &Api<'_>, planes: &PlaneArgs, args: DumpArgs) -> Result<()> {
-    let clusters =
-        Clusters::resolve(api.sel, planes, &api.ctx.env, &api.ctx.plugin.user_agent()).await?;
-    let out = args.output.unwrap_or_else(dump::default_path);
     let has = |part: Include| {
         args.include
             .iter()
@@ -63,22 +58,6 @@ pub async fn run(api: &Api<'_>, planes: &PlaneArgs, args: DumpArgs) -> Result<()
         log_tail: args.log_tail,
         max_log_bytes: args.max_log_bytes,
     };
-    let s = dump::dump(Catalog::embedded(), &clusters, &out, &opts).await?;
-    let mut text = format!(
-        "support bundle written to {} ({} files, secrets {})",
-        s.path,
-        s.files,
-        if s.redacted {
-            "redacted"
-        } else {
-            "NOT redacted"
-        }
-    );
-    for n in &s.stuck_namespaces {
-        text.push_str(&format!("\nstuck namespace: {n}"));
-    }
-    for w in &s.warnings {
-        text.push_str(&format!("\nwarning: {w}"));
-    }
-    write_out(&mut api.ctx.stdout(), &text)
+    let summary = dump::dump_planes(&api.reach(planes), args.output, &opts).await?;
+    write_out(&mut api.ctx.stdout(), &summary.text())
 }

@@ -1,17 +1,13 @@
-//! `keys`: the MEK and NEK runbooks, plan first. OpenBao is reached through the Kubernetes
-//! API server's service proxy; its root token comes from its Secret and is never printed.
+//! `keys`: the MEK and NEK runbooks, plan first (run by
+//! `nvcf_shared::operations::keys::runbook`). OpenBao is reached through the Kubernetes API
+//! server's service proxy; its root token comes from its Secret and is never printed.
 
+use crate::api::Api;
 use nvcf_shared::Result;
-use nvcf_shared::base::confirm::confirm;
-use nvcf_shared::base::output::{OutputArgs, OutputFormat, render};
-use nvcf_shared::cli::runtime::Ctx;
-use nvcf_shared::clients::kube::Client;
-use nvcf_shared::clients::openbao::OpenBao;
-use nvcf_shared::model::target::{KubeSelection, Target};
-use nvcf_shared::operations::keys::mek::{self, ORDER_NOTE};
+use nvcf_shared::base::output::{OutputArgs, render};
+use nvcf_shared::model::target::PlaneArgs;
 use nvcf_shared::operations::keys::nek;
-use nvcf_shared::operations::keys::stored::Kid;
-use nvcf_shared::operations::ops::StepReport;
+use nvcf_shared::operations::keys::runbook::{Act, KeysOutcome, KeysRequest, run_keys};
 use std::path::PathBuf;
 
 #[derive(clap::Subcommand, Debug)]
@@ -96,74 +92,50 @@ pub struct RotateNekArgs {
     pub act: ActArgs,
 }
 
-async fn connect(sel: &KubeSelection, ctx: &Ctx) -> Result<(Client, OpenBao)> {
-    let client = Target::resolve(sel, &ctx.env)?
-        .client(&ctx.plugin.user_agent())
-        .await?;
-    let bao = OpenBao::new(client.clone()).login_root().await?;
-    Ok((client, bao))
+impl ActArgs {
+    fn act(&self) -> Act {
+        Act {
+            dry_run: self.dry_run,
+            yes: self.yes,
+        }
+    }
 }
 
-/// Shows the plan on stderr and asks before acting, unless only the plan was asked for.
-fn show_and_confirm(plan: &StepReport, yes: bool, ctx: &Ctx) -> Result<()> {
-    render(plan, OutputFormat::Table, &mut std::io::stderr().lock())?;
-    confirm(&plan.action, yes, &ctx.env)
-}
-
-pub async fn run(cmd: KeysCommand, sel: &KubeSelection, ctx: &Ctx) -> Result<()> {
-    match cmd {
-        KeysCommand::Status(o) => {
-            let (client, bao) = connect(sel, ctx).await?;
-            let mut status = mek::status(&bao).await?;
-            let current = Kid::parse(&status.current_kid);
-            // ESS may not be installed where only OpenBao is checked; the key set still shows.
-            status.nek = nek::plan(&client, &current).await.ok();
-            render(&status, o.output, &mut ctx.stdout())
-        }
-        KeysCommand::RotateMek(args) => {
-            let (_, bao) = connect(sel, ctx).await?;
-            let backup = args
-                .backup
-                .unwrap_or_else(|| mek::default_backup_path("mek"));
-            let plan = mek::rotate(&bao, &backup, true).await?;
-            if args.act.dry_run {
-                return render(&plan, args.act.output.output, &mut ctx.stdout());
-            }
-            show_and_confirm(&plan, args.act.yes, ctx)?;
-            let done = mek::rotate(&bao, &backup, false).await?;
-            debug_assert!(done.notes.iter().any(|n| n == ORDER_NOTE));
-            render(&done, args.act.output.output, &mut ctx.stdout())
-        }
-        KeysCommand::Restore(args) => {
-            let (_, bao) = connect(sel, ctx).await?;
-            let backup = args
-                .backup
-                .unwrap_or_else(|| mek::default_backup_path("mek"));
-            let plan = mek::restore(&bao, &args.from, &backup, true).await?;
-            if args.act.dry_run {
-                return render(&plan, args.act.output.output, &mut ctx.stdout());
-            }
-            show_and_confirm(&plan, args.act.yes, ctx)?;
-            let done = mek::restore(&bao, &args.from, &backup, false).await?;
-            render(&done, args.act.output.output, &mut ctx.stdout())
-        }
-        KeysCommand::RotateNek(args) => {
-            let (client, bao) = connect(sel, ctx).await?;
-            let status = mek::status(&bao).await?;
-            let current = Kid::parse(&status.current_kid);
-            let want = nek::Enable {
-                period: args.period,
-                cron: args.cron,
-                promotion_cron: args.promotion_cron,
-                rotate: args.rotate,
-            };
-            let plan = nek::enable(&client, &current, &want, true).await?;
-            if args.act.dry_run {
-                return render(&plan, args.act.output.output, &mut ctx.stdout());
-            }
-            show_and_confirm(&plan, args.act.yes, ctx)?;
-            let done = nek::enable(&client, &current, &want, false).await?;
-            render(&done, args.act.output.output, &mut ctx.stdout())
-        }
+pub async fn run(api: &Api<'_>, planes: &PlaneArgs, cmd: KeysCommand) -> Result<()> {
+    let (format, req) = match cmd {
+        KeysCommand::Status(o) => (o.output, KeysRequest::Status),
+        KeysCommand::RotateMek(args) => (
+            args.act.output.output,
+            KeysRequest::RotateMek {
+                backup: args.backup,
+                act: args.act.act(),
+            },
+        ),
+        KeysCommand::Restore(args) => (
+            args.act.output.output,
+            KeysRequest::Restore {
+                from: args.from,
+                backup: args.backup,
+                act: args.act.act(),
+            },
+        ),
+        KeysCommand::RotateNek(args) => (
+            args.act.output.output,
+            KeysRequest::RotateNek {
+                want: nek::Enable {
+                    period: args.period,
+                    cron: args.cron,
+                    promotion_cron: args.promotion_cron,
+                    rotate: args.rotate,
+                },
+                act: args.act.act(),
+            },
+        ),
+    };
+    let outcome = run_keys(&api.reach(planes), req).await?;
+    let out = &mut api.ctx.stdout();
+    match outcome {
+        KeysOutcome::Status(status) => render(status.as_ref(), format, out),
+        KeysOutcome::Steps(steps) => render(&steps, format, out),
     }
 }

@@ -166,16 +166,16 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
         Command::Admin(cmd) => admin::run(&api, cmd).await,
         Command::Profile(cmd) => profile(cmd, &cli.common, &sel, &ctx, &mut ctx.stdout()),
         Command::AgentSkill(cmd) => agent_skill::run(cmd, &ctx),
-        Command::Check(args) => check::run(args, &cli.common, &sel, &cli.planes, &ctx).await,
+        Command::Check(args) => check::run(&api, &cli.planes, args).await,
         Command::Up(args) => planes::up(&api, &cli.planes, args).await,
         Command::Install(args) => planes::install(&api, &cli.planes, args).await,
-        Command::ControlPlane(cmd) => control_plane::run(&api, cmd).await,
+        Command::ControlPlane(cmd) => control_plane::run(&api, &cli.planes, cmd).await,
         Command::AddComputePlane(args) => planes::add_compute_plane(&api, &cli.planes, args).await,
         Command::Repair(args) => planes::repair(&api, &cli.planes, args).await,
         Command::Ops(cmd) => {
             ops::run(cmd, &cli.common, &sel, cli.kube.namespace.as_deref(), &ctx).await
         }
-        Command::Keys(cmd) => keys::run(cmd, &sel, &ctx).await,
+        Command::Keys(cmd) => keys::run(&api, &cli.planes, cmd).await,
         Command::Base(cmd) => {
             let scope = Scope {
                 plugin: PLUGIN,

@@ -105,6 +105,7 @@ pub struct Gate {
     shown: Vec<String>,
     typed: Option<TypedName>,
     reviewable: bool,
+    yes_flag: &'static str,
 }
 
 impl Gate {
@@ -115,6 +116,7 @@ impl Gate {
             shown: Vec::new(),
             typed: None,
             reviewable: false,
+            yes_flag: "--yes",
         }
     }
 
@@ -143,6 +145,12 @@ impl Gate {
     /// Lines shown (on stderr) before asking: the plan being agreed to.
     pub fn showing(mut self, lines: impl IntoIterator<Item = String>) -> Self {
         self.shown.extend(lines);
+        self
+    }
+
+    /// The command's own name for `--yes` (upstream's `down --confirm`).
+    pub fn granted_with(mut self, flag: &'static str) -> Self {
+        self.yes_flag = flag;
         self
     }
 
@@ -180,7 +188,7 @@ impl Gate {
                 ..
             }) = &self.typed
             {
-                return Err(self.refusal(format!("--yes needs {flag} {name}")));
+                return Err(self.refusal(format!("{} needs {flag} {name}", self.yes_flag)));
             }
             self.show(consent);
             return Ok(());
@@ -238,8 +246,11 @@ impl Gate {
                 name,
                 ..
             }) => format!("{review}type the name when asked, or pass {flag} {name}"),
-            Some(_) => format!("{review}type the name when asked, or pass --yes"),
-            None => format!("{review}pass --yes (-y) to confirm"),
+            Some(_) => format!(
+                "{review}type the name when asked, or pass {}",
+                self.yes_flag
+            ),
+            None => format!("{review}pass {} to confirm", self.yes_flag),
         }
     }
 }

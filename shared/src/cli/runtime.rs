@@ -85,6 +85,16 @@ impl Ctx {
     }
 }
 
+impl crate::base::events::RunEvents for Ctx {
+    fn events(&self) -> Arc<Emitter> {
+        Ctx::events(self)
+    }
+
+    fn elapsed(&self) -> std::time::Duration {
+        Ctx::elapsed(self)
+    }
+}
+
 /// Parses arguments, runs `body`, and turns the outcome into an exit code.
 pub fn run<C, F, Fut>(plugin: Plugin, body: F) -> std::process::ExitCode
 where

@@ -8,4 +8,5 @@ pub mod keys;
 pub mod nvca;
 pub mod ops;
 pub mod planes;
+pub mod reach;
 pub mod stack;

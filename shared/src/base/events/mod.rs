@@ -16,7 +16,7 @@ pub use jsonl::{JsonlSink, to_json_line};
 pub use mode::{Mode, ModeFlags, Terminal, select_mode};
 pub use phases::Phases;
 pub use plain::PlainSink;
-pub use sink::{Emitter, Sink};
+pub use sink::{Emitter, RunEvents, Sink};
 
 use crate::base::error::{Category, Raw, RetryClass};
 use clock::{serialize_go_float, serialize_whole_seconds};

@@ -66,3 +66,12 @@ impl Emitter {
         let _ = sink.finish();
     }
 }
+
+/// A run's event stream and clock, as a command's runtime keeps them. The stream is made
+/// on first use: a run that never opens it reports a failure as the structured `error`
+/// event rather than a `final`.
+pub trait RunEvents {
+    fn events(&self) -> std::sync::Arc<Emitter>;
+    /// Since the command started (what `final` reports).
+    fn elapsed(&self) -> std::time::Duration;
+}

@@ -4,9 +4,10 @@
 use super::client::Client;
 use super::credentials::Bearer;
 use super::endpoints::Service;
+use super::view::View;
 use crate::base::error::Result;
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub struct ClusterGroups<'a> {
     pub client: &'a Client,
@@ -23,6 +24,22 @@ impl ClusterGroups<'_> {
         let v: Value = self.client.json(&req).await?;
         Ok(v["clusterGroups"].as_array().cloned().unwrap_or_default())
     }
+}
+
+/// `cluster list`'s view: the groups as the API returned them, a row and a name each.
+pub fn view(list: Vec<Value>) -> View {
+    let names = list
+        .iter()
+        .map(|g| format!("clustergroup/{}", g["name"].as_str().unwrap_or("-")))
+        .collect();
+    let rows = rows(&list);
+    View::new(json!({"clusterGroups": list}))
+        .columns(
+            &["NAME", "ID", "GPUS (INSTANCE TYPES)", "CLUSTERS"],
+            rows,
+            "No cluster groups.",
+        )
+        .names(names)
 }
 
 /// One table row per group: name, id, GPUs with their instance types, clusters.

@@ -212,6 +212,23 @@ pub fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
 }
 
 impl Catalog {
+    /// The namespaces `plane`'s releases live in, plus where the compute plane runs
+    /// functions; sorted, each once.
+    pub fn plane_namespaces(&self, plane: Plane) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .releases
+            .iter()
+            .filter(|r| r.plane == plane)
+            .map(|r| r.namespace.clone())
+            .collect();
+        if plane == Plane::Compute {
+            out.extend(self.namespaces.compute_runtime.iter().cloned());
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// The embedded catalog. It is checked by a unit test, so a failure here is a bug.
     pub fn embedded() -> &'static Catalog {
         static CATALOG: OnceLock<Catalog> = OnceLock::new();

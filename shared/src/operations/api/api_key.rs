@@ -1,6 +1,7 @@
 //! `api-key`: function and task API keys, kept in the profile's state file (0600).
 //! Only `generate` and `show` print a key, and only to stdout.
 
+use crate::base::confirm::confirm;
 use crate::base::error::{Category, Error, ExitCode, Result};
 use crate::base::plugin::nvcf;
 use crate::base::secret::Secret;
@@ -8,7 +9,6 @@ use crate::clients::nvcf::Session;
 use crate::clients::nvcf::apikeys::{
     ApiKeys, Issuer, KeyDto, KeyFor, expires_at, parse_expires_in,
 };
-use crate::base::confirm::confirm;
 use crate::clients::nvcf::view::View;
 use crate::model::profile::State;
 use crate::model::settings::EnvLookup;

@@ -1,11 +1,11 @@
 //! `init`, `refresh` and `status`'s configuration: the admin token and what a profile is
 //! configured with.
 
+use crate::base::confirm::{can_prompt, confirm};
 use crate::base::error::Result;
 use crate::base::events::Ts;
 use crate::base::secret::Secret;
 use crate::clients::nvcf::Session;
-use crate::base::confirm::{can_prompt, confirm};
 use crate::clients::nvcf::credentials::{Minted, TokenSource};
 use crate::clients::nvcf::endpoints::Route;
 use crate::clients::nvcf::view::View;

@@ -1,12 +1,12 @@
 //! `function deploy`: put a function version on GPUs, change its instance counts, show or
 //! remove its deployment.
 
+use crate::base::confirm::confirm;
 use crate::base::error::{Error, Result};
 use crate::base::events::Emitter;
 use crate::base::output::{column_table, key_value_table, note};
 use crate::base::plugin::nvcf;
 use crate::clients::nvcf::Session;
-use crate::base::confirm::confirm;
 use crate::clients::nvcf::functions::{Deployment, Functions};
 use crate::clients::nvcf::view::{View, field};
 use crate::clients::nvcf::wait::until_active;

@@ -1,10 +1,10 @@
 //! `function`: create, update, list, get, versions, delete and queues. The last created
 //! function is the profile's current one, the default where a function is not given.
 
+use crate::base::confirm::confirm;
 use crate::base::error::{Error, Result};
 use crate::base::output::note;
 use crate::clients::nvcf::Session;
-use crate::base::confirm::confirm;
 use crate::clients::nvcf::functions::{Function, Functions};
 use crate::clients::nvcf::view::{View, artifact, field};
 use crate::model::settings::EnvLookup;

@@ -1,10 +1,10 @@
 //! `registry-credential`: credentials NVCF uses to pull images, charts, models and resources.
 
+use crate::base::confirm::confirm;
 use crate::base::error::{Error, Result};
 use crate::base::output::note;
 use crate::base::secret::Secret;
 use crate::clients::nvcf::Session;
-use crate::base::confirm::confirm;
 use crate::clients::nvcf::input::refuse_placeholders;
 use crate::clients::nvcf::registry::{Registries, RegistryCredential};
 use crate::clients::nvcf::view::View;

@@ -2,12 +2,12 @@
 //! for every command that takes a task id.
 
 use super::task_rows::{columns, task_view};
+use crate::base::confirm::confirm;
 use crate::base::error::{Error, Result};
 use crate::base::output::stream::Stream;
 use crate::base::output::{OutputFormat, note, write_out};
 use crate::base::plugin::nvcf;
 use crate::clients::nvcf::Session;
-use crate::base::confirm::confirm;
 use crate::clients::nvcf::input::{key_value, read_checked, shapes};
 use crate::clients::nvcf::tasks::{Listing, PageQuery, Tasks};
 use crate::clients::nvcf::view::{View, artifact, field};

@@ -3,4 +3,5 @@
 
 pub mod mek;
 pub mod nek;
+pub mod runbook;
 pub mod stored;

@@ -7,15 +7,24 @@
 //! idempotently: a re-run after a failure or an interrupt converges.
 
 mod apply;
+pub mod choice;
 mod gates;
+pub mod install;
 pub mod plan;
 mod progress;
 mod releases;
 pub mod repair;
+pub mod repair_then_up;
 pub mod run;
+pub mod targets;
+pub mod up;
 
+pub use choice::{StackChoice, check_cluster_name};
+pub use install::{AddComputePlane, InstallRequest, Installed, add_compute_plane, install};
 pub use plan::{PlanRelease, UpPlan};
+pub use repair_then_up::{RepairRequest, repair_then_up};
 pub use run::{ComputeSource, PlaneTarget, Request, UpReport, public_routes, run};
+pub use up::{UpRequest, plan_up, up};
 
 use crate::model::stack::catalog::Plane;
 

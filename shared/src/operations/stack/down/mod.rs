@@ -2,9 +2,14 @@
 //! plane in reverse dependency order, delete the cluster's SIS registration, and (for
 //! `--all` or `uninstall --control-plane`) the control plane; then check nothing is left.
 
+mod commands;
+mod guard;
 pub mod plan;
+mod prepare;
 
+pub use commands::{DownRequest, Outcome, UninstallRequest, down, uninstall};
 pub use plan::{DownPlan, PlanInput, Shape, build};
+pub use prepare::TeardownChoice;
 
 use crate::base::error::{Category, Error, Result};
 use crate::base::events::{Emitter, Event, PhaseCompleted, PhaseFailed, PhaseStarted, Ts};

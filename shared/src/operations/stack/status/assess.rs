@@ -452,20 +452,15 @@ fn registration(seen: &Observed) -> Option<ClusterIds> {
     })
 }
 
-/// The namespaces whose events belong to the stack.
+/// The namespaces whose events belong to the stack: the control plane's include its
+/// gateway's.
 fn stack_namespaces(catalog: &Catalog, plane: Plane) -> Vec<String> {
-    let mut out: Vec<String> = catalog
-        .releases
-        .iter()
-        .filter(|r| r.plane == plane)
-        .map(|r| r.namespace.clone())
-        .collect();
-    match plane {
-        Plane::Compute => out.extend(catalog.namespaces.compute_runtime.iter().cloned()),
-        Plane::Control => out.push(ENVOY_GATEWAY.0.to_owned()),
+    let mut out = catalog.plane_namespaces(plane);
+    if plane == Plane::Control {
+        out.push(ENVOY_GATEWAY.0.to_owned());
+        out.sort();
+        out.dedup();
     }
-    out.sort();
-    out.dedup();
     out
 }
 

@@ -4,7 +4,9 @@
 //! keeps the same reads current with Kubernetes watches.
 
 mod assess;
+mod lines;
 mod observe;
+mod show;
 mod view;
 pub mod watch;
 
@@ -12,7 +14,9 @@ pub use assess::{
     BackendHealth, ClusterIds, ReleaseHealth, SERVICES, StackHealth, Views, WarningEvent,
     WorkloadHealth, assess,
 };
+pub use lines::change_lines;
 pub use observe::{Observed, Source, helm_releases, observe, sources};
+pub use show::{Watcher, once, saved_registration};
 
 use crate::base::error::Result;
 use crate::base::events::Ts;

@@ -2,6 +2,10 @@
 //! cluster's team registers with it and writes the NVCA values its installer reads. The
 //! files themselves are model (`model::handoff`).
 
+mod profile_export;
+
+pub use profile_export::{ProfileExport, export_profile};
+
 use crate::base::error::{Category, Error, Result};
 use crate::base::output::Report;
 use crate::clients::kube::identity::{IdentitySource, discover};

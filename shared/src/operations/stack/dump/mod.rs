@@ -2,6 +2,10 @@
 //! releases, events and stuck namespaces, as a directory or a `.tar.gz`. Secret values are
 //! replaced and log lines redacted unless `--no-redact`.
 
+mod of_planes;
+
+pub use of_planes::dump_planes;
+
 use crate::base::error::{Error, Result};
 use crate::model::stack::catalog::{Catalog, Plane};
 use crate::operations::stack::status::{Clusters, helm_releases};
@@ -51,21 +55,6 @@ impl Default for DumpOptions {
     }
 }
 pub const REDACTED: &str = "<redacted>";
-
-fn namespaces(catalog: &Catalog, plane: Plane) -> Vec<String> {
-    let mut out: Vec<String> = catalog
-        .releases
-        .iter()
-        .filter(|r| r.plane == plane)
-        .map(|r| r.namespace.clone())
-        .collect();
-    if plane == Plane::Compute {
-        out.extend(catalog.namespaces.compute_runtime.iter().cloned());
-    }
-    out.sort();
-    out.dedup();
-    out
-}
 
 fn scrub(kind: &str, mut obj: Value, redact: bool) -> Value {
     if !redact {
@@ -272,12 +261,12 @@ pub async fn dump(
             planes.push((
                 &clusters.control.client,
                 "cluster",
-                namespaces(catalog, Plane::Compute),
+                catalog.plane_namespaces(Plane::Compute),
             ));
         }
         None => {
-            let mut all = namespaces(catalog, Plane::Control);
-            all.extend(namespaces(catalog, Plane::Compute));
+            let mut all = catalog.plane_namespaces(Plane::Control);
+            all.extend(catalog.plane_namespaces(Plane::Compute));
             all.sort();
             all.dedup();
             planes.push((&clusters.control.client, "cluster", all));
@@ -286,19 +275,19 @@ pub async fn dump(
             planes.push((
                 &c.client,
                 "compute-plane",
-                namespaces(catalog, Plane::Compute),
+                catalog.plane_namespaces(Plane::Compute),
             ));
         }
         Some(c) => {
             planes.push((
                 &clusters.control.client,
                 "control-plane",
-                namespaces(catalog, Plane::Control),
+                catalog.plane_namespaces(Plane::Control),
             ));
             planes.push((
                 &c.client,
                 "compute-plane",
-                namespaces(catalog, Plane::Compute),
+                catalog.plane_namespaces(Plane::Compute),
             ));
         }
     }
