@@ -9,14 +9,17 @@ use nvcf_shared::Result;
 use nvcf_shared::base::output::{OutputArgs, OutputFormat, render, write_out};
 use nvcf_shared::cli::base_commands::{self, BaseCommand, Scope};
 use nvcf_shared::clients::helm::Helm;
+use nvcf_shared::model::profile::ProfileArgs;
 use nvcf_shared::model::settings::EnvLookup;
 use nvcf_shared::model::stack::catalog::Catalog;
+use nvcf_shared::model::stack::inputs::Inputs;
 use nvcf_shared::model::stack::inputs::StackArgs;
 use nvcf_shared::model::stack::values::{query, to_yaml};
 use nvcf_shared::model::target::{KubeSelection, Target, parse_duration};
 use nvcf_shared::operations::stack::bundle::{Dynamic, verify, write_bundle};
 use nvcf_shared::operations::stack::render::{Planes, effective_values, render_stream};
-use nvcf_shared::operations::stack::{teardown, upgrade};
+use nvcf_shared::operations::stack::teardown_run::{self, Teardown, TeardownRequest};
+use nvcf_shared::operations::stack::upgrade::{self, Change};
 use nvcf_shared::{
     base::plugin::Plugin,
     cli::runtime::{CommonArgs, Ctx, HasCommon},
@@ -249,12 +252,43 @@ pub struct HistoryArgs {
     pub output: OutputArgs,
 }
 
-fn target(ctx: &Ctx) -> Result<Target> {
-    Target::resolve(&KubeSelection::from_helm_env(&ctx.env), &ctx.env)
+/// The cluster helm's own flags chose (`--kube-context`, `--kubeconfig`), read once.
+struct HelmCluster<'a> {
+    ctx: &'a Ctx,
+    sel: KubeSelection,
 }
 
-fn kube_context(ctx: &Ctx) -> Option<String> {
-    KubeSelection::from_helm_env(&ctx.env).context
+impl<'a> HelmCluster<'a> {
+    fn of(ctx: &'a Ctx) -> Self {
+        HelmCluster {
+            ctx,
+            sel: KubeSelection::from_helm_env(&ctx.env),
+        }
+    }
+
+    async fn helm(&self) -> Result<Helm> {
+        Helm::from_env(&self.ctx.env, self.sel.context.clone()).await
+    }
+
+    fn target(&self) -> Result<Target> {
+        Target::resolve(&self.sel, &self.ctx.env)
+    }
+
+    async fn client(&self) -> Result<nvcf_shared::clients::kube::Client> {
+        self.target()?.client(&PLUGIN.user_agent()).await
+    }
+
+    /// The stack config, with what only the cluster knows (its registration) filled in.
+    async fn inputs(&self, stack: &StackArgs, profile: &ProfileArgs) -> Result<Inputs> {
+        nvcf_shared::operations::stack::cluster_inputs::load_for_cluster(
+            stack,
+            &self.ctx.env,
+            profile,
+            &self.sel,
+            &PLUGIN.user_agent(),
+        )
+        .await
+    }
 }
 
 fn import_helmfile(args: ImportArgs, ctx: &Ctx) -> Result<()> {
@@ -296,197 +330,53 @@ fn import_helmfile(args: ImportArgs, ctx: &Ctx) -> Result<()> {
 }
 
 pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
+    let cluster = HelmCluster::of(&ctx);
+    let profile = &cli.common.profile;
     match cli.command {
         Command::ImportHelmfile(args) => import_helmfile(args, &ctx),
-        Command::Values(args) => {
-            let inputs = nvcf_shared::operations::stack::cluster_inputs::load_for_cluster(
-                &args.stack,
-                &ctx.env,
-                &cli.common.profile,
-                &KubeSelection::from_helm_env(&ctx.env),
-                &PLUGIN.user_agent(),
-            )
-            .await?;
-            let values = effective_values(&inputs, args.release.as_deref())?;
-            let text = match &args.query {
-                Some(q) => query(&values, q)?,
-                None => to_yaml(&values)?,
-            };
-            // Passwords are registered secrets: write_out masks them.
-            write_out(&mut ctx.stdout(), &text)
-        }
-        Command::Render(args) => {
-            let inputs = nvcf_shared::operations::stack::cluster_inputs::load_for_cluster(
-                &args.stack,
-                &ctx.env,
-                &cli.common.profile,
-                &KubeSelection::from_helm_env(&ctx.env),
-                &PLUGIN.user_agent(),
-            )
-            .await?;
-            let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
-            let client = match args.reuse_live_secrets {
-                true => Some(target(&ctx)?.client(&PLUGIN.user_agent()).await?),
-                false => None,
-            };
-            let stream = render_stream(
-                &inputs,
-                args.planes.planes(),
-                args.chart_source.as_deref(),
-                &helm,
-                client.as_ref(),
-            )
-            .await?;
-            for note in &stream.notes {
-                eprintln!("{note}");
-            }
-            // The stream is for kubectl: Secrets must carry their real values, so it is
-            // written as is rather than through the redacting writer.
-            let mut out = ctx.stdout();
-            out.write_all(stream.yaml.as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(|e| {
-                    nvcf_shared::Error::io(format!("cannot write output: {e}")).with_source(e)
-                })
-        }
-        Command::Bundle(args) => {
-            let inputs = args.stack.load_registered(
-                &ctx.env,
-                &cli.common.profile,
-                &KubeSelection::from_helm_env(&ctx.env),
-                false,
-            )?;
-            let dynamic = args
-                .dynamic
-                .iter()
-                .map(|d| Dynamic::parse(d))
-                .collect::<Result<Vec<_>>>()?;
-            let report = write_bundle(
-                &inputs,
-                args.planes.planes(),
-                args.chart_source.as_deref(),
-                &dynamic,
-                &args.output_dir,
-            )?;
-            render(&report, OutputFormat::Table, &mut ctx.stdout())
-        }
+        Command::Values(args) => values(&cluster, profile, args).await,
+        Command::Render(args) => render_cmd(&cluster, profile, args).await,
+        Command::Bundle(args) => bundle(&cluster, profile, args),
         Command::Verify(args) => {
             let report = verify(&args.dir)?;
             render(&report, args.output.output, &mut ctx.stdout())?;
             report.failure().map_or(Ok(()), Err)
         }
-        Command::Teardown(args) => {
-            let inputs = args.stack.load(&ctx.env, false)?;
-            let catalog = Catalog::embedded();
-            let plan = teardown::plan(catalog, &inputs, args.planes.planes())?;
-            let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
-            let target = target(&ctx)?;
-            let client = target.client(&PLUGIN.user_agent()).await?;
-            let inventory = teardown::persistent_inventory(&client, &plan).await?;
-            if args.dry_run {
-                let yaml =
-                    teardown::delete_yaml(&helm, &plan, &inventory, args.remove_persistent).await?;
-                return write_out(&mut ctx.stdout(), &yaml);
-            }
-            let mut what: Vec<String> = plan
-                .releases
-                .iter()
-                .map(|(r, ns)| format!("uninstall release {r} -n {ns}"))
-                .collect();
-            if args.remove_persistent {
-                what.push("and DESTROY this persistent state:".into());
-                what.extend(inventory.iter().map(|o| format!("  {}", o.display())));
-                what.extend(
-                    plan.persistent_namespaces
-                        .iter()
-                        .map(|ns| format!("  Namespace/{ns}")),
-                );
-            }
-            teardown::confirm(
-                &what,
-                target.context.as_deref().unwrap_or(&target.cluster),
-                args.yes,
-                &ctx.env,
-            )?;
-            let events = ctx.events();
-            let report = teardown::execute_evented(
-                &helm,
-                &client,
-                &plan,
-                &inventory,
-                args.remove_persistent,
-                &catalog.helm.timeout,
-                Some(&events),
-            )
-            .await?;
-            render(&report, OutputFormat::Table, &mut ctx.stdout())
-        }
+        Command::Teardown(args) => teardown_cmd(&cluster, args).await,
         Command::Upgrade(args) => {
-            let inputs = nvcf_shared::operations::stack::cluster_inputs::load_for_cluster(
-                &args.stack,
-                &ctx.env,
-                &cli.common.profile,
-                &KubeSelection::from_helm_env(&ctx.env),
-                &PLUGIN.user_agent(),
-            )
-            .await?;
-            let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
-            let client = target(&ctx)?.client(&PLUGIN.user_agent()).await?;
-            let unseal_timeout = parse_duration("--unseal-timeout", &args.unseal_timeout)?;
-            // Naming an unknown release is bad input, not a failed run: no event stream.
-            upgrade::locate(Catalog::embedded(), &inputs, &args.release)?;
-            let events = ctx.events();
-            let follow = upgrade::FollowUp {
-                events: Some(&events),
-                unseal_timeout,
+            let inputs = cluster.inputs(&args.stack, profile).await?;
+            let change = Change::Upgrade {
+                version: &args.version,
+                source: args.chart_source.as_deref(),
+                backup_dir: &args.backup_dir,
             };
-            let report = upgrade::upgrade_with(
-                &helm,
-                &client,
-                &inputs,
+            let how = (
                 &args.release,
-                &args.version,
-                args.chart_source.as_deref(),
-                &args.backup_dir,
-                &follow,
-            )
-            .await?;
-            render(&report, args.output.output, &mut ctx.stdout())?;
-            report.failure().map_or(Ok(()), Err)
+                args.unseal_timeout.as_str(),
+                args.output.output,
+            );
+            change_release(&cluster, &inputs, how, change).await
         }
         Command::Rollback(args) => {
             let inputs = args.stack.load(&ctx.env, false)?;
-            let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
-            let client = target(&ctx)?.client(&PLUGIN.user_agent()).await?;
-            let unseal_timeout = parse_duration("--unseal-timeout", &args.unseal_timeout)?;
-            // Naming an unknown release is bad input, not a failed run: no event stream.
-            upgrade::locate(Catalog::embedded(), &inputs, &args.release)?;
-            let events = ctx.events();
-            let follow = upgrade::FollowUp {
-                events: Some(&events),
-                unseal_timeout,
+            let change = Change::Rollback {
+                revision: args.revision,
             };
-            let report = upgrade::rollback_with(
-                &helm,
-                &client,
-                &inputs,
+            let how = (
                 &args.release,
-                args.revision,
-                &follow,
-            )
-            .await?;
-            render(&report, args.output.output, &mut ctx.stdout())?;
-            report.failure().map_or(Ok(()), Err)
+                args.unseal_timeout.as_str(),
+                args.output.output,
+            );
+            change_release(&cluster, &inputs, how, change).await
         }
         Command::History(args) => {
             let inputs = args.stack.load(&ctx.env, false)?;
-            let helm = Helm::from_env(&ctx.env, kube_context(&ctx)).await?;
             let (_, namespace) = upgrade::locate(Catalog::embedded(), &inputs, &args.release)?;
-            let report = upgrade::history(&helm, &args.release, &namespace).await?;
+            let report =
+                upgrade::history(&cluster.helm().await?, &args.release, &namespace).await?;
             render(&report, args.output.output, &mut ctx.stdout())
         }
         Command::Base(cmd) => {
-            let sel = KubeSelection::from_helm_env(&ctx.env);
             let helm_bin = ctx
                 .env
                 .get("HELM_BIN")
@@ -495,14 +385,119 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             let scope = Scope {
                 plugin: PLUGIN,
                 command: Cli::command(),
-                selection: &sel,
+                selection: &cluster.sel,
                 planes: None,
-                profile: &cli.common.profile,
+                profile,
                 helm_bin,
             };
             base_commands::run(cmd, scope, &ctx).await
         }
     }
+}
+
+async fn values(cluster: &HelmCluster<'_>, profile: &ProfileArgs, args: ValuesArgs) -> Result<()> {
+    let inputs = cluster.inputs(&args.stack, profile).await?;
+    let values = effective_values(&inputs, args.release.as_deref())?;
+    let text = match &args.query {
+        Some(q) => query(&values, q)?,
+        None => to_yaml(&values)?,
+    };
+    // Passwords are registered secrets: write_out masks them.
+    write_out(&mut cluster.ctx.stdout(), &text)
+}
+
+async fn render_cmd(
+    cluster: &HelmCluster<'_>,
+    profile: &ProfileArgs,
+    args: RenderArgs,
+) -> Result<()> {
+    let inputs = cluster.inputs(&args.stack, profile).await?;
+    let helm = cluster.helm().await?;
+    let client = match args.reuse_live_secrets {
+        true => Some(cluster.client().await?),
+        false => None,
+    };
+    let stream = render_stream(
+        &inputs,
+        args.planes.planes(),
+        args.chart_source.as_deref(),
+        &helm,
+        client.as_ref(),
+    )
+    .await?;
+    for note in &stream.notes {
+        nvcf_shared::base::output::note(note);
+    }
+    // The stream is for kubectl: Secrets must carry their real values, so it is written as
+    // is rather than through the redacting writer.
+    let mut out = cluster.ctx.stdout();
+    out.write_all(stream.yaml.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| nvcf_shared::Error::io(format!("cannot write output: {e}")).with_source(e))
+}
+
+fn bundle(cluster: &HelmCluster<'_>, profile: &ProfileArgs, args: BundleArgs) -> Result<()> {
+    let inputs = args
+        .stack
+        .load_registered(&cluster.ctx.env, profile, &cluster.sel, false)?;
+    let dynamic = args
+        .dynamic
+        .iter()
+        .map(|d| Dynamic::parse(d))
+        .collect::<Result<Vec<_>>>()?;
+    let report = write_bundle(
+        &inputs,
+        args.planes.planes(),
+        args.chart_source.as_deref(),
+        &dynamic,
+        &args.output_dir,
+    )?;
+    render(&report, OutputFormat::Table, &mut cluster.ctx.stdout())
+}
+
+async fn teardown_cmd(cluster: &HelmCluster<'_>, args: TeardownArgs) -> Result<()> {
+    let ctx = cluster.ctx;
+    let inputs = args.stack.load(&ctx.env, false)?;
+    let helm = cluster.helm().await?;
+    let target = cluster.target()?;
+    let client = target.client(&PLUGIN.user_agent()).await?;
+    let req = TeardownRequest {
+        inputs: &inputs,
+        planes: args.planes.planes(),
+        dry_run: args.dry_run,
+        remove_persistent: args.remove_persistent,
+        yes: args.yes,
+        name: target.context.as_deref().unwrap_or(&target.cluster),
+    };
+    match teardown_run::run(&helm, &client, req, &ctx.env, &ctx.events()).await? {
+        Teardown::Yaml(yaml) => write_out(&mut ctx.stdout(), &yaml),
+        Teardown::Done(report) => render(&report, OutputFormat::Table, &mut ctx.stdout()),
+    }
+}
+
+/// `upgrade` and `rollback`: the release, `--unseal-timeout` and the output format.
+type ChangeHow<'a> = (&'a String, &'a str, OutputFormat);
+
+async fn change_release(
+    cluster: &HelmCluster<'_>,
+    inputs: &Inputs,
+    (release, unseal_timeout, format): ChangeHow<'_>,
+    change: Change<'_>,
+) -> Result<()> {
+    let ctx = cluster.ctx;
+    let helm = cluster.helm().await?;
+    let client = cluster.client().await?;
+    let unseal_timeout = parse_duration("--unseal-timeout", unseal_timeout)?;
+    // Naming an unknown release is bad input, not a failed run: no event stream.
+    upgrade::locate(Catalog::embedded(), inputs, release)?;
+    let events = ctx.events();
+    let follow = upgrade::FollowUp {
+        events: Some(&events),
+        unseal_timeout,
+    };
+    let report = upgrade::change(&helm, &client, inputs, release, change, &follow).await?;
+    render(&report, format, &mut ctx.stdout())?;
+    report.failure().map_or(Ok(()), Err)
 }
 
 #[cfg(test)]

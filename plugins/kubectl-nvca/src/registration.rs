@@ -1,7 +1,6 @@
 //! `kubectl nvca register | rotate | list | deregister`.
 
 use clap::Subcommand;
-use nvcf_shared::base::confirm::Gate;
 use nvcf_shared::base::output::{OutputArgs, render, write_out};
 use nvcf_shared::cli::runtime::{CommonArgs, Ctx};
 use nvcf_shared::clients::kube::identity::ManualIssuer;
@@ -10,7 +9,10 @@ use nvcf_shared::clients::nvcf::{ConnectArgs, Session};
 use nvcf_shared::model::handoff::register_values::RegisterValues;
 use nvcf_shared::model::target::{KubeSelection, Target};
 use nvcf_shared::operations::handoff::{ProfileRegister, identity_word, register_from_profile};
-use nvcf_shared::operations::nvca::registration::{self, ClusterList, RegisterRequest, remembered};
+use nvcf_shared::operations::nvca::deregister::{Deregister, deregister};
+use nvcf_shared::operations::nvca::registration::{
+    self, ClusterList, RegisterRequest, RegistrationReport,
+};
 use nvcf_shared::operations::planes::public_routes;
 use nvcf_shared::{Error, Result};
 use std::path::PathBuf;
@@ -124,36 +126,11 @@ pub async fn run(
     ctx: &Ctx,
 ) -> Result<()> {
     if let RegistrationCommand::Register {
-        cluster_name,
-        region,
-        ignore_existing,
-        control_plane_profile: Some(path),
-        values_out,
-        dry_run,
-        identity,
-        output,
+        control_plane_profile: Some(_),
         ..
-    } = cmd
+    } = &cmd
     {
-        if identity.manual().is_some() {
-            return Err(Error::usage(
-                "--control-plane-profile reads the cluster's own issuer; --spire-oidc-url and --oidc-issuer-url do not apply",
-            )
-            .hint("drop the issuer flag, or register without a profile"));
-        }
-        let values_out = values_out
-            .unwrap_or_else(|| PathBuf::from(format!("out/{cluster_name}-register-values.yaml")));
-        let req = ProfileRegister {
-            profile: &path,
-            cluster_name,
-            region,
-            ignore_existing,
-            values_out,
-            dry_run,
-        };
-        let summary =
-            register_from_profile(req, &common.profile, connect, sel, &ctx.env, ctx.plugin).await?;
-        return render(&summary, output.output, &mut ctx.stdout());
+        return register_with_profile(cmd, common, connect, sel, ctx).await;
     }
     let session = Session::open(connect, &common.profile, sel, &ctx.env, ctx.plugin)?;
     let sis = Sis {
@@ -178,7 +155,6 @@ pub async fn run(
             nats_url,
             ..
         } => {
-            let (client, server) = kube().await?;
             let req = RegisterRequest {
                 cluster_name,
                 nca_id: nca(nca_id),
@@ -187,22 +163,9 @@ pub async fn run(
                 nvca_version: None,
                 capabilities: None,
             };
-            let mut report = registration::register(
-                &sis,
-                &session.profile,
-                &client,
-                &server,
-                identity.manual(),
-                &req,
-            )
-            .await?;
-            let (icms, reval, nats) = public_routes(&session, None, nats_url);
-            report.values = Some(RegisterValues::for_registration(
-                &report.registration,
-                &req.region,
-                identity_word(report.identity.source),
-                (&icms, &reval, &nats),
-            ));
+            let (client, server) = kube().await?;
+            let report =
+                register(&sis, &session, (&client, &server), &identity, req, nats_url).await?;
             render(&report, output.output, &mut out)
         }
         RegistrationCommand::Rotate {
@@ -213,31 +176,9 @@ pub async fn run(
             output,
         } => {
             let (client, server) = kube().await?;
-            let report = match cluster_id {
-                Some(id) => {
-                    registration::rotate_named(
-                        &sis,
-                        &session.profile,
-                        &client,
-                        &server,
-                        identity.manual(),
-                        &nca(nca_id),
-                        &id,
-                    )
-                    .await?
-                }
-                None => {
-                    registration::rotate(
-                        &sis,
-                        &session.profile,
-                        &client,
-                        &server,
-                        identity.manual(),
-                        check,
-                    )
-                    .await?
-                }
-            };
+            let named = cluster_id.map(|id| (nca(nca_id), id));
+            let report =
+                rotate(&sis, &session, (&client, &server), &identity, named, check).await?;
             render(&report, output.output, &mut out)
         }
         RegistrationCommand::List { nca_id, output } => {
@@ -251,51 +192,117 @@ pub async fn run(
             nca_id,
             ignore_missing,
         } => {
-            // The registration to remove: one named by id, or this profile's own. For the
-            // profile's own, already gone is what was asked for.
-            let (name, nca_id, id, gone_ok) = match cluster_id {
-                Some(id) => {
-                    let nca_id = nca(nca_id);
-                    match registration::find_by_id(&sis, &nca_id, &id).await? {
-                        Some(found) => (found.cluster_name, nca_id, id, ignore_missing),
-                        None if ignore_missing => {
-                            return write_out(
-                                &mut out,
-                                &format!("cluster {id} not found; nothing to do"),
-                            );
-                        }
-                        None => {
-                            return Err(Error::not_found(format!(
-                                "no cluster {id} is registered for account {nca_id}"
-                            ))
-                            .hint("pass --ignore-missing to treat a missing cluster as done"));
-                        }
-                    }
-                }
-                None => {
-                    let reg = remembered(&session.profile)?;
-                    (reg.cluster_name, reg.nca_id, reg.cluster_id, true)
-                }
+            let req = Deregister {
+                cluster_id,
+                nca_id: nca(nca_id),
+                ignore_missing,
+                yes,
+                confirm,
             };
-            Gate::type_name(
-                format!("deregister {name} (its NVCA stops authenticating at once)"),
-                &name,
-            )
-            .name_flag("--confirm", confirm)
-            .check(yes, &ctx.env)?;
-            match sis.delete(&nca_id, &id).await {
-                Ok(()) => {}
-                Err(e) if gone_ok && e.exit_code() == nvcf_shared::ExitCode::NotFound => {}
-                Err(e) => return Err(e),
-            }
-            session.profile.update_state(|s| {
-                if s.registration.as_ref().is_some_and(|r| r.cluster_id == id) {
-                    s.registration = None;
-                    s.cluster_id = None;
-                }
-                Ok(())
-            })?;
-            write_out(&mut out, &format!("cluster {name} ({id}) deregistered"))
+            let said = deregister(&sis, &session.profile, req, &ctx.env).await?;
+            write_out(&mut out, &said)
         }
     }
+}
+
+/// `register --control-plane-profile FILE`: upstream's split install, through the profile's
+/// endpoints rather than this machine's settings.
+async fn register_with_profile(
+    cmd: RegistrationCommand,
+    common: &CommonArgs,
+    connect: &ConnectArgs,
+    sel: &KubeSelection,
+    ctx: &Ctx,
+) -> Result<()> {
+    let RegistrationCommand::Register {
+        cluster_name,
+        region,
+        ignore_existing,
+        control_plane_profile: Some(path),
+        values_out,
+        dry_run,
+        identity,
+        output,
+        ..
+    } = cmd
+    else {
+        return Err(Error::internal(
+            "register_with_profile runs register --control-plane-profile only",
+        ));
+    };
+    if identity.manual().is_some() {
+        return Err(Error::usage(
+            "--control-plane-profile reads the cluster's own issuer; --spire-oidc-url and --oidc-issuer-url do not apply",
+        )
+        .hint("drop the issuer flag, or register without a profile"));
+    }
+    let values_out = values_out
+        .unwrap_or_else(|| PathBuf::from(format!("out/{cluster_name}-register-values.yaml")));
+    let req = ProfileRegister {
+        profile: &path,
+        cluster_name,
+        region,
+        ignore_existing,
+        values_out,
+        dry_run,
+    };
+    let summary =
+        register_from_profile(req, &common.profile, connect, sel, &ctx.env, ctx.plugin).await?;
+    render(&summary, output.output, &mut ctx.stdout())
+}
+
+/// `rotate`: the registration named by `--cluster-id` (with its account), or the profile's
+/// own, renewed with the keys of the cluster `kube` points at.
+async fn rotate(
+    sis: &Sis<'_>,
+    session: &Session,
+    (client, server): (&nvcf_shared::clients::kube::Client, &str),
+    identity: &IdentityArgs,
+    named: Option<(String, String)>,
+    check: bool,
+) -> Result<RegistrationReport> {
+    let profile = &session.profile;
+    match named {
+        Some((nca_id, id)) => {
+            registration::rotate_named(
+                sis,
+                profile,
+                client,
+                server,
+                identity.manual(),
+                &nca_id,
+                &id,
+            )
+            .await
+        }
+        None => registration::rotate(sis, profile, client, server, identity.manual(), check).await,
+    }
+}
+
+/// `register`: the registration, plus the NVCA operator's values for it.
+async fn register(
+    sis: &Sis<'_>,
+    session: &Session,
+    (client, server): (&nvcf_shared::clients::kube::Client, &str),
+    identity: &IdentityArgs,
+    req: RegisterRequest,
+    nats_url: Option<String>,
+) -> Result<RegistrationReport> {
+    let mut report = registration::register(
+        sis,
+        &session.profile,
+        client,
+        server,
+        identity.manual(),
+        &req,
+    )
+    .await?;
+    let (icms, reval, nats) = public_routes(session, None, nats_url);
+    report.values = Some(RegisterValues::for_registration(
+        &report.registration,
+        &req.region,
+        identity_word(report.identity.source),
+        (&icms, &reval, &nats),
+    ));
+    Ok(report)
 }

@@ -450,7 +450,7 @@ impl std::error::Error for Error {
 }
 
 /// An error as a machine reads it (field names as upstream's `phase_failed`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorReport {
     pub err_category: Category,
@@ -463,6 +463,20 @@ pub struct ErrorReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub raw: Option<Raw>,
     pub exit_code: u8,
+}
+
+impl ErrorReport {
+    /// The error again, for a report that kept why something failed to fail with it later.
+    pub fn to_error(&self) -> Error {
+        let mut e = Error::new(self.err_category, self.err_message.clone()).retry(self.retry_class);
+        if let Some(seconds) = self.retry_after_sec {
+            e = e.retry_after(seconds);
+        }
+        for hint in &self.remediation {
+            e = e.hint(hint.clone());
+        }
+        e
+    }
 }
 
 impl From<std::io::Error> for Error {
@@ -512,6 +526,16 @@ mod tests {
                 serde_json::Value::String(c.as_str().into())
             );
         }
+    }
+
+    #[test]
+    fn a_kept_report_fails_again_with_its_category_and_fix() {
+        let e = Error::new(Category::RateLimited, "cannot list pods: too many requests")
+            .retry_after(5)
+            .hint("retry later");
+        let again = e.report().to_error();
+        assert_eq!(again.report(), e.report());
+        assert_eq!(again.exit_code(), ExitCode::Unavailable);
     }
 
     #[test]

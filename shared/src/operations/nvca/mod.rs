@@ -5,6 +5,7 @@ pub mod backend;
 pub mod bootstrap;
 pub mod cert_expiry;
 pub mod cleanup;
+pub mod deregister;
 pub mod doctor;
 pub mod functions;
 pub mod kill;

@@ -9,4 +9,5 @@ pub mod openbao;
 pub mod render;
 pub mod status;
 pub mod teardown;
+pub mod teardown_run;
 pub mod upgrade;

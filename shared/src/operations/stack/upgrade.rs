@@ -176,6 +176,44 @@ fn deployed(revisions: &[Revision]) -> Option<&Revision> {
     revisions.iter().rev().find(|r| r.status == "deployed")
 }
 
+/// What `helm nvcf upgrade` or `helm nvcf rollback` changes.
+pub enum Change<'a> {
+    Upgrade {
+        version: &'a str,
+        source: Option<&'a str>,
+        backup_dir: &'a Path,
+    },
+    Rollback {
+        revision: Option<u32>,
+    },
+}
+
+/// Either change, as evented phases.
+pub async fn change(
+    helm: &Helm,
+    client: &kube::Client,
+    inputs: &Inputs,
+    release: &str,
+    change: Change<'_>,
+    follow: &FollowUp<'_>,
+) -> Result<ChangeReport> {
+    match change {
+        Change::Upgrade {
+            version,
+            source,
+            backup_dir,
+        } => {
+            upgrade_with(
+                helm, client, inputs, release, version, source, backup_dir, follow,
+            )
+            .await
+        }
+        Change::Rollback { revision } => {
+            rollback_with(helm, client, inputs, release, revision, follow).await
+        }
+    }
+}
+
 /// `helm nvcf upgrade RELEASE --version V`.
 pub async fn upgrade(
     helm: &Helm,

@@ -18,7 +18,7 @@ pub use lines::change_lines;
 pub use observe::{Observed, Source, helm_releases, observe, sources};
 pub use show::{Watcher, once, saved_registration};
 
-use crate::base::error::Result;
+use crate::base::error::{ErrorReport, Result};
 use crate::base::events::Ts;
 use crate::model::profile::Registration;
 use crate::model::stack::catalog::{Catalog, Plane};
@@ -151,6 +151,9 @@ pub struct StatusReport {
     /// Why the clusters could not be read at all (the config section still shows).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster_error: Option<String>,
+    /// The same failure whole, to fail the command with its category and fix.
+    #[serde(skip)]
+    pub cluster_failure: Option<ErrorReport>,
     #[serde(flatten)]
     pub stack: Option<StackHealth>,
     pub config: ConfigSection,
@@ -193,16 +196,17 @@ pub fn report(
     seen: Vec<Result<Observed>>,
 ) -> StatusReport {
     let now = Ts::now();
-    let mut cluster_error = None;
+    let mut cluster_failure: Option<ErrorReport> = None;
     let observed: Vec<Observed> = seen
         .into_iter()
         .map(|r| {
             r.unwrap_or_else(|e| {
-                cluster_error.get_or_insert_with(|| e.message().to_owned());
+                cluster_failure.get_or_insert_with(|| e.report());
                 Observed::default()
             })
         })
         .collect();
+    let cluster_error = cluster_failure.as_ref().map(|f| f.err_message.clone());
     let views = Views {
         control: &observed[0],
         compute: observed.get(1).unwrap_or(&observed[0]),
@@ -220,6 +224,7 @@ pub fn report(
             contexts,
         ),
         cluster_error,
+        cluster_failure,
         stack,
         config: req.config,
     }

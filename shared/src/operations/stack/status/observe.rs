@@ -1,7 +1,7 @@
 //! What `status` reads from a cluster: one list per kind, all in one parallel wave, kept as
 //! a store that the same kinds' watches keep current.
 
-use crate::base::error::{Error, Result};
+use crate::base::error::{Error, ErrorReport, Result};
 use crate::model::stack::catalog::{Catalog, Plane};
 use futures_util::future::join_all;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
@@ -180,6 +180,9 @@ pub struct Observed {
     pub objects: BTreeMap<String, BTreeMap<ObjKey, DynamicObject>>,
     /// Source key → why it could not be read (403, unreachable).
     pub unreadable: BTreeMap<String, String>,
+    /// The first of those failures whole, so a cluster that could not be read at all fails
+    /// with its category and fix (throttled, timed out, forbidden), not a generic one.
+    pub first_failure: Option<ErrorReport>,
     /// Sources whose kind the cluster does not serve (its CRD is absent).
     pub not_served: Vec<String>,
 }
@@ -264,6 +267,7 @@ pub async fn observe(client: &kube::Client, sources: &[Source]) -> Observed {
                     crate::clients::kube::from_kube(e, &format!("list {}", source.resource.plural));
                 out.unreadable
                     .insert(source.key.clone(), err.message().to_owned());
+                out.first_failure.get_or_insert_with(|| err.report());
             }
         }
     }
@@ -274,14 +278,14 @@ pub async fn observe(client: &kube::Client, sources: &[Source]) -> Observed {
 /// rights, which `status` reports instead of an empty stack.
 pub fn reachable(observed: &Observed, sources: &[Source]) -> Result<()> {
     if !sources.is_empty() && observed.unreadable.len() == sources.len() {
-        let first = observed
-            .unreadable
-            .values()
-            .next()
-            .cloned()
-            .unwrap_or_default();
-        return Err(Error::new(crate::base::error::Category::Network, first)
-            .hint("check that the cluster is reachable: kubectl cluster-info"));
+        return Err(match &observed.first_failure {
+            Some(failure) => failure.to_error(),
+            None => Error::new(
+                crate::base::error::Category::Network,
+                "nothing could be read",
+            )
+            .hint("check that the cluster's API server is reachable: kubectl cluster-info"),
+        });
     }
     Ok(())
 }

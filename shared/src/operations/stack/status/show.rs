@@ -74,9 +74,8 @@ pub async fn once(
     if let Some(c) = config_error {
         return Err(c);
     }
-    match &r.cluster_error {
-        Some(msg) => Err(Error::new(Category::Network, msg.clone())
-            .hint("check that the cluster is reachable: kubectl cluster-info")),
+    match &r.cluster_failure {
+        Some(failure) => Err(failure.to_error()),
         None => Ok(()),
     }
 }
