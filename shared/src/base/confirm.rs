@@ -16,7 +16,7 @@ use crate::base::error::{Category, Error, ExitCode, Result};
 use is_terminal::IsTerminal;
 use std::io::{BufRead, Write};
 
-/// Reads one answer to a question; `None` when nobody can be asked.
+/// Asks a person one question and returns the answer.
 type Person = Box<dyn FnMut(&str) -> Result<String> + Send>;
 
 /// What the operator granted for this run: `--yes`, and whether a person can be asked.
@@ -38,6 +38,7 @@ impl Consent {
     }
 
     /// Nobody to ask: only `--yes` (and names given by flag) can grant.
+    #[cfg(test)]
     pub fn unattended(yes: bool) -> Self {
         Consent {
             yes,
@@ -47,6 +48,7 @@ impl Consent {
     }
 
     /// A person who gives these answers in turn, for tests.
+    #[cfg(test)]
     pub fn scripted(yes: bool, answers: &[&str]) -> Self {
         let mut answers: Vec<String> = answers.iter().rev().map(|a| a.to_string()).collect();
         Consent {
@@ -54,15 +56,6 @@ impl Consent {
             person: Some(Box::new(move |_| Ok(answers.pop().unwrap_or_default()))),
             shown: Box::new(|_| {}),
         }
-    }
-
-    pub fn yes(&self) -> bool {
-        self.yes
-    }
-
-    /// True when a person can answer (so an interactive follow-up question may be asked).
-    pub fn attended(&self) -> bool {
-        self.person.is_some()
     }
 }
 
