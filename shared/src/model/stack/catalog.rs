@@ -44,6 +44,16 @@ pub struct Workload {
     pub health: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<String>,
+    /// `onDelete`: the StatefulSet restarts no pod on `helm upgrade`; an upgrade rotates them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotate: Option<String>,
+}
+
+impl Workload {
+    /// Whether an upgrade deletes this StatefulSet's outdated pods itself, one at a time.
+    pub fn rotated_on_upgrade(&self) -> bool {
+        self.kind == "StatefulSet" && self.rotate.as_deref() == Some("onDelete")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -128,6 +138,9 @@ pub struct Release {
     pub persistent: Vec<Persistent>,
     #[serde(default)]
     pub random_secrets: Vec<String>,
+    /// Chart versions an upgrade must stop at on its way past them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upgrade_path: Vec<String>,
     /// Inline values under `valuesKey`; empty where `shared/stack/values/NAME.yaml.j2`
     /// (ported from upstream's templates) renders the whole document instead.
     #[serde(default)]
@@ -191,11 +204,23 @@ pub struct HelmDefaults {
     pub timeout: String,
 }
 
+/// A stack version `upgrade --to` knows: the charts whose version differs from the pins.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackVersion {
+    pub version: String,
+    #[serde(default)]
+    pub charts: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Catalog {
     pub schema_version: u32,
     pub stack_version: String,
+    /// Newest first; the first is `stack_version`, the releases' own pins.
+    #[serde(default)]
+    pub stack_versions: Vec<StackVersion>,
     pub compute_stack_version: String,
     pub helm: HelmDefaults,
     pub namespaces: Namespaces,
@@ -272,8 +297,34 @@ impl Catalog {
                 }
             }
         }
+        self.check_stack_versions(&names)?;
         let all: Vec<&Release> = self.releases.iter().collect();
         install_order(&all).map(|_| ())
+    }
+
+    fn check_stack_versions(&self, names: &BTreeSet<&str>) -> Result<()> {
+        if let Some(first) = self.stack_versions.first()
+            && (first.version != self.stack_version || !first.charts.is_empty())
+        {
+            return Err(Error::internal(
+                "catalog: the first stackVersions entry must be stackVersion, with no charts",
+            ));
+        }
+        for v in &self.stack_versions {
+            if let Some(bad) = v.charts.keys().find(|r| !names.contains(r.as_str())) {
+                return Err(Error::internal(format!(
+                    "catalog: stack version {} names unknown release {bad}",
+                    v.version
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The chart version of `release` in stack version `version`, if the catalog knows it.
+    pub fn chart_version_in<'a>(&'a self, version: &str, release: &'a Release) -> Option<&'a str> {
+        let v = self.stack_versions.iter().find(|v| v.version == version)?;
+        Some(v.charts.get(&release.name).unwrap_or(&release.version))
     }
 }
 

@@ -16,6 +16,8 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod path;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryReport {
     pub release: String,

@@ -351,6 +351,7 @@ fn envoy_gateway(views: &Views) -> ReleaseHealth {
         replicas: None,
         health: "readyReplicas".into(),
         probe: None,
+        rotate: None,
     };
     let wh = workload_health(views.control, &w, ENVOY_GATEWAY.0, "");
     let (state, message) = match wh.state.as_str() {
