@@ -66,7 +66,8 @@ pub enum Command {
     /// persistent state unless --remove-persistent
     Teardown(TeardownArgs),
     /// Spot-upgrade one release: back up its values, upgrade with the stack's values,
-    /// wait for the rollout, check its workloads and migrations
+    /// wait for the rollout, check its workloads and migrations; or, with --to, the whole
+    /// stack to a stack version, planned step by step
     #[command(disable_version_flag = true)]
     Upgrade(UpgradeArgs),
     /// Roll one release back (to the previous revision by default) and check it
@@ -205,11 +206,25 @@ pub struct TeardownArgs {
 
 #[derive(Args, Debug)]
 pub struct UpgradeArgs {
-    /// The release, as the catalog names it (e.g. api, cassandra)
-    pub release: String,
-    /// The chart version to upgrade to
+    /// The release, as the catalog names it (e.g. api, cassandra); with --version
+    pub release: Option<String>,
+    /// The chart version to upgrade RELEASE to
     #[arg(long)]
-    pub version: String,
+    pub version: Option<String>,
+    /// Upgrade every installed release to this stack version instead, step by step
+    /// (required intermediate versions included), rotating OnDelete StatefulSets; the plan
+    /// is shown first
+    #[arg(long, value_name = "STACK_VERSION", conflicts_with_all = ["release", "version"])]
+    pub to: Option<String>,
+    /// With --to: print the plan and change nothing
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// With --to: do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// With --to: how long each rotated pod gets to come back Ready
+    #[arg(long, value_name = "DURATION", default_value = "300s")]
+    pub ready_timeout: String,
     /// Where the chart comes from: oci://REGISTRY/REPOSITORY or dir:PATH
     #[arg(long, value_name = "SOURCE")]
     pub chart_source: Option<String>,
@@ -343,18 +358,16 @@ pub async fn dispatch(cli: Cli, ctx: Ctx) -> Result<()> {
             report.failure().map_or(Ok(()), Err)
         }
         Command::Teardown(args) => teardown_cmd(&cluster, args).await,
+        Command::Upgrade(args) if args.to.is_some() => upgrade_to(&cluster, profile, args).await,
         Command::Upgrade(args) => {
+            let (release, version) = spot_upgrade_args(&args)?;
             let inputs = cluster.inputs(&args.stack, profile).await?;
             let change = Change::Upgrade {
-                version: &args.version,
+                version,
                 source: args.chart_source.as_deref(),
                 backup_dir: &args.backup_dir,
             };
-            let how = (
-                &args.release,
-                args.unseal_timeout.as_str(),
-                args.output.output,
-            );
+            let how = (release, args.unseal_timeout.as_str(), args.output.output);
             change_release(&cluster, &inputs, how, change).await
         }
         Command::Rollback(args) => {
@@ -473,6 +486,60 @@ async fn teardown_cmd(cluster: &HelmCluster<'_>, args: TeardownArgs) -> Result<(
         Teardown::Yaml(yaml) => write_out(&mut ctx.stdout(), &yaml),
         Teardown::Done(report) => render(&report, OutputFormat::Table, &mut ctx.stdout()),
     }
+}
+
+/// `upgrade RELEASE --version V`'s two arguments; the flags only `--to` takes refused.
+fn spot_upgrade_args(args: &UpgradeArgs) -> Result<(&String, &String)> {
+    let usage = |what: &str| {
+        nvcf_shared::Error::usage(what.to_owned()).hint(
+            "upgrade one release with `helm nvcf upgrade RELEASE --version V`, or the stack with `helm nvcf upgrade --to STACK_VERSION`",
+        )
+    };
+    if args.dry_run || args.yes {
+        return Err(usage("--dry-run and --yes go with --to STACK_VERSION"));
+    }
+    match (&args.release, &args.version) {
+        (Some(r), Some(v)) => Ok((r, v)),
+        (Some(_), None) => Err(usage("RELEASE needs --version V")),
+        (None, Some(_)) => Err(usage("--version needs the RELEASE it upgrades")),
+        (None, None) => Err(usage(
+            "upgrade needs RELEASE --version V, or --to STACK_VERSION",
+        )),
+    }
+}
+
+/// `upgrade --to STACK_VERSION`: plan, confirm, pre-checks, steps, rotations, post-checks.
+async fn upgrade_to(
+    cluster: &HelmCluster<'_>,
+    profile: &ProfileArgs,
+    args: UpgradeArgs,
+) -> Result<()> {
+    use nvcf_shared::operations::stack::upgrade::{rotate::Waits, run};
+    let ctx = cluster.ctx;
+    // An unknown version is bad input: said before anything is read from the cluster.
+    let catalog = Catalog::embedded();
+    nvcf_shared::operations::stack::upgrade::path::require_version(
+        catalog,
+        args.to.as_deref().unwrap_or_default(),
+    )?;
+    let waits = Waits {
+        ready: parse_duration("--ready-timeout", &args.ready_timeout)?,
+        unseal: parse_duration("--unseal-timeout", &args.unseal_timeout)?,
+    };
+    let inputs = cluster.inputs(&args.stack, profile).await?;
+    let helm = cluster.helm().await?;
+    let client = cluster.client().await?;
+    let req = run::ToRequest {
+        inputs: &inputs,
+        target: args.to.as_deref().unwrap_or_default(),
+        source: args.chart_source.as_deref(),
+        backup_dir: &args.backup_dir,
+        dry_run: args.dry_run,
+        yes: args.yes,
+        waits,
+    };
+    let report = run::run(&helm, &client, &req, &ctx.env).await?;
+    render(&report, args.output.output, &mut ctx.stdout())
 }
 
 /// `upgrade` and `rollback`: the release, `--unseal-timeout` and the output format.

@@ -257,7 +257,7 @@ fn clap_error(plugin: Plugin, err: clap::Error) -> ExitCode {
         .map(|usage| {
             usage
                 .split_whitespace()
-                .take_while(|w| !w.starts_with('[') && !w.starts_with('<'))
+                .take_while(|w| !w.starts_with(['[', '<', '-']))
                 .collect::<Vec<_>>()
                 .join(" ")
         })

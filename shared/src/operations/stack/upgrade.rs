@@ -17,6 +17,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub mod path;
+pub mod plan;
+pub mod prechecks;
+pub mod rotate;
+pub mod run;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryReport {
@@ -439,7 +443,7 @@ async fn finish(
 /// Readiness of the release's Deployments and StatefulSets, OpenBao's seal state, and the
 /// migrations Jobs the StatefulSet services depend on (stack.md §9). helm's wait already
 /// covered the rollout, but not these.
-async fn health_checks(
+pub(super) async fn health_checks(
     client: &kube::Client,
     release: &Release,
     ns: &str,

@@ -1,0 +1,265 @@
+//! The plan of `upgrade --to`, always computed from the cluster and shown first: what is
+//! installed, the steps to the target, the pre-checks, and the StatefulSets rotated.
+//! Everything comes from the cluster (helm's records, the pods' revisions), so the same
+//! plan after an interruption starts at the first unfinished step.
+
+use super::path::{self, Step};
+use super::rotate::{self, Outdated};
+use crate::base::error::Result;
+use crate::base::output::{Report, column_table};
+use crate::clients::helm::Helm;
+use crate::model::stack::catalog::{Catalog, Release};
+use crate::model::stack::inputs::Inputs;
+use crate::operations::planes::repair::stack_releases;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One enabled release as helm records it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Current {
+    pub release: String,
+    pub namespace: String,
+    pub version: String,
+    pub status: String,
+}
+
+/// A StatefulSet whose pods the upgrade deletes one at a time.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rotation {
+    pub release: String,
+    pub namespace: String,
+    pub statefulset: String,
+    /// `now` for pods an earlier run left outdated, else `after STEP`.
+    pub when: String,
+    /// Pods on an old revision now (more follow once the chart changes).
+    pub outdated_pods: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradePlan {
+    pub target: String,
+    pub known_versions: Vec<String>,
+    pub current: Vec<Current>,
+    /// Enabled releases not installed: an upgrade leaves them alone.
+    pub not_installed: Vec<String>,
+    pub steps: Vec<Step>,
+    pub rotations: Vec<Rotation>,
+    pub prechecks: Vec<String>,
+    pub nothing_to_do: bool,
+}
+
+/// What the pre-checks look at, in the order they run.
+pub const PRECHECKS: [&str; 3] = [
+    "no release failed or pending (helm's records)",
+    "OpenBao pods Ready and unsealed",
+    "StatefulSets (Cassandra, NATS, OpenBao) have every replica Ready",
+];
+
+/// The plan to take the cluster's stack to `target`.
+pub async fn gather(
+    helm: &Helm,
+    client: &kube::Client,
+    inputs: &Inputs,
+    target: &str,
+) -> Result<UpgradePlan> {
+    let catalog = Catalog::embedded();
+    let target = path::require_version(catalog, target)?.to_owned();
+    let releases = stack_releases(catalog, &inputs.config)?;
+    let (current, not_installed) = installed(helm, &releases).await?;
+    let versions: BTreeMap<String, String> = current
+        .iter()
+        .map(|c| (c.release.clone(), c.version.clone()))
+        .collect();
+    let steps = path::steps(catalog, &target, &releases, &versions)?;
+    let rotations = rotations(client, &releases, &versions, &steps).await?;
+    let nothing_to_do = steps.is_empty() && rotations.is_empty();
+    Ok(UpgradePlan {
+        target,
+        known_versions: path::known_versions(catalog)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        current,
+        not_installed,
+        steps,
+        rotations,
+        prechecks: PRECHECKS.iter().map(|s| (*s).to_owned()).collect(),
+        nothing_to_do,
+    })
+}
+
+/// The enabled releases helm has a record of (any status), and those it has none of.
+async fn installed(
+    helm: &Helm,
+    releases: &[(&Release, String)],
+) -> Result<(Vec<Current>, Vec<String>)> {
+    let listed = helm.list(None).await?;
+    let mut current = Vec::new();
+    let mut missing = Vec::new();
+    for (r, ns) in releases {
+        match listed
+            .iter()
+            .find(|l| l.name == r.name && l.namespace == *ns)
+        {
+            Some(l) => current.push(Current {
+                release: r.name.clone(),
+                namespace: ns.clone(),
+                version: chart_version(&l.chart, &r.chart),
+                status: l.status.clone(),
+            }),
+            None => missing.push(r.name.clone()),
+        }
+    }
+    Ok((current, missing))
+}
+
+/// `helm-nvcf-api-1.25.1` -> `1.25.1`.
+fn chart_version(listed: &str, chart: &str) -> String {
+    listed
+        .strip_prefix(chart)
+        .and_then(|v| v.strip_prefix('-'))
+        .unwrap_or_else(|| listed.rsplit('-').next().unwrap_or(listed))
+        .to_owned()
+}
+
+async fn rotations(
+    client: &kube::Client,
+    releases: &[(&Release, String)],
+    installed: &BTreeMap<String, String>,
+    steps: &[Step],
+) -> Result<Vec<Rotation>> {
+    let mut out = Vec::new();
+    for (r, ns) in releases {
+        if !installed.contains_key(&r.name) {
+            continue;
+        }
+        for w in r.workloads.iter().filter(|w| w.rotated_on_upgrade()) {
+            let stale = rotate::outdated(client, ns, &w.name)
+                .await?
+                .map_or_else(Vec::new, |o: Outdated| o.pods);
+            let step = steps
+                .iter()
+                .rfind(|s| s.releases.iter().any(|m| m.release == r.name));
+            let when = match step {
+                _ if !stale.is_empty() => "now".to_owned(),
+                Some(s) => format!("after {}", s.name),
+                None => continue,
+            };
+            out.push(Rotation {
+                release: r.name.clone(),
+                namespace: ns.clone(),
+                statefulset: w.name.clone(),
+                when,
+                outdated_pods: stale,
+            });
+        }
+    }
+    Ok(out)
+}
+
+impl UpgradePlan {
+    /// The plan as lines, shown before asking and as the table view.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!("Upgrade the stack to {}:", self.target)];
+        if self.nothing_to_do {
+            out.push("  nothing to do: every installed release is at the target".into());
+            return out;
+        }
+        out.push("  pre-checks:".into());
+        out.extend(self.prechecks.iter().map(|c| format!("    - {c}")));
+        for r in self.rotations.iter().filter(|r| r.when == "now") {
+            out.push(format!(
+                "  first: rotate StatefulSet {}/{} (outdated: {})",
+                r.namespace,
+                r.statefulset,
+                r.outdated_pods.join(", ")
+            ));
+        }
+        for (i, s) in self.steps.iter().enumerate() {
+            out.push(format!("  step {} ({}):", i + 1, s.name));
+            for m in &s.releases {
+                out.push(format!(
+                    "    helm upgrade {} -n {}: {} {} -> {} (values backed up first)",
+                    m.release, m.namespace, m.chart, m.from, m.to
+                ));
+            }
+            for r in self
+                .rotations
+                .iter()
+                .filter(|r| r.when == format!("after {}", s.name))
+            {
+                out.push(format!(
+                    "    rotate StatefulSet {}/{} one pod at a time (OnDelete), each Ready{}",
+                    r.namespace,
+                    r.statefulset,
+                    if r.release == "openbao-server" {
+                        " and unsealed"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            out.push("    post-checks: workloads ready, OpenBao unsealed, migrations done".into());
+        }
+        if !self.not_installed.is_empty() {
+            out.push(format!(
+                "  not installed, left alone: {}",
+                self.not_installed.join(", ")
+            ));
+        }
+        out
+    }
+}
+
+impl Report for UpgradePlan {
+    fn table(&self, wide: bool) -> String {
+        let mut text = self.lines().join("\n");
+        if wide {
+            let rows = self
+                .current
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.release.clone(),
+                        c.namespace.clone(),
+                        c.version.clone(),
+                        c.status.clone(),
+                    ]
+                })
+                .collect();
+            text.push_str("\n\n");
+            text.push_str(&column_table(
+                &["release", "namespace", "version", "status"],
+                rows,
+            ));
+        }
+        text
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .flat_map(|s| s.releases.iter().map(|m| format!("release/{}", m.release)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chart_version_is_what_follows_the_chart_name() {
+        assert_eq!(
+            chart_version("helm-nvcf-api-1.25.1", "helm-nvcf-api"),
+            "1.25.1"
+        );
+        assert_eq!(
+            chart_version("grove-charts-v0.1.0-alpha.11", "grove-charts"),
+            "v0.1.0-alpha.11"
+        );
+        assert_eq!(chart_version("other-2.0.0", "helm-nvcf-api"), "2.0.0");
+    }
+}

@@ -1,0 +1,211 @@
+//! `upgrade --to STACK_VERSION`: the plan first, then (confirmed) the pre-checks, then
+//! step by step each release's spot upgrade (values backed up), its OnDelete StatefulSets
+//! rotated, and post-checks. A re-run after an interruption plans again from the cluster
+//! and continues; a finished upgrade has nothing to do.
+
+use super::plan::{self, UpgradePlan};
+use super::rotate::{self, Waits};
+use super::{ChangeReport, Check, FollowUp, health_checks, prechecks, upgrade_with};
+use crate::base::confirm::Gate;
+use crate::base::env::EnvLookup;
+use crate::base::error::{Error, Result};
+use crate::base::events::Phases;
+use crate::base::output::{Report, note};
+use crate::clients::helm::Helm;
+use crate::model::stack::catalog::Catalog;
+use crate::model::stack::inputs::Inputs;
+use serde::Serialize;
+use std::path::Path;
+
+pub struct ToRequest<'a> {
+    pub inputs: &'a Inputs,
+    pub target: &'a str,
+    pub source: Option<&'a str>,
+    pub backup_dir: &'a Path,
+    pub dry_run: bool,
+    pub yes: bool,
+    pub waits: Waits,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToReport {
+    /// `planned` (--dry-run), `nothing-to-do` or `upgraded`.
+    pub outcome: String,
+    pub plan: UpgradePlan,
+    pub prechecks: Vec<Check>,
+    pub changes: Vec<ChangeReport>,
+    /// Pods deleted and back, in order, as `namespace/pod`.
+    pub rotated: Vec<String>,
+    pub post_checks: Vec<Check>,
+}
+
+impl Report for ToReport {
+    fn table(&self, wide: bool) -> String {
+        let mut text = self.plan.table(wide);
+        if self.outcome == "upgraded" {
+            for c in &self.changes {
+                text.push_str(&format!(
+                    "\nupgraded {} -n {} to {} (revision {})",
+                    c.release, c.namespace, c.chart, c.revision
+                ));
+            }
+            for p in &self.rotated {
+                text.push_str(&format!("\nrotated {p}"));
+            }
+            let ok = self.post_checks.iter().filter(|c| c.ok).count();
+            text.push_str(&format!(
+                "\npost-checks: {ok}/{} passed\nstack at {}",
+                self.post_checks.len(),
+                self.plan.target
+            ));
+        } else if self.outcome == "planned" {
+            text.push_str("\n(dry run: nothing was changed)");
+        }
+        text
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.plan.names()
+    }
+}
+
+pub async fn run(
+    helm: &Helm,
+    client: &kube::Client,
+    req: &ToRequest<'_>,
+    env: &dyn EnvLookup,
+) -> Result<ToReport> {
+    let plan = plan::gather(helm, client, req.inputs, req.target).await?;
+    let mut report = ToReport {
+        outcome: "planned".into(),
+        plan,
+        prechecks: Vec::new(),
+        changes: Vec::new(),
+        rotated: Vec::new(),
+        post_checks: Vec::new(),
+    };
+    if req.dry_run {
+        return Ok(report);
+    }
+    if report.plan.nothing_to_do {
+        report.outcome = "nothing-to-do".into();
+        return Ok(report);
+    }
+    Gate::proceed(format!("upgrade the stack to {}", report.plan.target))
+        .showing(report.plan.lines())
+        .reviewable()
+        .check(req.yes, env)?;
+    report.prechecks = prechecks::run(client, &report.plan).await?;
+    if let Some(err) = prechecks::failure(&report.prechecks) {
+        return Err(err);
+    }
+    let pending: Vec<String> = report
+        .plan
+        .rotations
+        .iter()
+        .filter(|r| r.when == "now")
+        .map(|r| r.release.clone())
+        .collect();
+    for release in pending {
+        rotate_release(client, req, &release, &mut report).await?;
+    }
+    execute_steps(helm, client, req, &mut report).await?;
+    report.outcome = "upgraded".into();
+    Ok(report)
+}
+
+async fn execute_steps(
+    helm: &Helm,
+    client: &kube::Client,
+    req: &ToRequest<'_>,
+    report: &mut ToReport,
+) -> Result<()> {
+    let follow = FollowUp {
+        events: None,
+        unseal_timeout: req.waits.unseal,
+    };
+    let steps = report.plan.steps.clone();
+    let total = steps.len();
+    for (i, step) in steps.iter().enumerate() {
+        note(&format!("step {}/{total} ({}):", i + 1, step.name));
+        for mv in &step.releases {
+            note(&format!(
+                "  helm upgrade {} -n {}: {} -> {}",
+                mv.release, mv.namespace, mv.from, mv.to
+            ));
+            let change = upgrade_with(
+                helm,
+                client,
+                req.inputs,
+                &mv.release,
+                &mv.to,
+                req.source,
+                req.backup_dir,
+                &follow,
+            )
+            .await?;
+            if let Some(err) = change.failure() {
+                return Err(resume_hint(err));
+            }
+            report.changes.push(change);
+            rotate_release(client, req, &mv.release, report).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Rotates `release`'s OnDelete StatefulSets, then checks its workloads again.
+async fn rotate_release(
+    client: &kube::Client,
+    req: &ToRequest<'_>,
+    release: &str,
+    report: &mut ToReport,
+) -> Result<()> {
+    let catalog = Catalog::embedded();
+    let r = catalog.require(release)?;
+    let ns = r.namespace_in(&req.inputs.config.as_value());
+    let rotated: Vec<_> = r
+        .workloads
+        .iter()
+        .filter(|w| w.rotated_on_upgrade())
+        .collect();
+    if rotated.is_empty() {
+        return Ok(());
+    }
+    for w in rotated {
+        let pods = rotate::rotate(client, &ns, w, req.waits, &|line| {
+            note(&format!("  {line}"))
+        })
+        .await
+        .map_err(resume_hint)?;
+        report
+            .rotated
+            .extend(pods.into_iter().map(|p| format!("{ns}/{p}")));
+    }
+    let phases = Phases::new(None, 1);
+    let checks = health_checks(client, r, &ns, req.waits.unseal, &phases).await?;
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| format!("{} ({})", c.what, c.detail))
+        .collect();
+    report.post_checks.extend(checks);
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(resume_hint(Error::new(
+            crate::base::error::Category::ChecksFailed,
+            format!(
+                "{release} rotated but post-checks failed: {}",
+                failed.join(", ")
+            ),
+        )))
+    }
+}
+
+fn resume_hint(err: Error) -> Error {
+    err.hint(
+        "after fixing it, run the same upgrade --to again: it plans from the cluster and continues at the first unfinished step",
+    )
+}
