@@ -21,7 +21,8 @@
 #            container (openbao.server.image) plus server.extraContainers (passed through
 #            tpl, as the real chart does) and server.volumes/volumeMounts, the real chart's
 #            "data"/"audit" volumeClaimTemplates (server.dataStorage/auditStorage, raft or
-#            standalone), its Services/ConfigMap/ServiceAccount/PDB, and the
+#            standalone), server.updateStrategyType (OnDelete, the real default), its
+#            Services/ConfigMap/ServiceAccount/PDB, and the
 #            agent injector Deployment "openbao-server-agent-injector"
 #            (openbao.injector.image) with its Service and webhook configuration.
 # Everything else the real charts render (test pods, RBAC, probes, config contents, ...)
@@ -349,6 +350,8 @@ server:
     repository: "openbao/openbao"
     tag: "2.2.0"
     pullPolicy: IfNotPresent
+  # The real chart's default: helm upgrade restarts no pod (upgrades rotate them by hand).
+  updateStrategyType: "OnDelete"
   extraInitContainers: null
   extraContainers: null
   dataStorage:
@@ -493,6 +496,8 @@ metadata:
 spec:
   serviceName: {{ $name }}-internal
   replicas: {{ ternary .Values.server.ha.replicas 1 .Values.server.ha.enabled }}
+  updateStrategy:
+    type: {{ .Values.server.updateStrategyType }}
   selector:
     matchLabels:
       app.kubernetes.io/instance: {{ .Release.Name }}
