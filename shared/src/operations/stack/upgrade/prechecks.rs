@@ -3,13 +3,15 @@
 
 use super::Check;
 use super::plan::UpgradePlan;
+use super::rotate::Waits;
 use crate::base::error::{Category, Error, Result};
 use crate::clients::kube::objects;
 use crate::model::stack::catalog::Catalog;
 use crate::operations::stack::openbao;
 
-/// Runs the pre-checks over the plan's installed releases.
-pub async fn run(client: &kube::Client, plan: &UpgradePlan) -> Result<Vec<Check>> {
+/// Runs the pre-checks over the plan's installed releases. A StatefulSet whose rotation an
+/// earlier run left unfinished gets `waits` to bring its last deleted pod back first.
+pub async fn run(client: &kube::Client, plan: &UpgradePlan, waits: Waits) -> Result<Vec<Check>> {
     let mut checks = vec![releases_settled(plan)];
     let catalog = Catalog::embedded();
     for c in &plan.current {
@@ -17,8 +19,12 @@ pub async fn run(client: &kube::Client, plan: &UpgradePlan) -> Result<Vec<Check>
             continue;
         };
         for w in r.workloads.iter().filter(|w| w.kind == "StatefulSet") {
-            let Some((ready, want)) =
-                objects::ready_replicas(client, &w.kind, &c.namespace, &w.name).await?
+            let resumed = plan
+                .rotations
+                .iter()
+                .any(|o| o.statefulset == w.name && o.when == "now");
+            let patience = if resumed { waits } else { Waits::NONE };
+            let Some((ready, want)) = ready_within(client, &c.namespace, &w.name, patience).await?
             else {
                 continue;
             };
@@ -34,7 +40,8 @@ pub async fn run(client: &kube::Client, plan: &UpgradePlan) -> Result<Vec<Check>
                 }),
             });
             if w.health == "openbaoUnsealed" {
-                let seal = openbao::seal_report(client, &c.namespace, &w.name).await?;
+                let seal =
+                    openbao::wait_unsealed(client, &c.namespace, &w.name, patience.unseal).await?;
                 checks.push(Check {
                     what: format!("OpenBao {} unsealed", w.name),
                     ok: seal.ok(),
@@ -45,6 +52,25 @@ pub async fn run(client: &kube::Client, plan: &UpgradePlan) -> Result<Vec<Check>
         }
     }
     Ok(checks)
+}
+
+/// `(ready, wanted)` replicas, polled until all are ready or `waits.ready` passes.
+async fn ready_within(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    waits: Waits,
+) -> Result<Option<(i32, i32)>> {
+    let deadline = std::time::Instant::now() + waits.ready;
+    loop {
+        let got = objects::ready_replicas(client, "StatefulSet", ns, name).await?;
+        match got {
+            Some((ready, want)) if ready < want && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            _ => return Ok(got),
+        }
+    }
 }
 
 fn releases_settled(plan: &UpgradePlan) -> Check {

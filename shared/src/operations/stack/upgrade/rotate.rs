@@ -35,6 +35,14 @@ pub struct Waits {
     pub unseal: Duration,
 }
 
+impl Waits {
+    /// Look once, wait for nothing.
+    pub const NONE: Waits = Waits {
+        ready: Duration::ZERO,
+        unseal: Duration::ZERO,
+    };
+}
+
 fn ordinal(pod: &str) -> u32 {
     pod.rsplit('-')
         .next()

@@ -96,7 +96,7 @@ pub async fn run(
         .showing(report.plan.lines())
         .reviewable()
         .check(req.yes, env)?;
-    report.prechecks = prechecks::run(client, &report.plan).await?;
+    report.prechecks = prechecks::run(client, &report.plan, req.waits).await?;
     if let Some(err) = prechecks::failure(&report.prechecks) {
         return Err(err);
     }
