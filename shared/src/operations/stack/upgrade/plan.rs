@@ -8,9 +8,8 @@ use super::rotate::{self, Outdated};
 use crate::base::error::Result;
 use crate::base::output::{Report, column_table};
 use crate::clients::helm::Helm;
-use crate::model::stack::catalog::{Catalog, Release};
+use crate::model::stack::catalog::{Catalog, Release, install_order};
 use crate::model::stack::inputs::Inputs;
-use crate::operations::planes::repair::stack_releases;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -66,7 +65,7 @@ pub async fn gather(
 ) -> Result<UpgradePlan> {
     let catalog = Catalog::embedded();
     let target = path::require_version(catalog, target)?.to_owned();
-    let releases = stack_releases(catalog, &inputs.config)?;
+    let releases = stack_releases(catalog, inputs)?;
     let (current, not_installed) = installed(helm, &releases).await?;
     let versions: BTreeMap<String, String> = current
         .iter()
@@ -88,6 +87,20 @@ pub async fn gather(
         prechecks: PRECHECKS.iter().map(|s| (*s).to_owned()).collect(),
         nothing_to_do,
     })
+}
+
+/// The enabled releases of the stack config in install order, each with its namespace.
+fn stack_releases<'c>(catalog: &'c Catalog, inputs: &Inputs) -> Result<Vec<(&'c Release, String)>> {
+    let cfg = inputs.config.as_value();
+    let enabled: Vec<&Release> = catalog
+        .releases
+        .iter()
+        .filter(|r| r.enabled_in(&cfg))
+        .collect();
+    Ok(install_order(&enabled)?
+        .into_iter()
+        .map(|r| (r, r.namespace_in(&cfg)))
+        .collect())
 }
 
 /// The enabled releases helm has a record of (any status), and those it has none of.

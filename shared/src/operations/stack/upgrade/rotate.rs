@@ -7,12 +7,11 @@
 //! continues on the next run where it stopped.
 
 use crate::base::error::{Category, Error, Result};
-use crate::clients::kube::from_kube;
+use crate::clients::kube::Objects;
 use crate::model::stack::catalog::Workload;
 use crate::operations::stack::openbao::{self, SealState};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -69,13 +68,10 @@ fn revision(pod: &Pod) -> Option<&str> {
 
 /// The StatefulSet once its controller has seen its latest spec; `None` if it is absent.
 async fn observed(client: &kube::Client, ns: &str, name: &str) -> Result<Option<StatefulSet>> {
-    let api = Api::<StatefulSet>::namespaced(client.clone(), ns);
+    let api = Objects::<StatefulSet>::namespaced(client, ns);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let sts = api
-            .get_opt(name)
-            .await
-            .map_err(|e| from_kube(e, &format!("read StatefulSet {ns}/{name}")))?;
+        let sts = api.get_opt(name).await?;
         let Some(sts) = sts else { return Ok(None) };
         let generation = sts.metadata.generation.unwrap_or(0);
         let seen = sts
@@ -139,10 +135,7 @@ pub async fn rotate(
             "rotating {ns}/{pod} to revision {}",
             stale.update_revision
         ));
-        Api::<Pod>::namespaced(client.clone(), ns)
-            .delete(pod, &DeleteParams::default())
-            .await
-            .map_err(|e| from_kube(e, &format!("delete pod {ns}/{pod}")))?;
+        Objects::<Pod>::namespaced(client, ns).delete(pod).await?;
         wait_replaced(client, ns, pod, &stale.update_revision, waits.ready).await?;
         if w.health == "openbaoUnsealed" {
             wait_pod_unsealed(client, ns, &w.name, pod, waits.unseal).await?;
@@ -183,13 +176,10 @@ async fn wait_replaced(
     revision_want: &str,
     timeout: Duration,
 ) -> Result<()> {
-    let api = Api::<Pod>::namespaced(client.clone(), ns);
+    let api = Objects::<Pod>::namespaced(client, ns);
     let deadline = Instant::now() + timeout;
     loop {
-        let p = api
-            .get_opt(pod)
-            .await
-            .map_err(|e| from_kube(e, &format!("read pod {ns}/{pod}")))?;
+        let p = api.get_opt(pod).await?;
         if p.as_ref()
             .is_some_and(|p| revision(p) == Some(revision_want) && is_ready(p))
         {
