@@ -529,6 +529,7 @@ async fn upgrade_to(
     let inputs = cluster.inputs(&args.stack, profile).await?;
     let helm = cluster.helm().await?;
     let client = cluster.client().await?;
+    let events = ctx.events();
     let req = run::ToRequest {
         inputs: &inputs,
         target: args.to.as_deref().unwrap_or_default(),
@@ -537,6 +538,7 @@ async fn upgrade_to(
         dry_run: args.dry_run,
         yes: args.yes,
         waits,
+        events: Some(&events),
     };
     let report = run::run(&helm, &client, &req, &ctx.env).await?;
     render(&report, args.output.output, &mut ctx.stdout())

@@ -7,7 +7,7 @@
 
 mod helm_nvcf_support;
 
-use helm_nvcf_support::{charts_dir, data};
+use helm_nvcf_support::{charts_dir, completed_phases, data};
 use nvcf_e2e::{Home, Run, bin};
 use nvcf_testenv::{Env, tools};
 use serde_json::Value;
@@ -252,8 +252,16 @@ fn upgrade_to_plans_refuses_checks_rotates_one_pod_at_a_time_and_resumes_after_s
 
     let before = update_revision(env);
     killed_mid_rotation(env, &to, &before);
-    let rerun = Run::of(&mut to(&["--yes"]));
+    let rerun = Run::of(&mut to(&["--yes", "--json"]));
     rerun.expect_success();
+    assert_eq!(
+        completed_phases(&rerun.stderr),
+        [
+            "pre-checks",
+            "rotate-openbao-server",
+            "upgrade-api-keys-1.6.0"
+        ]
+    );
     let done = report(&rerun);
     assert_eq!(done["outcome"], "upgraded", "{done}");
     assert_eq!(

@@ -9,7 +9,7 @@ use super::{ChangeReport, Check, FollowUp, health_checks, prechecks, upgrade_wit
 use crate::base::confirm::Gate;
 use crate::base::env::EnvLookup;
 use crate::base::error::{Error, Result};
-use crate::base::events::Phases;
+use crate::base::events::{Emitter, Phases};
 use crate::base::output::{Report, note};
 use crate::clients::helm::Helm;
 use crate::model::stack::catalog::Catalog;
@@ -25,6 +25,8 @@ pub struct ToRequest<'a> {
     pub dry_run: bool,
     pub yes: bool,
     pub waits: Waits,
+    /// Where the run's phases go (`--json` and the progress display).
+    pub events: Option<&'a Emitter>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,10 +98,34 @@ pub async fn run(
         .showing(report.plan.lines())
         .reviewable()
         .check(req.yes, env)?;
-    report.prechecks = prechecks::run(client, &report.plan, req.waits).await?;
-    if let Some(err) = prechecks::failure(&report.prechecks) {
-        return Err(err);
-    }
+    let phases = Phases::new(req.events, phase_count(&report.plan));
+    execute(helm, client, req, &mut report, &phases).await?;
+    phases.finish(true);
+    report.outcome = "upgraded".into();
+    Ok(report)
+}
+
+/// Pre-checks, each unfinished rotation, then one phase per release upgrade of each step.
+fn phase_count(plan: &UpgradePlan) -> u32 {
+    let now = plan.rotations.iter().filter(|r| r.when == "now").count();
+    let moves: usize = plan.steps.iter().map(|s| s.releases.len()).sum();
+    u32::try_from(1 + now + moves).unwrap_or(u32::MAX)
+}
+
+async fn execute(
+    helm: &Helm,
+    client: &kube::Client,
+    req: &ToRequest<'_>,
+    report: &mut ToReport,
+    phases: &Phases<'_>,
+) -> Result<()> {
+    let checks = phases
+        .run("pre-checks", async {
+            let checks = prechecks::run(client, &report.plan, req.waits).await?;
+            prechecks::failure(&checks).map_or(Ok(checks), Err)
+        })
+        .await?;
+    report.prechecks = checks;
     let pending: Vec<String> = report
         .plan
         .rotations
@@ -108,19 +134,10 @@ pub async fn run(
         .map(|r| r.release.clone())
         .collect();
     for release in pending {
-        rotate_release(client, req, &release, &mut report).await?;
+        phases.start(&format!("rotate-{release}"));
+        let done = rotate_release(client, req, &release, report).await;
+        phase_end(phases, done)?;
     }
-    execute_steps(helm, client, req, &mut report).await?;
-    report.outcome = "upgraded".into();
-    Ok(report)
-}
-
-async fn execute_steps(
-    helm: &Helm,
-    client: &kube::Client,
-    req: &ToRequest<'_>,
-    report: &mut ToReport,
-) -> Result<()> {
     let follow = FollowUp {
         events: None,
         unseal_timeout: req.waits.unseal,
@@ -134,25 +151,43 @@ async fn execute_steps(
                 "  helm upgrade {} -n {}: {} -> {}",
                 mv.release, mv.namespace, mv.from, mv.to
             ));
-            let change = upgrade_with(
-                helm,
-                client,
-                req.inputs,
-                &mv.release,
-                &mv.to,
-                req.source,
-                req.backup_dir,
-                &follow,
-            )
-            .await?;
-            if let Some(err) = change.failure() {
-                return Err(resume_hint(err));
+            phases.start(&format!("upgrade-{}-{}", mv.release, mv.to));
+            let done = async {
+                let change = upgrade_with(
+                    helm,
+                    client,
+                    req.inputs,
+                    &mv.release,
+                    &mv.to,
+                    req.source,
+                    req.backup_dir,
+                    &follow,
+                )
+                .await?;
+                if let Some(err) = change.failure() {
+                    return Err(resume_hint(err));
+                }
+                report.changes.push(change);
+                rotate_release(client, req, &mv.release, report).await
             }
-            report.changes.push(change);
-            rotate_release(client, req, &mv.release, report).await?;
+            .await;
+            phase_end(phases, done)?;
         }
     }
     Ok(())
+}
+
+fn phase_end(phases: &Phases<'_>, done: Result<()>) -> Result<()> {
+    match done {
+        Ok(()) => {
+            phases.done();
+            Ok(())
+        }
+        Err(e) => {
+            phases.fail(&e);
+            Err(e)
+        }
+    }
 }
 
 /// Rotates `release`'s OnDelete StatefulSets, then checks its workloads again.
