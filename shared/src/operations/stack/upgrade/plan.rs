@@ -73,7 +73,7 @@ pub async fn gather(
         .collect();
     let steps = path::steps(catalog, &target, &releases, &versions)?;
     let rotations = rotations(client, &releases, &versions, &steps).await?;
-    let nothing_to_do = steps.is_empty() && rotations.is_empty();
+    let nothing_to_do = nothing_to_do(&current, &steps, &rotations);
     Ok(UpgradePlan {
         target,
         known_versions: path::known_versions(catalog)
@@ -87,6 +87,12 @@ pub async fn gather(
         prechecks: PRECHECKS.iter().map(|s| (*s).to_owned()).collect(),
         nothing_to_do,
     })
+}
+
+/// Done only when no step is left, no pod is outdated, and no release is failed or
+/// pending: a failed upgrade records the new version, and must not read as finished.
+fn nothing_to_do(current: &[Current], steps: &[Step], rotations: &[Rotation]) -> bool {
+    steps.is_empty() && rotations.is_empty() && current.iter().all(|c| c.status == "deployed")
 }
 
 /// The enabled releases of the stack config in install order, each with its namespace.
@@ -180,6 +186,12 @@ impl UpgradePlan {
             out.push("  nothing to do: every installed release is at the target".into());
             return out;
         }
+        for c in self.current.iter().filter(|c| c.status != "deployed") {
+            out.push(format!(
+                "  {} is {} at {}: the pre-checks stop here until it is repaired",
+                c.release, c.status, c.version
+            ));
+        }
         out.push("  pre-checks:".into());
         out.extend(self.prechecks.iter().map(|c| format!("    - {c}")));
         for r in self.rotations.iter().filter(|r| r.when == "now") {
@@ -260,19 +272,5 @@ impl Report for UpgradePlan {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_chart_version_is_what_follows_the_chart_name() {
-        assert_eq!(
-            chart_version("helm-nvcf-api-1.25.1", "helm-nvcf-api"),
-            "1.25.1"
-        );
-        assert_eq!(
-            chart_version("grove-charts-v0.1.0-alpha.11", "grove-charts"),
-            "v0.1.0-alpha.11"
-        );
-        assert_eq!(chart_version("other-2.0.0", "helm-nvcf-api"), "2.0.0");
-    }
-}
+#[path = "plan_tests.rs"]
+mod tests;
