@@ -563,6 +563,7 @@ async fn change_release(
     let follow = upgrade::FollowUp {
         events: Some(&events),
         unseal_timeout,
+        detach_helm: false,
     };
     let report = upgrade::change(&helm, &client, inputs, release, change, &follow).await?;
     render(&report, format, &mut ctx.stdout())?;

@@ -167,6 +167,9 @@ impl ChangeReport {
 pub struct FollowUp<'a> {
     pub events: Option<&'a Emitter>,
     pub unseal_timeout: Duration,
+    /// Let helm finish its upgrade if we are interrupted (a stack upgrade's re-run then
+    /// finds the release deployed or failed, never pending).
+    pub detach_helm: bool,
 }
 
 impl Default for FollowUp<'_> {
@@ -174,6 +177,7 @@ impl Default for FollowUp<'_> {
         FollowUp {
             events: None,
             unseal_timeout: Duration::from_secs(90),
+            detach_helm: false,
         }
     }
 }
@@ -308,7 +312,7 @@ pub async fn upgrade_with(
                 timeout: &catalog.helm.timeout,
                 wait_for_jobs: r.wait_for_jobs(),
                 labels: &[],
-                detached: false,
+                detached: follow.detach_helm,
             })
             .await
         })

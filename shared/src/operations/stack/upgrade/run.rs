@@ -141,6 +141,7 @@ async fn execute(
     let follow = FollowUp {
         events: None,
         unseal_timeout: req.waits.unseal,
+        detach_helm: true,
     };
     let steps = report.plan.steps.clone();
     let total = steps.len();
