@@ -1,5 +1,5 @@
 //! `helm nvcf upgrade --to STACK_VERSION` across the catalog's two stack versions on the
-//! test cluster: OpenBao and API Keys installed at 0.7.0 from the real charts (copied, only
+//! test cluster: OpenBao, Cassandra and API Keys installed at 0.7.0 from the real charts (copied, only
 //! Chart.yaml's version changed), then the plan (`--dry-run`, nothing changed), a refusal
 //! without `--yes` (64, nothing changed), a pre-check that stops a run (a sealed OpenBao
 //! pod: 2, nothing changed), a run SIGKILLed while it rotates OpenBao's OnDelete pods, the
@@ -20,9 +20,10 @@ use std::time::{Duration, Instant};
 const NS: &str = "vault-system";
 const PODS: [&str; 3] = ["openbao-server-0", "openbao-server-1", "openbao-server-2"];
 
-/// Statically provisioned volumes for OpenBao's claims: the testenv has no provisioner.
+/// Statically provisioned volumes for OpenBao's and Cassandra's claims: the testenv has no
+/// provisioner.
 fn persistent_volumes(env: &Env, home: &Home) {
-    let text: String = (0..3)
+    let text: String = (0..4)
         .map(|i| {
             format!(
                 "---\napiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: upgrade-to-pv-{i}\n\
@@ -109,7 +110,7 @@ fn install(home: &Home, env: &Env, nvcf: &dyn Fn() -> Command, source: &str) {
             .args(["--chart-source", source]),
     )
     .expect_success();
-    for release in ["-openbao-server", "-api-keys"] {
+    for release in ["-openbao-server", "-cassandra", "-api-keys"] {
         let script = std::fs::read_dir(&bundle)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -269,6 +270,20 @@ fn upgrade_to_plans_refuses_checks_rotates_one_pod_at_a_time_and_resumes_after_s
         ["api-keys 1.5.0->1.6.0"],
         "{done}"
     );
+    let prechecks: Vec<(&str, bool)> = done["prechecks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["what"].as_str().unwrap(), c["ok"] == true))
+        .collect();
+    for want in [
+        "no release failed or pending",
+        "StatefulSet vault-system/openbao-server ready",
+        "OpenBao openbao-server unsealed",
+        "StatefulSet cassandra-system/cassandra ready",
+    ] {
+        assert!(prechecks.contains(&(want, true)), "{want}: {prechecks:?}");
+    }
     let first = &done["plan"]["rotations"][0];
     assert_eq!(first["when"], "now", "{done}");
     let rotated: Vec<&str> = done["rotated"]
@@ -340,7 +355,7 @@ fn plan_and_refusals(env: &Env, to: &dyn Fn(&[&str]) -> Command) {
             .as_array()
             .unwrap()
             .iter()
-            .any(|n| n == "cassandra"),
+            .any(|n| n == "nats"),
         "{r}"
     );
     let refused = Run::of(&mut to(&[]));
