@@ -250,26 +250,50 @@ fn upgrade_to_plans_refuses_checks_rotates_one_pod_at_a_time_and_resumes_after_s
     );
     assert_eq!(revisions(env, "openbao-server", NS), 1);
     unsealing.store(true, Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while jsonpath(
+        env,
+        &["pod", "openbao-server-1", "-n", NS],
+        "{.metadata.labels.openbao-sealed}",
+    ) != "false"
+    {
+        assert!(Instant::now() < deadline, "openbao-server-1 never unsealed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     let before = update_revision(env);
-    killed_mid_rotation(env, &to, &before);
-    let rerun = Run::of(&mut to(&["--yes", "--json"]));
-    rerun.expect_success();
+    let upgraded = full_upgrade(env, &to, &before);
+    // Pods left on an old revision (a template change, as `kubectl rollout restart` makes,
+    // which OnDelete does not roll out): the run rotates them, is SIGKILLed mid-way, and
+    // the re-run continues where it stopped.
+    env.kubectl_run(&["rollout", "restart", "statefulset/openbao-server", "-n", NS])
+        .unwrap();
+    killed_mid_rotation(env, &to, &upgraded);
+    resumed(env, &to, &upgraded);
+
+    let again = Run::of(&mut to(&["--yes"]));
+    again.expect_success();
+    assert_eq!(report(&again)["outcome"], "nothing-to-do", "{again:#?}");
+    let table = Run::of(nvcf().args(["upgrade", "--to", "0.8.0", "--chart-source", &source]));
+    table.expect_success();
+    assert!(table.stdout.contains("nothing to do"), "{}", table.stdout);
+}
+
+/// The whole upgrade in one run: pre-checks, OpenBao upgraded then its pods rotated 2, 1,
+/// 0, each Ready and unsealed before the next, then API Keys; the new revision.
+fn full_upgrade(env: &Env, to: &dyn Fn(&[&str]) -> Command, before: &str) -> String {
+    let run = Run::of(&mut to(&["--yes", "--json"]));
+    run.expect_success();
     assert_eq!(
-        completed_phases(&rerun.stderr),
+        completed_phases(&run.stderr),
         [
             "pre-checks",
-            "rotate-openbao-server",
+            "upgrade-openbao-server-0.30.25",
             "upgrade-api-keys-1.6.0"
         ]
     );
-    let done = report(&rerun);
+    let done = report(&run);
     assert_eq!(done["outcome"], "upgraded", "{done}");
-    assert_eq!(
-        step_moves(&done["plan"]),
-        ["api-keys 1.5.0->1.6.0"],
-        "{done}"
-    );
     let prechecks: Vec<(&str, bool)> = done["prechecks"]
         .as_array()
         .unwrap()
@@ -284,8 +308,72 @@ fn upgrade_to_plans_refuses_checks_rotates_one_pod_at_a_time_and_resumes_after_s
     ] {
         assert!(prechecks.contains(&(want, true)), "{want}: {prechecks:?}");
     }
-    let first = &done["plan"]["rotations"][0];
-    assert_eq!(first["when"], "now", "{done}");
+    assert_eq!(
+        done["rotated"],
+        serde_json::json!([
+            "vault-system/openbao-server-2",
+            "vault-system/openbao-server-1",
+            "vault-system/openbao-server-0"
+        ]),
+        "{done}"
+    );
+    let charts: Vec<&str> = done["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["chart"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        charts,
+        [
+            "helm-nvcf-openbao-server-0.30.25",
+            "helm-nvcf-api-keys-1.6.0"
+        ]
+    );
+    assert!(
+        done["postChecks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["what"] == "OpenBao openbao-server unsealed" && c["ok"] == true),
+        "{done}"
+    );
+    let now = update_revision(env);
+    assert_ne!(now, before);
+    all_on(env, &now);
+    now
+}
+
+/// Every OpenBao pod on `revision`, replaced one at a time, highest ordinal first.
+fn all_on(env: &Env, revision: &str) {
+    for pod in PODS {
+        assert_eq!(pod_revision(env, pod), revision, "{pod}");
+    }
+    let created: Vec<String> = [2, 1, 0]
+        .iter()
+        .map(|i| {
+            jsonpath(
+                env,
+                &["pod", &format!("openbao-server-{i}"), "-n", NS],
+                "{.metadata.creationTimestamp}",
+            )
+        })
+        .collect();
+    assert!(created.windows(2).all(|w| w[0] <= w[1]), "{created:?}");
+}
+
+/// The re-run after the SIGKILL: no step left, the unfinished rotation done first.
+fn resumed(env: &Env, to: &dyn Fn(&[&str]) -> Command, before: &str) {
+    let run = Run::of(&mut to(&["--yes", "--json"]));
+    run.expect_success();
+    assert_eq!(
+        completed_phases(&run.stderr),
+        ["pre-checks", "rotate-openbao-server"]
+    );
+    let done = report(&run);
+    assert_eq!(done["outcome"], "upgraded", "{done}");
+    assert!(step_moves(&done["plan"]).is_empty(), "{done}");
+    assert_eq!(done["plan"]["rotations"][0]["when"], "now", "{done}");
     let rotated: Vec<&str> = done["rotated"]
         .as_array()
         .unwrap()
@@ -303,36 +391,7 @@ fn upgrade_to_plans_refuses_checks_rotates_one_pod_at_a_time_and_resumes_after_s
     );
     let now = update_revision(env);
     assert_ne!(now, before);
-    for pod in PODS {
-        assert_eq!(pod_revision(env, pod), now, "{pod}");
-    }
-    // One at a time, highest ordinal first: each pod is newer than the one before it.
-    let created: Vec<String> = [2, 1, 0]
-        .iter()
-        .map(|i| {
-            jsonpath(
-                env,
-                &["pod", &format!("openbao-server-{i}"), "-n", NS],
-                "{.metadata.creationTimestamp}",
-            )
-        })
-        .collect();
-    assert!(created.windows(2).all(|w| w[0] <= w[1]), "{created:?}");
-    assert!(
-        done["postChecks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["what"] == "OpenBao openbao-server unsealed" && c["ok"] == true),
-        "{done}"
-    );
-
-    let again = Run::of(&mut to(&["--yes"]));
-    again.expect_success();
-    assert_eq!(report(&again)["outcome"], "nothing-to-do", "{again:#?}");
-    let table = Run::of(nvcf().args(["upgrade", "--to", "0.8.0", "--chart-source", &source]));
-    table.expect_success();
-    assert!(table.stdout.contains("nothing to do"), "{}", table.stdout);
+    all_on(env, &now);
 }
 
 /// `--dry-run` shows the plan and changes nothing; without `--yes` and with nobody to ask
