@@ -172,3 +172,29 @@ fn the_embedded_catalog_knows_two_stack_versions() {
     assert!(bao.workloads[0].rotated_on_upgrade());
     assert_eq!(c.release("nvca-operator").unwrap().upgrade_path, ["2.51.0"]);
 }
+
+#[test]
+fn the_embedded_catalog_plans_0_7_0_to_0_8_0_in_install_order() {
+    let c = Catalog::embedded();
+    let installed: Vec<(&str, String)> = c
+        .releases
+        .iter()
+        .map(|r| {
+            let v = c.chart_version_in("0.7.0", r).unwrap().to_owned();
+            (r.name.as_str(), v)
+        })
+        .collect();
+    let installed: Vec<(&str, &str)> = installed.iter().map(|(r, v)| (*r, v.as_str())).collect();
+    let steps = plan(c, "0.8.0", &installed).unwrap();
+    assert_eq!(
+        moves(&steps),
+        [(
+            "stack 0.8.0".to_owned(),
+            vec![
+                "openbao-server 0.30.24->0.30.25".to_owned(),
+                "api-keys 1.5.0->1.6.0".to_owned()
+            ]
+        )]
+    );
+    assert!(plan(c, "0.7.0", &installed).unwrap().is_empty());
+}
