@@ -110,15 +110,13 @@ pub async fn doctor(
             let sis = Sis {
                 client: &session.client,
             };
+            let state = session.profile.read_state().unwrap_or_default();
             let view = doctor::SisView {
                 sis: &sis,
                 default_nca_id: session.settings.get("client_id").to_owned(),
-                remembered: session
-                    .profile
-                    .read_state()
-                    .ok()
-                    .and_then(|st| st.registration),
+                remembered: state.registration,
                 api_server: server,
+                saved_token: state.token,
             };
             doctor::run(&mut runner, client, Ok(view)).await;
         }

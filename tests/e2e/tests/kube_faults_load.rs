@@ -1,7 +1,8 @@
 //! The API server under load: API Priority and Fairness answering 429 to our user (a tiny
 //! FlowSchema and priority level, as an overloaded cluster does), and answers slowed by a
 //! loopback proxy. Both are `tests/testenv/fault.sh` faults that end by themselves. Each
-//! run is also scanned for the credentials it carried, with `--debug --log-json` on.
+//! run is also scanned for the credentials it carried, with `--debug --log-json` on, and so
+//! is every file of a `dump` bundle written under each fault.
 
 mod status_support;
 
@@ -13,6 +14,69 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 const PLANTED_KEY: &str = "nvapi-PLANTEDKEYunderFAULTSdoNotLeak42";
+const PLANTED_PASSWORD: &str = "planted-db-password-under-faults-77";
+
+/// A Secret in a stack namespace, for `dump` to find and redact.
+fn plant_secret(env: &Env) {
+    status_support::apply(
+        env,
+        &format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: nvcf}}\n---\n\
+             apiVersion: v1\nkind: Secret\nmetadata: {{name: db, namespace: nvcf}}\n\
+             stringData: {{password: {PLANTED_PASSWORD}}}\n"
+        ),
+    );
+}
+
+/// `dump` through `kubeconfig` into a new directory; the run and every file it wrote are
+/// scanned for the credentials and the planted Secret, whether the dump finished or not.
+fn dump_leaks_nothing(home: &Home, env: &Env, kubeconfig: &Path, name: &str) -> Run {
+    let dir = home.path().join(name);
+    let run = Run::of(
+        status_support::nvcf(home, env)
+            .env("KUBECONFIG", kubeconfig)
+            .env("NVCF_API_KEY", PLANTED_KEY)
+            .args(["--debug", "--log-json", "dump", "--log-tail", "20", "-o"])
+            .arg(&dir),
+    );
+    assert_no_secret(&run, kubeconfig);
+    let mut written = String::new();
+    for file in walk(&dir) {
+        written.push_str(&String::from_utf8_lossy(&std::fs::read(&file).unwrap()));
+    }
+    let bundle = Run {
+        code: run.code,
+        stdout: written,
+        stderr: String::new(),
+    };
+    assert_no_secret(&bundle, kubeconfig);
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(PLANTED_PASSWORD);
+    for needle in [PLANTED_PASSWORD, encoded.as_str()] {
+        assert!(
+            !bundle.stdout.contains(needle),
+            "the planted Secret leaked into {name}"
+        );
+    }
+    run
+}
+
+/// Every regular file under `dir` (none when the dump wrote nothing).
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
 
 fn status(home: &Home, env: &Env, kubeconfig: &Path, extra: &[&str]) -> Run {
     Run::of(
@@ -79,6 +143,7 @@ fn rejected(env: &Env, mark: nvcf_testenv::Mark) -> BTreeMap<String, u64> {
 fn throttled_by_priority_and_fairness_retries_a_bounded_number_of_times_then_converges() {
     let env = Env::start_named("fault-apf").unwrap();
     let home = Home::new();
+    plant_secret(&env);
     let baseline = status(&home, &env, env.kubeconfig(), &[]);
     baseline.expect_success();
     let mut ledger = Entry::new(
@@ -115,6 +180,13 @@ fn throttled_by_priority_and_fairness_retries_a_bounded_number_of_times_then_con
         }
         other => panic!("exit {other:?} under throttling: {}", summary(&under)),
     }
+    // A dump that is throttled part-way still redacts: the error paths leak nothing either.
+    let dumped = dump_leaks_nothing(&home, &env, &kubeconfig, "throttled-dump");
+    assert!(
+        matches!(dumped.code, Some(0) | Some(7)),
+        "a throttled dump finishes or gives up retryably: {}",
+        summary(&dumped)
+    );
 
     drop(throttle);
     let after = status(&home, &env, &kubeconfig, &[]);
@@ -127,6 +199,7 @@ fn throttled_by_priority_and_fairness_retries_a_bounded_number_of_times_then_con
 fn a_slow_api_server_is_waited_for_and_a_request_timeout_says_so() {
     let env = Env::start_named("fault-slow").unwrap();
     let home = Home::new();
+    plant_secret(&env);
     let baseline = status(&home, &env, env.kubeconfig(), &[]);
     baseline.expect_success();
     let mut ledger = Entry::new("every API server answer held back 300 ms by a loopback proxy");
@@ -152,5 +225,7 @@ fn a_slow_api_server_is_waited_for_and_a_request_timeout_says_so() {
         summary(&impatient)
     );
     assert_no_secret(&impatient, &kubeconfig);
+    let dumped = dump_leaks_nothing(&home, &env, &kubeconfig, "slow-dump");
+    dumped.expect_success();
     ledger.retries(0);
 }

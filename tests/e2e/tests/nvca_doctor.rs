@@ -76,6 +76,29 @@ fn first(names: String) -> String {
         .to_owned()
 }
 
+/// Replaces the profile's admin token with one another control plane signed: the same
+/// issuer, a key id this one does not publish. Returns the token.
+fn plant_foreign_token(t: &Nvca) -> String {
+    use base64::Engine;
+    let enc = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let token = format!(
+        "{}.{}.c2lnbmVkLWVsc2V3aGVyZS1QTEFOVEVE",
+        enc(json!({"alg": "ES256", "typ": "JWT", "kid": "key-of-another-control-plane"})),
+        enc(
+            json!({"iss": "http://api.nvcf.svc.cluster.local", "sub": "admin", "exp": 4102444800u64})
+        )
+    );
+    let path = t
+        .sim
+        .home
+        .path()
+        .join(".config/nvcf/profiles/e2e/state.json");
+    let mut state: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    state["token"] = json!(token);
+    std::fs::write(&path, state.to_string()).unwrap();
+    token
+}
+
 fn healthy_check(t: &Nvca, id: &str) -> bool {
     outcome(&doctor(t).1, id)["status"] == "passed"
 }
@@ -168,6 +191,21 @@ fn doctor_names_each_planted_fault_and_its_fix() {
     t.sim.fault(rule);
     names(&t, "sis-auth", "401", "vault-agent");
     t.sim.sim.clear_faults();
+
+    // A profile holding a token from another control plane (a reinstalled stack signs with a
+    // new key, under the same in-cluster issuer): named before any call replaces it.
+    assert!(healthy_check(&t, "profile-token"));
+    let foreign = plant_foreign_token(&t);
+    let report = names(
+        &t,
+        "profile-token",
+        "another control plane",
+        "kubectl nvcf init",
+    );
+    assert!(
+        !report.to_string().contains(&foreign[foreign.len() - 20..]),
+        "the token is never shown: {report:#}"
+    );
 
     // The vault agent sidecar failing.
     let pod = agent_pod(&t);

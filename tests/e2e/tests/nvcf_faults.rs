@@ -276,3 +276,61 @@ fn a_stream_reset_mid_event_shows_what_arrived_and_exits_retryable() {
     );
     env.assert_no_secret_leaked();
 }
+
+/// A unary gRPC call broken on the wire: the connection reset once the call has arrived, the
+/// reply aborted mid-message, and the reply ended without its `grpc-status` trailers. Each is
+/// a retryable failure that names grpc-proxy and what to do, and none is sent twice: the
+/// function may already have run.
+#[test]
+fn a_grpc_call_broken_mid_call_is_retryable_and_not_resent() {
+    let env = SimEnv::start().logged_in();
+    let (fid, _) = nvcf_support::deployed(&env, "grpc-echo", "nvcr.io/acme/grpc-echo:1", "/grpc");
+    let body = r#"{"message":"hi"}"#;
+    let args = ["function", "invoke", fid.as_str(), "--request-body", body];
+    assert_eq!(env.json(&args)["message"], "hi");
+    let calls = |env: &SimEnv| env.requests("grpc", "POST", "/").len();
+    for (rule, what) in [
+        (
+            FaultRule {
+                reset: true,
+                ..fault("grpc")
+            },
+            "reset",
+        ),
+        (
+            FaultRule {
+                cut_body_after: Some(3),
+                ..fault("grpc")
+            },
+            "cut",
+        ),
+        (
+            FaultRule {
+                end_body_after: Some(3),
+                ..fault("grpc")
+            },
+            "ended early",
+        ),
+    ] {
+        env.fault(FaultRule {
+            times: Some(1),
+            ..rule
+        });
+        let before = calls(&env);
+        let broken = env.nvcf(&args);
+        assert_eq!(broken.code, Some(7), "{what}: retryable: {broken:#?}");
+        assert!(broken.stdout.trim().is_empty(), "{what}: {broken:#?}");
+        assert!(
+            broken.stderr.contains("grpc-proxy") && broken.stderr.contains("re-run"),
+            "{what}: names the hop and the fix: {broken:#?}"
+        );
+        assert_eq!(calls(&env), before + 1, "{what}: sent once, not resent");
+        assert_eq!(
+            env.json(&args)["message"],
+            "hi",
+            "{what}: the next call works"
+        );
+    }
+    env.retried(0);
+    env.assert_no_secret_leaked();
+}

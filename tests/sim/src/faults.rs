@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub struct FaultRule {
     /// Assigned by the simulator when absent.
     pub id: Option<String>,
-    /// A service name (`nvcf`, `api-keys`, `admin-issuer`, `invocation`, `llm`, `sis`, `tasks`); any when absent.
+    /// A service name (`nvcf`, `api-keys`, `admin-issuer`, `invocation`, `llm`, `sis`, `tasks`, `grpc`); any when absent.
     pub service: Option<String>,
     /// HTTP method; any when absent.
     pub method: Option<String>,

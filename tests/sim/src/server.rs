@@ -190,7 +190,7 @@ async fn handle(
         .or_else(|| req.uri().authority().map(|a| a.to_string()))
         .unwrap_or_default();
     if crate::services::grpc::is_grpc(req.headers()) {
-        return grpc_call(state, host, path, started, req).await;
+        return grpc_call(state, reset, host, path, started, req).await;
     }
     let service = route(&host, &path, &state.config.domain);
     let mut entry = json!({
@@ -218,18 +218,7 @@ async fn handle(
     let fault = (service != Service::SimAdmin)
         .then(|| state.faults.take(service.name(), &method, &path))
         .flatten();
-    if let Some(f) = &fault {
-        entry["fault"] = json!(f.id);
-        if let Some(ms) = f.latency_ms {
-            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-        }
-        if f.reset {
-            entry["status"] = json!("reset");
-            state.log.record(entry);
-            reset.notify_one();
-            return std::future::pending().await;
-        }
-    }
+    delay_or_reset(fault.as_ref(), &mut entry, &state, &reset).await;
 
     let response = match (
         fault.as_ref().and_then(injected_error(service)),
@@ -259,17 +248,7 @@ async fn handle(
         }
     };
 
-    let response = match fault.as_ref() {
-        Some(f) if f.cut_body_after.is_some() || f.end_body_after.is_some() => {
-            let (limit, abort) = match (f.cut_body_after, f.end_body_after) {
-                (Some(n), _) => (n, true),
-                (None, n) => (n.unwrap_or(0), false),
-            };
-            entry["bodyCutAfter"] = json!(limit);
-            cut_body(response, limit, abort)
-        }
-        _ => response,
-    };
+    let response = cut_by_fault(fault.as_ref(), response, &mut entry);
     entry["status"] = json!(response.status().as_u16());
     entry["durationMs"] = json!(started.elapsed().as_secs_f64() * 1000.0);
     if let Some(id) = header_str(response.headers(), "nvcf-reqid") {
@@ -283,6 +262,47 @@ async fn handle(
     }
     state.log.record(entry);
     response
+}
+
+/// A fault's latency, then its reset: the connection is closed with RST and this request
+/// never answers (the future stays pending until the connection task drops it).
+async fn delay_or_reset(
+    fault: Option<&FaultRule>,
+    entry: &mut Value,
+    state: &SimState,
+    reset: &Notify,
+) {
+    let Some(f) = fault else {
+        return;
+    };
+    entry["fault"] = json!(f.id);
+    if let Some(ms) = f.latency_ms {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
+    if f.reset {
+        entry["status"] = json!("reset");
+        state.log.record(entry.clone());
+        reset.notify_one();
+        std::future::pending::<()>().await;
+    }
+}
+
+/// The response as a `cutBodyAfter`/`endBodyAfter` fault leaves it, noted in the log entry.
+fn cut_by_fault(
+    fault: Option<&FaultRule>,
+    response: Response<Body>,
+    entry: &mut Value,
+) -> Response<Body> {
+    let Some(f) = fault else {
+        return response;
+    };
+    let (limit, abort) = match (f.cut_body_after, f.end_body_after) {
+        (Some(n), _) => (n, true),
+        (None, Some(n)) => (n, false),
+        (None, None) => return response,
+    };
+    entry["bodyCutAfter"] = json!(limit);
+    cut_body(response, limit, abort)
 }
 
 /// The first `limit` bytes of the body, then either an error (hyper aborts the
@@ -327,8 +347,12 @@ fn cut_body(response: Response<Body>, limit: usize, abort: bool) -> Response<Bod
 }
 
 /// grpc-proxy: logged like every other request, with the gRPC status when the call failed.
+/// Faults for service `grpc` reset the connection once the call has arrived, delay it, or
+/// cut the reply mid-message (`cutBodyAfter` aborts the stream, `endBodyAfter` ends it
+/// without the trailers that carry `grpc-status`).
 async fn grpc_call(
     state: Arc<SimState>,
+    reset: Arc<Notify>,
     host: String,
     path: String,
     started: Instant,
@@ -344,11 +368,14 @@ async fn grpc_call(
     if let Some(a) = masked_authorization(req.headers()) {
         entry["authorization"] = json!(a);
     }
+    let fault = state.faults.take("grpc", "POST", &path);
+    delay_or_reset(fault.as_ref(), &mut entry, &state, &reset).await;
     let response = crate::services::grpc::handle(state.clone(), req).await;
     entry["status"] = json!(response.status().as_u16());
     if let Some(code) = header_str(response.headers(), "grpc-status") {
         entry["grpcStatus"] = json!(code);
     }
+    let response = cut_by_fault(fault.as_ref(), response, &mut entry);
     entry["durationMs"] = json!(started.elapsed().as_secs_f64() * 1000.0);
     state.log.record(entry);
     response

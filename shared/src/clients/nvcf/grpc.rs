@@ -157,7 +157,40 @@ fn unreachable_target(inv: &GrpcInvoke, e: &dyn std::error::Error) -> Error {
     }
 }
 
+/// The cause chain of a call that broke on the wire rather than being answered: tonic
+/// reports those with a transport error as the source, whatever code it picks, or (a reply
+/// that ended mid-message) as its own "Unexpected EOF" with no status from the server.
+fn broken_on_the_wire(s: &Status) -> Option<String> {
+    if s.code() == Code::Internal && s.message().starts_with("Unexpected EOF") {
+        return Some(format!("the reply ended mid-message: {}", s.message()));
+    }
+    let mut source = std::error::Error::source(s)?;
+    let mut chain = vec![s.message().to_owned()];
+    loop {
+        let text = source.to_string();
+        // tonic and hyper repeat their wrapper's words one level down.
+        if chain.last() != Some(&text) {
+            chain.push(text);
+        }
+        match source.source() {
+            Some(next) => source = next,
+            None => return Some(chain.join(": ")),
+        }
+    }
+}
+
 fn from_status(s: Status, inv: &GrpcInvoke) -> Error {
+    if let Some(chain) = broken_on_the_wire(&s) {
+        return Error::new(
+            Category::Network,
+            format!(
+                "the call to grpc-proxy at {} broke before its reply arrived ({chain})",
+                inv.target
+            ),
+        )
+        .retry(RetryClass::Immediate)
+        .hint("the function may already have run: re-run the invocation if it is safe to repeat");
+    }
     let message = format!("gRPC {:?}: {}", s.code(), s.message());
     match s.code() {
         Code::Unauthenticated => Error::new(Category::Auth, message).hint(format!(
@@ -279,6 +312,40 @@ impl Decoder for RawCodec {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn invoke_at(target: &str) -> GrpcInvoke {
+        GrpcInvoke {
+            target: target.into(),
+            plaintext: true,
+            ca_bundle: None,
+            service: DEFAULT_SERVICE.into(),
+            method: DEFAULT_METHOD.into(),
+            function_id: "f".into(),
+            version_id: None,
+            poll_seconds: 1,
+            timeout: Duration::from_secs(1),
+            body: json!({}),
+        }
+    }
+
+    #[test]
+    fn a_call_broken_on_the_wire_is_a_retryable_network_failure() {
+        let inv = invoke_at("http://127.0.0.1:1");
+        let reset = Status::from_error(Box::new(std::io::Error::other("connection reset")));
+        let truncated = Status::internal("Unexpected EOF decoding stream.");
+        for status in [reset, truncated] {
+            let err = from_status(status, &inv);
+            assert_eq!(err.category(), Category::Network, "{err}");
+            assert_eq!(err.retry_class(), RetryClass::Immediate);
+            assert!(
+                err.to_string().contains("broke before its reply arrived"),
+                "{err}"
+            );
+        }
+        // An answer from the server keeps its own meaning.
+        let answered = from_status(Status::not_found("no such function"), &inv);
+        assert_eq!(answered.category(), Category::NotFound);
+    }
 
     #[test]
     fn json_survives_a_struct_round_trip() {

@@ -3,7 +3,7 @@
 //! [`session::Session`] builds a [`client::Client`] from the profile, settings and
 //! connection flags; each service module wraps it: [`apikeys`] (admin token issuer and API
 //! keys), [`functions`] (functions, versions, deployments, queues), [`invoke`] (HTTP and LLM
-//! invocation), [`tasks`] (NVCT), [`registry`] (registry credentials), [`sis`] (cluster registration). These types are our
+//! invocation), [`tasks`] (NVCT), [`registry`] (registry credentials), [`sis`] (cluster registration), [`issuer`] (which control plane signed a token). These types are our
 //! own reading of `contracts/`, independent of the simulator's.
 
 pub mod accounts;
@@ -18,6 +18,7 @@ pub mod functions;
 pub mod grpc;
 pub mod input;
 pub mod invoke;
+pub mod issuer;
 pub mod llm_config;
 pub mod problem;
 pub mod registry;

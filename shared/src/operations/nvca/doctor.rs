@@ -10,9 +10,11 @@ use super::uninstall::{OPERATOR_NAMESPACE, REGISTRATION_CONFIGMAP};
 use crate::base::checks::{Runner, Spec, Verdict, spec};
 use crate::base::error::{Category, Error, Result};
 use crate::base::events::Severity;
+use crate::base::secret::Secret;
 use crate::clients::kube::identity::discover;
 use crate::clients::kube::probes::gpu_inventory;
 use crate::clients::kube::workloads::{self, PodSummary};
+use crate::clients::nvcf::issuer;
 use crate::clients::nvcf::sis::{Cluster, Sis};
 use crate::model::profile::Registration;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -76,6 +78,11 @@ const SIS_AUTH: Spec = spec(
     "SIS accepts our credentials",
     "SIS answered 401: check nvca-cluster-registration has IDs (else {nvca} bootstrap), that the agent's vault-agent renders its secrets (kubectl logs -n nvca-system -l app.kubernetes.io/name=nvca -c vault-agent --tail=10), and refresh our admin token with {nvcf} init",
 );
+const PROFILE_TOKEN: Spec = spec(
+    "profile-token",
+    "the profile's admin token comes from this control plane",
+    "the profile holds a token (and API keys) from another control plane, which this one rejects as \"JWT rejected\": re-initialise the profile against this control plane with {nvcf} init",
+);
 const SIS_REGISTERED: Spec = spec(
     "sis-registered",
     "SIS holds the cluster the IDs name",
@@ -104,6 +111,8 @@ pub struct SisView<'a> {
     /// What `kubectl nvca register`/`bootstrap` remembered, for the key comparison.
     pub remembered: Option<Registration>,
     pub api_server: String,
+    /// The admin token the profile saved, judged before any call can replace it.
+    pub saved_token: Option<Secret>,
 }
 
 /// The cluster as read in one wave.
@@ -443,6 +452,9 @@ async fn sis_checks(
             runner
                 .check(SIS_REGISTERED, async { Verdict::skip(why.clone()) })
                 .await;
+            runner
+                .check(PROFILE_TOKEN, async { Verdict::skip(why.clone()) })
+                .await;
             runner.check(SIS_KEYS, async { Verdict::skip(why) }).await;
             return;
         }
@@ -454,6 +466,7 @@ async fn sis_checks(
         .map(|d| d.nca_id.clone())
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| view.default_nca_id.clone());
+    runner.check(PROFILE_TOKEN, token_origin(&view)).await;
     let listed: Result<Vec<Cluster>> = view.sis.list(&nca).await;
     runner
         .check(SIS_AUTH, async {
@@ -509,6 +522,27 @@ async fn sis_checks(
             }
         })
         .await;
+}
+
+/// Whether the saved admin token was signed by this control plane's issuer.
+async fn token_origin(view: &SisView<'_>) -> Verdict {
+    let Some(token) = view.saved_token.as_ref().filter(|t| !t.is_empty()) else {
+        return Verdict::skip("the profile has no saved admin token");
+    };
+    let origin = match issuer::origin(token) {
+        Ok(o) => o,
+        Err(e) => return err_verdict(&e),
+    };
+    match issuer::published(view.sis.client).await {
+        Ok(here) => match issuer::compare(&origin, &here) {
+            Ok(evidence) => Verdict::pass(evidence),
+            Err(problem) => Verdict::fail(problem),
+        },
+        Err(e) => Verdict::skip(format!(
+            "the control plane's signing keys could not be read: {}",
+            e.message()
+        )),
+    }
 }
 
 async fn gpu_checks(runner: &mut Runner, seen: &Seen) {
