@@ -206,10 +206,11 @@ pub fn phases_table(phases: &[Phase]) -> String {
 }
 
 /// The steps as a table: number, phase (where any step has one), state, step and detail;
-/// `wide` adds the command.
+/// the command too when `wide`, or when nothing has run yet (a plan's commands are its point).
 pub fn steps_table(steps: &[Step], wide: bool) -> String {
     let phased = steps.iter().any(|s| s.phase.is_some());
-    let commands = wide && steps.iter().any(|s| !s.command.is_empty());
+    let planned = steps.iter().all(|s| s.state == StepState::Planned);
+    let commands = (wide || planned) && steps.iter().any(|s| !s.command.is_empty());
     let mut header = vec!["#"];
     if phased {
         header.push("phase");

@@ -10,7 +10,8 @@
 use super::NAMESPACES;
 use crate::base::error::{Category, Error, ExitCode, Result};
 use crate::base::events::{Emitter, Event, Final, PhaseCompleted, PhaseFailed, PhaseStarted, Ts};
-use crate::base::output::{Report, column_table};
+use crate::base::output::Report;
+use crate::base::plan::{Plan, Step, StepState};
 use crate::clients::helm::Helm;
 use crate::clients::kube::delete;
 use serde::Serialize;
@@ -33,24 +34,13 @@ pub struct Options {
     pub timeout: Duration,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Step {
-    pub phase_num: u32,
-    pub phase: String,
-    /// What it does, as the kubectl/helm a person would type.
-    pub command: String,
-    /// After a run: what happened.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<String>,
-}
-
+/// The six steps, planned or as they ran, and whether `--purge` was asked.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UninstallReport {
-    pub dry_run: bool,
+    #[serde(flatten)]
+    pub plan: Plan,
     pub purge: bool,
-    pub steps: Vec<Step>,
 }
 
 fn namespaces_to_delete(purge: bool) -> Vec<&'static str> {
@@ -62,32 +52,35 @@ fn namespaces_to_delete(purge: bool) -> Vec<&'static str> {
 }
 
 /// The six steps, as they would run: what `--dry-run` prints.
-pub fn plan(opts: &Options) -> Vec<Step> {
-    let step = |n: u32, phase: &str, command: String| Step {
-        phase_num: n,
-        phase: phase.into(),
-        command,
-        result: None,
+pub fn plan(opts: &Options) -> Plan {
+    let step = |n: u32, phase: &str, target: String, command: String| {
+        Step::new(target, StepState::Planned)
+            .phase(n, phase)
+            .command(command)
     };
-    vec![
+    let steps = vec![
         step(
             1,
             "delete-nvcfbackends",
+            format!("nvcfbackends -n {OPERATOR_NAMESPACE}"),
             format!("kubectl delete nvcfbackends --all -n {OPERATOR_NAMESPACE}"),
         ),
         step(
             2,
             "wait-agent-gone",
+            "pods -n nvca-system".into(),
             "wait until kubectl get pods -n nvca-system lists none".into(),
         ),
         step(
             3,
             "helm-uninstall",
+            format!("release/{RELEASE} -n {OPERATOR_NAMESPACE}"),
             format!("helm uninstall {RELEASE} -n {OPERATOR_NAMESPACE}"),
         ),
         step(
             4,
             "registration-configmap",
+            format!("configmap/{REGISTRATION_CONFIGMAP} -n {OPERATOR_NAMESPACE}"),
             if opts.purge {
                 format!("kubectl delete configmap {REGISTRATION_CONFIGMAP} -n {OPERATOR_NAMESPACE}")
             } else {
@@ -99,17 +92,26 @@ pub fn plan(opts: &Options) -> Vec<Step> {
         step(
             5,
             "delete-crds",
+            format!("crd/{}", CRDS.join(", crd/")),
             format!("kubectl delete crd {}", CRDS.join(" ")),
         ),
         step(
             6,
             "delete-namespaces",
             format!(
+                "namespace/{}",
+                namespaces_to_delete(opts.purge).join(", namespace/")
+            ),
+            format!(
                 "kubectl delete namespace {}",
                 namespaces_to_delete(opts.purge).join(" ")
             ),
         ),
-    ]
+    ];
+    Plan {
+        steps,
+        ..Plan::new("uninstall the NVCA operator, its agent and its CRDs", true)
+    }
 }
 
 const TOTAL: u32 = 6;
@@ -124,8 +126,8 @@ impl Phases<'_> {
         self.started = Instant::now();
         self.events.emit(Event::PhaseStarted(PhaseStarted {
             ts: Ts::now(),
-            phase_num: step.phase_num,
-            phase: step.phase.clone(),
+            phase_num: step.phase_num.unwrap_or(0),
+            phase: step.phase.clone().unwrap_or_default(),
             total_phases: TOTAL,
             context: None,
             started_at: Some(Ts::now()),
@@ -134,8 +136,8 @@ impl Phases<'_> {
     fn done(&self, step: &Step) {
         self.events.emit(Event::PhaseCompleted(PhaseCompleted {
             ts: Ts::now(),
-            phase_num: step.phase_num,
-            phase: step.phase.clone(),
+            phase_num: step.phase_num.unwrap_or(0),
+            phase: step.phase.clone().unwrap_or_default(),
             duration_sec: self.started.elapsed(),
             context: None,
         }));
@@ -143,8 +145,8 @@ impl Phases<'_> {
     fn failed(&self, step: &Step, err: &Error) {
         self.events.emit(Event::PhaseFailed(PhaseFailed::from_error(
             Ts::now(),
-            step.phase_num,
-            step.phase.clone(),
+            step.phase_num.unwrap_or(0),
+            step.phase.clone().unwrap_or_default(),
             self.started.elapsed(),
             err,
         )));
@@ -157,7 +159,7 @@ async fn run_step(
     helm: &Helm,
     opts: &Options,
 ) -> Result<String> {
-    match step.phase_num {
+    match step.phase_num.unwrap_or(0) {
         1 => {
             let function_pods = delete::live_pods(client, "nvcf-backend").await?;
             if !function_pods.is_empty() && !opts.force {
@@ -269,12 +271,19 @@ pub async fn run(
         events: &events,
         started,
     };
-    let mut steps = plan(opts);
-    for step in steps.iter_mut() {
+    let mut plan = plan(opts);
+    plan.dry_run = false;
+    for step in plan.steps.iter_mut() {
         phases.start(step);
         match run_step(step, client, helm, opts).await {
             Ok(result) => {
-                step.result = Some(result);
+                // Without --purge the registration ConfigMap stays for a reinstall.
+                step.state = if step.phase_num == Some(4) && !opts.purge {
+                    StepState::Skipped
+                } else {
+                    StepState::Done
+                };
+                step.detail = result;
                 phases.done(step);
             }
             Err(err) => {
@@ -290,36 +299,20 @@ pub async fn run(
     }
     events.emit(Event::Final(Final::new(Ts::now(), true, started.elapsed())));
     Ok(UninstallReport {
-        dry_run: false,
+        plan,
         purge: opts.purge,
-        steps,
     })
 }
 
 impl Report for UninstallReport {
-    fn table(&self, _wide: bool) -> String {
-        let rows = self
-            .steps
-            .iter()
-            .map(|s| {
-                vec![
-                    format!("{}/{TOTAL}", s.phase_num),
-                    s.phase.clone(),
-                    s.result.clone().unwrap_or_else(|| s.command.clone()),
-                ]
-            })
-            .collect();
-        let header = if self.dry_run {
-            ["step", "phase", "would run"]
-        } else {
-            ["step", "phase", "result"]
-        };
-        column_table(&header, rows)
+    fn table(&self, wide: bool) -> String {
+        self.plan.table(wide)
     }
     fn names(&self) -> Vec<String> {
-        self.steps
+        self.plan
+            .steps
             .iter()
-            .map(|s| format!("step/{}", s.phase))
+            .map(|s| format!("step/{}", s.phase.as_deref().unwrap_or(&s.step)))
             .collect()
     }
 }
