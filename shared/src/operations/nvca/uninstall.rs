@@ -153,6 +153,76 @@ impl Phases<'_> {
     }
 }
 
+/// Step 1: the NVCFBackends, refused while function pods still run (unless `force`).
+async fn delete_backends(client: &kube::Client, opts: &Options) -> Result<String> {
+    let function_pods = delete::live_pods(client, "nvcf-backend").await?;
+    if !function_pods.is_empty() && !opts.force {
+        return Err(Error::new(
+            Category::Conflict,
+            format!(
+                "{} function pod(s) still run in nvcf-backend ({})",
+                function_pods.len(),
+                function_pods.join(", ")
+            ),
+        )
+        .hint(format!(
+            "undeploy the functions first ({nvcf_cmd0} …), or pass --force to uninstall anyway",
+            nvcf_cmd0 = crate::base::plugin::nvcf("function deploy remove")
+        ))
+        .exit_code_override(ExitCode::Conflict));
+    }
+    let deleted =
+        delete::delete_all_custom(client, &super::backend::resource(), OPERATOR_NAMESPACE).await?;
+    Ok(if deleted.is_empty() {
+        "no NVCFBackend found".into()
+    } else {
+        format!("deleted NVCFBackend {}", deleted.join(", "))
+    })
+}
+
+/// Step 3: the operator's release, releasing the cleanup finalizers no operator will clear.
+async fn uninstall_release(client: &kube::Client, helm: &Helm, opts: &Options) -> Result<String> {
+    let timeout = format!("{}s", opts.timeout.as_secs().max(1));
+    let Some(manifest) = helm.get_manifest(RELEASE, OPERATOR_NAMESPACE).await? else {
+        return Ok(format!("release {RELEASE} not installed"));
+    };
+    let released = super::orphans::uninstall_releasing_orphans(
+        helm,
+        client,
+        RELEASE,
+        OPERATOR_NAMESPACE,
+        &manifest,
+        &timeout,
+    )
+    .await?;
+    Ok(if released.is_empty() {
+        format!("release {RELEASE} uninstalled")
+    } else {
+        format!(
+            "release {RELEASE} uninstalled; no operator ran to clear its cleanup \
+             finalizers, released on {}",
+            released.join(", ")
+        )
+    })
+}
+
+/// Step 4: the registration ConfigMap, deleted with `purge` and kept otherwise.
+async fn registration_configmap(client: &kube::Client, opts: &Options) -> Result<String> {
+    if opts.purge {
+        let gone =
+            delete::delete_configmap(client, OPERATOR_NAMESPACE, REGISTRATION_CONFIGMAP).await?;
+        Ok(if gone {
+            "deleted".into()
+        } else {
+            "was not there".into()
+        })
+    } else if delete::configmap_exists(client, OPERATOR_NAMESPACE, REGISTRATION_CONFIGMAP).await? {
+        Ok("kept for a reinstall".into())
+    } else {
+        Ok("none to keep".into())
+    }
+}
+
 async fn run_step(
     step: &Step,
     client: &kube::Client,
@@ -160,29 +230,7 @@ async fn run_step(
     opts: &Options,
 ) -> Result<String> {
     match step.phase_num.unwrap_or(0) {
-        1 => {
-            let function_pods = delete::live_pods(client, "nvcf-backend").await?;
-            if !function_pods.is_empty() && !opts.force {
-                return Err(Error::new(
-                    Category::Conflict,
-                    format!(
-                        "{} function pod(s) still run in nvcf-backend ({})",
-                        function_pods.len(),
-                        function_pods.join(", ")
-                    ),
-                )
-                .hint(format!("undeploy the functions first ({nvcf_cmd0} …), or pass --force to uninstall anyway", nvcf_cmd0 = crate::base::plugin::nvcf("function deploy remove")))
-                .exit_code_override(ExitCode::Conflict));
-            }
-            let deleted =
-                delete::delete_all_custom(client, &super::backend::resource(), OPERATOR_NAMESPACE)
-                    .await?;
-            Ok(if deleted.is_empty() {
-                "no NVCFBackend found".into()
-            } else {
-                format!("deleted NVCFBackend {}", deleted.join(", "))
-            })
-        }
+        1 => delete_backends(client, opts).await,
         2 => {
             if delete::wait_no_pods(client, "nvca-system", opts.timeout).await? {
                 Ok("nvca-system has no pods".into())
@@ -191,48 +239,8 @@ async fn run_step(
                     .hint(format!("check the operator's logs (kubectl logs -n nvca-operator deploy/nvca-operator); if it is gone, {nvca_cmd0}", nvca_cmd0 = crate::base::plugin::nvca("cleanup removes what it left"))))
             }
         }
-        3 => {
-            let timeout = format!("{}s", opts.timeout.as_secs().max(1));
-            let Some(manifest) = helm.get_manifest(RELEASE, OPERATOR_NAMESPACE).await? else {
-                return Ok(format!("release {RELEASE} not installed"));
-            };
-            let released = super::orphans::uninstall_releasing_orphans(
-                helm,
-                client,
-                RELEASE,
-                OPERATOR_NAMESPACE,
-                &manifest,
-                &timeout,
-            )
-            .await?;
-            Ok(if released.is_empty() {
-                format!("release {RELEASE} uninstalled")
-            } else {
-                format!(
-                    "release {RELEASE} uninstalled; no operator ran to clear its cleanup \
-                     finalizers, released on {}",
-                    released.join(", ")
-                )
-            })
-        }
-        4 => {
-            if opts.purge {
-                let gone =
-                    delete::delete_configmap(client, OPERATOR_NAMESPACE, REGISTRATION_CONFIGMAP)
-                        .await?;
-                Ok(if gone {
-                    "deleted".into()
-                } else {
-                    "was not there".into()
-                })
-            } else if delete::configmap_exists(client, OPERATOR_NAMESPACE, REGISTRATION_CONFIGMAP)
-                .await?
-            {
-                Ok("kept for a reinstall".into())
-            } else {
-                Ok("none to keep".into())
-            }
-        }
+        3 => uninstall_release(client, helm, opts).await,
+        4 => registration_configmap(client, opts).await,
         5 => {
             let mut deleted = Vec::new();
             for crd in CRDS {

@@ -418,64 +418,10 @@ pub async fn execute_evented(
         );
     }
     let uninstalled = phases
-        .run("uninstall-releases", async {
-            let mut out = Vec::new();
-            let n = count(plan.releases.len());
-            for (i, (release, ns)) in plan.releases.iter().enumerate() {
-                let manifest = helm.get_manifest(release, ns).await?;
-                let installed = manifest.is_some();
-                let pending = crate::clients::helm::storage::recorded_one(client, ns, release)
-                    .await?
-                    .filter(|r| r.is_pending());
-                if let Some(cut_off) = &pending {
-                    // Its hooks would run against half-made state, or wait for ever.
-                    helm.uninstall_without_hooks(release, ns, timeout).await?;
-                    out.push(done(
-                        format!("release/{release} -n {ns}"),
-                        format!(
-                            "{} (revision {}): uninstalled with --no-hooks",
-                            cut_off.status, cut_off.revision
-                        ),
-                    ));
-                } else if let Some(manifest) = manifest {
-                    let released = crate::operations::nvca::orphans::uninstall_releasing_orphans(
-                        helm, client, release, ns, &manifest, timeout,
-                    )
-                    .await?;
-                    out.extend(
-                        released
-                            .into_iter()
-                            .map(|object| done(object, "finalizer released: its operator is gone")),
-                    );
-                }
-                if installed || pending.is_some() {
-                    let left = webhooks::dangling(client, std::slice::from_ref(ns)).await?;
-                    webhooks::delete(client, &left).await?;
-                    out.extend(left.iter().map(|d| {
-                        done(
-                            d.display(),
-                            format!(
-                                "deleted: the Service it calls ({}) went with the release{}",
-                                d.services.join(", "),
-                                if d.fails_closed {
-                                    "; failing closed, it would have refused every pod it matches"
-                                } else {
-                                    ""
-                                }
-                            ),
-                        )
-                    }));
-                }
-                phases.progress(&format!("release/{release}"), count(i + 1), n);
-                let object = format!("release/{release} -n {ns}");
-                out.push(if installed {
-                    done(object, "uninstalled")
-                } else {
-                    unchanged(object, "not installed")
-                });
-            }
-            Ok(out)
-        })
+        .run(
+            "uninstall-releases",
+            uninstall_releases(helm, client, plan, timeout, &phases),
+        )
         .await?;
     steps.extend(uninstalled);
     let deleted = phases
@@ -514,6 +460,86 @@ pub async fn execute_evented(
         kept,
         ..Plan::default()
     })
+}
+
+/// Uninstalls each release in teardown order, with what each left behind.
+async fn uninstall_releases(
+    helm: &Helm,
+    client: &kube::Client,
+    plan: &TeardownPlan,
+    timeout: &str,
+    phases: &Phases<'_>,
+) -> Result<Vec<Step>> {
+    let mut out = Vec::new();
+    let n = count(plan.releases.len());
+    for (i, (release, ns)) in plan.releases.iter().enumerate() {
+        out.extend(uninstall_release(helm, client, release, ns, timeout).await?);
+        phases.progress(&format!("release/{release}"), count(i + 1), n);
+    }
+    Ok(out)
+}
+
+/// One release: a pending one without its hooks, an installed one releasing the finalizers
+/// its operator can no longer clear; then the webhooks whose Service went with it.
+async fn uninstall_release(
+    helm: &Helm,
+    client: &kube::Client,
+    release: &str,
+    ns: &str,
+    timeout: &str,
+) -> Result<Vec<Step>> {
+    let mut out = Vec::new();
+    let object = format!("release/{release} -n {ns}");
+    let manifest = helm.get_manifest(release, ns).await?;
+    let installed = manifest.is_some();
+    let pending = crate::clients::helm::storage::recorded_one(client, ns, release)
+        .await?
+        .filter(|r| r.is_pending());
+    if let Some(cut_off) = &pending {
+        // Its hooks would run against half-made state, or wait for ever.
+        helm.uninstall_without_hooks(release, ns, timeout).await?;
+        out.push(done(
+            object.clone(),
+            format!(
+                "{} (revision {}): uninstalled with --no-hooks",
+                cut_off.status, cut_off.revision
+            ),
+        ));
+    } else if let Some(manifest) = manifest {
+        let released = crate::operations::nvca::orphans::uninstall_releasing_orphans(
+            helm, client, release, ns, &manifest, timeout,
+        )
+        .await?;
+        out.extend(
+            released
+                .into_iter()
+                .map(|object| done(object, "finalizer released: its operator is gone")),
+        );
+    }
+    if installed || pending.is_some() {
+        let left = webhooks::dangling(client, &[ns.to_owned()]).await?;
+        webhooks::delete(client, &left).await?;
+        out.extend(left.iter().map(|d| {
+            let closed = if d.fails_closed {
+                "; failing closed, it would have refused every pod it matches"
+            } else {
+                ""
+            };
+            done(
+                d.display(),
+                format!(
+                    "deleted: the Service it calls ({}) went with the release{closed}",
+                    d.services.join(", ")
+                ),
+            )
+        }));
+    }
+    out.push(if installed {
+        done(object, "uninstalled")
+    } else {
+        unchanged(object, "not installed")
+    });
+    Ok(out)
 }
 
 fn count(n: usize) -> u32 {
