@@ -61,7 +61,7 @@ async fn planned(
     opts: &KillOptions,
     fid: Option<&str>,
     vid: Option<&str>,
-) -> Result<kill::Plan> {
+) -> Result<kill::Kill> {
     let (client, identity) = opts.backend.guarded(sel, ctx).await?;
     kill::plan(
         &client,

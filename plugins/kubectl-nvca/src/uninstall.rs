@@ -38,9 +38,8 @@ pub async fn run(args: UninstallArgs, sel: &KubeSelection, ctx: &Ctx) -> Result<
     };
     if args.dry_run {
         let report = UninstallReport {
-            dry_run: true,
+            plan: uninstall::plan(&opts),
             purge: opts.purge,
-            steps: uninstall::plan(&opts),
         };
         return render(&report, args.output.output, &mut ctx.stdout());
     }

@@ -8,5 +8,6 @@ pub mod events;
 pub mod files;
 pub mod logging;
 pub mod output;
+pub mod plan;
 pub mod plugin;
 pub mod secret;

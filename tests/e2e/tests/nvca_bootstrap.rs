@@ -46,15 +46,15 @@ fn bootstrap_registers_restarts_the_operator_and_is_idempotent() {
             .clone()
     };
     assert!(
-        step("sis-registration")["result"]
+        step("sis-registration")["detail"]
             .as_str()
             .unwrap()
             .starts_with("registered"),
         "{report:#}"
     );
-    assert_eq!(step("operator-restart")["changed"], true);
+    assert_eq!(step("operator-restart")["state"], "changed");
     assert!(
-        step("nvca-agent")["result"]
+        step("nvca-agent")["detail"]
             .as_str()
             .unwrap()
             .contains("(3/3 ready)"),

@@ -86,6 +86,10 @@ fn dry_run_lists_without_writing_and_a_real_run_frees_the_namespace() {
     );
     assert_eq!(report["stuckNamespaces"][0]["name"], ns.as_str());
     assert_eq!(report["stuckNamespaces"][0]["outcome"], "would-finalize");
+    // The same plan in the shared shape: a step an object, then a step a namespace.
+    let steps = report["steps"].as_array().unwrap();
+    assert!(steps.iter().all(|s| s["state"] == "planned"), "{report}");
+    assert_eq!(steps.last().unwrap()["step"], format!("namespace/{ns}"));
     let writes = audit
         .requests_matching(
             mark,
@@ -133,6 +137,10 @@ fn dry_run_lists_without_writing_and_a_real_run_frees_the_namespace() {
     assert_eq!(
         report["stuckNamespaces"][0]["outcome"], "deleted",
         "{report}"
+    );
+    assert_eq!(
+        report["steps"].as_array().unwrap().last().unwrap()["state"],
+        "done"
     );
     assert!(wait_gone(env, &ns), "namespace {ns} still exists");
 }

@@ -281,6 +281,14 @@ fn kill_function_needs_yes_dry_run_writes_nothing_and_force_strips_finalizers() 
     let dry = json_of(&kill(&["fn-k", "--dry-run", "-o", "json"]));
     assert_eq!(dry["dryRun"], true);
     assert_eq!(dry["affected"].as_array().unwrap().len(), 2, "{dry}");
+    // The table is the shared plan shape: each request planned, with the kubectl that deletes it.
+    let table = kill(&["fn-k", "--dry-run"]);
+    assert!(
+        table
+            .stdout
+            .contains(&format!("kubectl delete icmsrequest k-1 -n {ns}")),
+        "{table:#?}"
+    );
     env.audit().assert_read_only_in(mark, "kubectl-nvca", &ns);
     assert_eq!(remaining(env, &ns), ["k-1", "k-2", "k-3"]);
 

@@ -127,6 +127,9 @@ fn ordered_uninstall_keeps_the_registration_until_purged() {
     plan.expect_success();
     let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     assert_eq!(plan["steps"].as_array().unwrap().len(), 6);
+    assert_eq!(plan["dryRun"], true);
+    assert_eq!(plan["steps"][3]["phase"], "registration-configmap");
+    assert_eq!(plan["steps"][3]["state"], "planned");
     assert!(
         plan["steps"][3]["command"]
             .as_str()
@@ -178,14 +181,16 @@ fn ordered_uninstall_keeps_the_registration_until_purged() {
     ]);
     run.expect_success();
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(report["steps"][0]["result"], "deleted NVCFBackend gpu-a");
+    assert_eq!(report["steps"][0]["detail"], "deleted NVCFBackend gpu-a");
     // The real chart's cleanup finalizers: no operator ran to clear them, so uninstall did.
-    let helm_step = report["steps"][2]["result"].as_str().unwrap();
+    let helm_step = report["steps"][2]["detail"].as_str().unwrap();
     assert!(
         helm_step.contains("released on") && helm_step.contains("clusterrole"),
         "{helm_step}"
     );
-    assert_eq!(report["steps"][3]["result"], "kept for a reinstall");
+    assert_eq!(report["steps"][3]["detail"], "kept for a reinstall");
+    assert_eq!(report["steps"][3]["state"], "skipped");
+    assert_eq!(report["steps"][0]["state"], "done");
     let phases: Vec<String> = run
         .stderr
         .lines()
@@ -225,6 +230,7 @@ fn ordered_uninstall_keeps_the_registration_until_purged() {
     let run = nvca(&["uninstall", "--yes", "--purge", "-o", "json"]);
     run.expect_success();
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(report["steps"][3]["result"], "deleted");
+    assert_eq!(report["steps"][3]["detail"], "deleted");
+    assert_eq!(report["steps"][3]["state"], "done");
     assert!(gone_or_terminating(&env, "nvca-operator"));
 }

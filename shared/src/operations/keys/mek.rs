@@ -4,8 +4,8 @@
 use super::stored::{self, Kid, MOUNT, PATH, StoredData, kid_of};
 use crate::base::error::{Category, Error, Result};
 use crate::base::output::{Report, column_table, key_value_table};
+use crate::base::plan::{Plan, StepState};
 use crate::clients::openbao::{KvEntry, OpenBao};
-use crate::operations::ops::steps::{StepReport, StepState};
 use serde::Serialize;
 use serde_json::Value;
 use std::io::Write;
@@ -202,10 +202,10 @@ pub fn default_backup_path(what: &str) -> PathBuf {
 }
 
 /// `keys rotate-mek`.
-pub async fn rotate(bao: &OpenBao, backup: &Path, plan_only: bool) -> Result<StepReport> {
+pub async fn rotate(bao: &OpenBao, backup: &Path, plan_only: bool) -> Result<Plan> {
     let (entry, before) = read(bao).await?;
     let old_kids: Vec<String> = before.kids().into_iter().map(str::to_owned).collect();
-    let mut report = StepReport::new(
+    let mut report = Plan::new(
         format!(
             "rotate the MEK at {MOUNT}/{PATH} (version {}, current kid {})",
             entry.version,
@@ -326,15 +326,10 @@ fn verify_rotation(got: &StoredData, want: &StoredData, old_kids: &[String]) -> 
 
 /// `keys restore --from FILE`: puts a backup's fields back (runbooks.md §4.7), after backing
 /// up what is there now.
-pub async fn restore(
-    bao: &OpenBao,
-    from: &Path,
-    backup: &Path,
-    plan_only: bool,
-) -> Result<StepReport> {
+pub async fn restore(bao: &OpenBao, from: &Path, backup: &Path, plan_only: bool) -> Result<Plan> {
     let wanted = read_backup(from)?;
     let (entry, now) = read(bao).await?;
-    let mut report = StepReport::new(
+    let mut report = Plan::new(
         format!(
             "restore {MOUNT}/{PATH} from {} (current kid {} -> {})",
             from.display(),

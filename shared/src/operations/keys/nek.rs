@@ -7,11 +7,11 @@
 use super::stored::Kid;
 use crate::base::error::{Category, Error, Result};
 use crate::base::output::{Report, key_value_table};
+use crate::base::plan::{Plan, StepState};
 use crate::clients::kube::Objects;
 use crate::model::stack::catalog::Catalog;
 use crate::operations::ops::restart;
 use crate::operations::ops::services::Service;
-use crate::operations::ops::steps::{StepReport, StepState};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde::Serialize;
@@ -325,7 +325,7 @@ pub async fn enable(
     current: &Kid,
     want: &Enable,
     plan_only: bool,
-) -> Result<StepReport> {
+) -> Result<Plan> {
     if let Some(p) = &want.period
         && parse_duration(p).is_none()
     {
@@ -337,7 +337,7 @@ pub async fn enable(
     let (svc, d) = find_ess(client).await?;
     let (cm, before) = ess_settings(client, &svc, &d).await?;
     let settings = want.settings();
-    let mut report = StepReport::new(
+    let mut report = Plan::new(
         format!("turn on NEK re-encryption in {}", svc.reference()),
         plan_only,
     );

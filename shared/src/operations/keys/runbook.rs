@@ -7,10 +7,10 @@ use super::stored::Kid;
 use crate::base::confirm::confirm;
 use crate::base::error::Result;
 use crate::base::output::{OutputFormat, render};
+use crate::base::plan::Plan;
 use crate::clients::kube::Client;
 use crate::clients::openbao::OpenBao;
 use crate::model::target::Target;
-use crate::operations::ops::StepReport;
 use crate::operations::reach::Reach;
 use std::path::PathBuf;
 
@@ -45,7 +45,7 @@ pub enum KeysRequest {
 pub enum KeysOutcome {
     Status(Box<KeyStatus>),
     /// The plan (`--dry-run`) or what was done.
-    Steps(StepReport),
+    Steps(Plan),
 }
 
 async fn connect(reach: &Reach<'_>) -> Result<(Client, OpenBao)> {
@@ -57,7 +57,7 @@ async fn connect(reach: &Reach<'_>) -> Result<(Client, OpenBao)> {
 }
 
 /// Shows the plan on stderr and asks before acting.
-fn show_and_confirm(plan: &StepReport, yes: bool, reach: &Reach<'_>) -> Result<()> {
+fn show_and_confirm(plan: &Plan, yes: bool, reach: &Reach<'_>) -> Result<()> {
     render(plan, OutputFormat::Table, &mut std::io::stderr().lock())?;
     confirm(&plan.action, yes, reach.env)
 }

@@ -13,7 +13,8 @@ use super::registration::{self, RegisterRequest};
 use super::uninstall::{OPERATOR_NAMESPACE, REGISTRATION_CONFIGMAP};
 use crate::base::error::{Category, Error, Result};
 use crate::base::events::{Emitter, Phases};
-use crate::base::output::{Report, column_table};
+use crate::base::output::Report;
+use crate::base::plan::{Plan, Step, StepState, steps_table};
 use crate::clients::kube::{Objects, workloads};
 use crate::clients::nvcf::sis::Sis;
 use crate::model::profile::Profile;
@@ -51,12 +52,14 @@ pub struct Options {
     pub timeout: Duration,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Step {
-    pub step: &'static str,
-    pub changed: bool,
-    pub result: String,
+/// A bootstrap step: `changed` when this run wrote something, `unchanged` when it found it so.
+fn outcome(name: &str, changed: bool, detail: impl Into<String>) -> Step {
+    let state = if changed {
+        StepState::Changed
+    } else {
+        StepState::Unchanged
+    };
+    Step::new(name, state).detail(detail)
 }
 
 #[derive(Debug, Serialize)]
@@ -68,7 +71,9 @@ pub struct BootstrapReport {
     pub cluster_group_id: String,
     /// Whether this run changed anything at all.
     pub changed: bool,
-    pub steps: Vec<Step>,
+    /// The five steps, each `changed` or `unchanged`.
+    #[serde(flatten)]
+    pub plan: Plan,
 }
 
 /// Reads and parses the operator's cluster config.
@@ -190,11 +195,11 @@ async fn registration_ids(
         .find(|c| c.cluster_name == dto.cluster_name);
     if let Some(c) = existing {
         let group = c.cluster_group_id.unwrap_or_default();
-        let step = Step {
-            step: "sis-registration",
-            changed: false,
-            result: format!("found existing registration {}", c.cluster_id),
-        };
+        let step = outcome(
+            "sis-registration",
+            false,
+            format!("found existing registration {}", c.cluster_id),
+        );
         return Ok((c.cluster_id, group, step));
     }
     let req = RegisterRequest {
@@ -220,16 +225,16 @@ async fn registration_ids(
     )
     .await?;
     let r = report.registration;
-    let step = Step {
-        step: "sis-registration",
-        changed: report.outcome == "registered",
-        result: format!(
+    let step = outcome(
+        "sis-registration",
+        report.outcome == "registered",
+        format!(
             "{} {} with the cluster's keys ({})",
             report.outcome,
             r.cluster_id,
             r.key_ids.join(", ")
         ),
-    };
+    );
     Ok((r.cluster_id, r.cluster_group_id, step))
 }
 
@@ -287,14 +292,7 @@ pub async fn run(
             } else {
                 "already holds these IDs".into()
             };
-            Ok((
-                wrote,
-                Step {
-                    step: "registration-configmap",
-                    changed: wrote,
-                    result,
-                },
-            ))
+            Ok((wrote, outcome("registration-configmap", wrote, result)))
         })
         .await?;
     steps.push(step);
@@ -311,8 +309,11 @@ pub async fn run(
         nca_id,
         cluster_id,
         cluster_group_id: group_id,
-        changed: steps.iter().any(|s| s.changed),
-        steps,
+        changed: steps.iter().any(|s| s.state == StepState::Changed),
+        plan: Plan {
+            steps,
+            ..Plan::default()
+        },
     })
 }
 
@@ -331,14 +332,14 @@ async fn cluster_config(kube: &kube::Client, opts: &Options) -> Result<(ClusterD
             nvcf_cmd0 = crate::base::plugin::nvcf("profile set")
         )));
     }
-    let step = Step {
-        step: "cluster-config",
-        changed: false,
-        result: format!(
+    let step = outcome(
+        "cluster-config",
+        false,
+        format!(
             "{OPERATOR_NAMESPACE}/{CLUSTER_CONFIGMAP}: cluster {}, account {nca_id}",
             dto.cluster_name
         ),
-    };
+    );
     Ok((dto, nca_id, step))
 }
 
@@ -373,15 +374,15 @@ async fn restart_operator(kube: &kube::Client, wrote: bool, opts: &Options) -> R
             "kubectl logs -n {OPERATOR_NAMESPACE} -l app.kubernetes.io/name=nvca-operator -c nvca-operator --tail=100; {nvca_cmd0}", nvca_cmd0 = crate::base::plugin::nvca("doctor names the usual causes"))));
     }
     let replicas = deployment.spec.replicas.unwrap_or(1);
-    Ok(Step {
-        step: "operator-restart",
-        changed: restart,
-        result: if restart {
+    Ok(outcome(
+        "operator-restart",
+        restart,
+        if restart {
             format!("restarted; rollout complete ({replicas}/{replicas} available)")
         } else {
             "not needed: the running operator started after the IDs were written".into()
         },
-    })
+    ))
 }
 
 /// Waits for the agent pod the operator creates.
@@ -399,37 +400,26 @@ async fn agent_up(kube: &kube::Client, opts: &Options) -> Result<Step> {
         .hint(format!(
             "the operator creates the agent from the NVCFBackend: kubectl describe nvcfbackends -n {OPERATOR_NAMESPACE}; {nvca_cmd0}", nvca_cmd0 = crate::base::plugin::nvca("doctor checks the usual causes"))));
     };
-    Ok(Step {
-        step: "nvca-agent",
-        changed: false,
-        result: format!(
+    Ok(outcome(
+        "nvca-agent",
+        false,
+        format!(
             "{AGENT_NAMESPACE}/{} {} ({} ready)",
             agent.name,
             agent.phase,
             agent.ready_count()
         ),
-    })
+    ))
 }
 
 impl Report for BootstrapReport {
-    fn table(&self, _wide: bool) -> String {
-        let rows = self
-            .steps
-            .iter()
-            .map(|s| {
-                vec![
-                    s.step.to_owned(),
-                    if s.changed { "changed" } else { "ok" }.to_owned(),
-                    s.result.clone(),
-                ]
-            })
-            .collect();
+    fn table(&self, wide: bool) -> String {
         format!(
             "cluster {} ({}), group {}\n{}",
             self.cluster_name,
             self.cluster_id,
             self.cluster_group_id,
-            column_table(&["step", "", "result"], rows)
+            steps_table(&self.plan.steps, wide)
         )
     }
     fn names(&self) -> Vec<String> {

@@ -6,7 +6,8 @@ use super::{FINALIZERS, NAMESPACES};
 use crate::base::confirm::Gate;
 use crate::base::env::EnvLookup;
 use crate::base::error::Result;
-use crate::base::output::{Report, column_table};
+use crate::base::output::Report;
+use crate::base::plan::{Plan, Step, StepState};
 use crate::clients::kube::{
     FinalizedObject, Objects, finalize_namespace, list_with_finalizers, strip_finalizers,
 };
@@ -14,8 +15,9 @@ use k8s_openapi::api::core::v1::Namespace;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
+/// What cleanup found to do, from reads alone; [`execute`] carries it out.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub struct Found {
     pub namespaces: Vec<String>,
     pub objects: Vec<FinalizedObject>,
     pub stuck_namespaces: Vec<String>,
@@ -30,7 +32,7 @@ fn nvca_cluster_kind(r: &kube::discovery::ApiResource) -> bool {
 }
 
 /// `namespaces` defaults to NVCA's own when empty.
-pub async fn plan(client: &kube::Client, namespaces: Vec<String>) -> Result<Plan> {
+pub async fn plan(client: &kube::Client, namespaces: Vec<String>) -> Result<Found> {
     let namespaces = if namespaces.is_empty() {
         NAMESPACES.iter().map(|s| s.to_string()).collect()
     } else {
@@ -48,7 +50,7 @@ pub async fn plan(client: &kube::Client, namespaces: Vec<String>) -> Result<Plan
             stuck_namespaces.push(name.clone());
         }
     }
-    Ok(Plan {
+    Ok(Found {
         namespaces,
         objects,
         stuck_namespaces,
@@ -73,30 +75,53 @@ pub struct NamespaceAction {
     pub outcome: NamespaceOutcome,
 }
 
+/// What cleanup did (or would do): a step an object or namespace, in the shared plan shape,
+/// and the objects with their finalizers.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CleanupReport {
-    pub dry_run: bool,
+    #[serde(flatten)]
+    pub plan: Plan,
     pub namespaces: Vec<String>,
     pub finalizers_removed: Vec<FinalizedObject>,
     pub stuck_namespaces: Vec<NamespaceAction>,
 }
 
 impl CleanupReport {
-    pub fn from_plan(plan: Plan) -> Self {
+    fn new(
+        dry_run: bool,
+        namespaces: Vec<String>,
+        objects: Vec<FinalizedObject>,
+        stuck: Vec<NamespaceAction>,
+    ) -> Self {
+        let mut plan = Plan::new(
+            "remove NVCA finalizers and finalize namespaces stuck in Terminating",
+            dry_run,
+        );
+        let will = plan.will();
+        plan.steps = objects
+            .iter()
+            .map(|o| object_step(o, will))
+            .chain(stuck.iter().map(namespace_step))
+            .collect();
         CleanupReport {
-            dry_run: true,
-            namespaces: plan.namespaces,
-            finalizers_removed: plan.objects,
-            stuck_namespaces: plan
-                .stuck_namespaces
-                .into_iter()
-                .map(|name| NamespaceAction {
-                    name,
-                    outcome: NamespaceOutcome::WouldFinalize,
-                })
-                .collect(),
+            plan,
+            namespaces,
+            finalizers_removed: objects,
+            stuck_namespaces: stuck,
         }
+    }
+
+    pub fn from_plan(found: Found) -> Self {
+        let stuck = found
+            .stuck_namespaces
+            .into_iter()
+            .map(|name| NamespaceAction {
+                name,
+                outcome: NamespaceOutcome::WouldFinalize,
+            })
+            .collect();
+        CleanupReport::new(true, found.namespaces, found.objects, stuck)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -104,9 +129,44 @@ impl CleanupReport {
     }
 }
 
+fn object_step(o: &FinalizedObject, state: StepState) -> Step {
+    let name = o.object.kubectl_name();
+    let ns = o
+        .object
+        .namespace
+        .as_ref()
+        .map(|n| format!(" -n {n}"))
+        .unwrap_or_default();
+    let keep: Vec<&String> = o
+        .finalizers
+        .iter()
+        .filter(|f| !o.matching.contains(f))
+        .collect();
+    let keep = serde_json::to_string(&keep).unwrap_or_else(|_| "[]".into());
+    Step::new(format!("{name}{ns}"), state)
+        .command(format!(
+            "kubectl patch {name}{ns} --type=merge -p '{{\"metadata\":{{\"finalizers\":{keep}}}}}'"
+        ))
+        .detail(format!("finalizers {}", o.matching.join(",")))
+}
+
+fn namespace_step(ns: &NamespaceAction) -> Step {
+    let (state, detail) = match ns.outcome {
+        NamespaceOutcome::WouldFinalize => (StepState::Planned, "finalize if still stuck"),
+        NamespaceOutcome::Deleted => (StepState::Done, "deleted"),
+        NamespaceOutcome::Finalized => (StepState::Done, "finalized"),
+    };
+    Step::new(format!("namespace/{}", ns.name), state)
+        .command(format!(
+            "kubectl get namespace {n} -o json | jq '.spec.finalizers=[]' | kubectl replace --raw /api/v1/namespaces/{n}/finalize -f -",
+            n = ns.name
+        ))
+        .detail(detail)
+}
+
 /// Carries out `plan`. A stuck namespace gets `wait` to finish on its own once its
 /// finalizers are gone; only then is it finalized by force.
-pub async fn execute(client: &kube::Client, plan: Plan, wait: Duration) -> Result<CleanupReport> {
+pub async fn execute(client: &kube::Client, plan: Found, wait: Duration) -> Result<CleanupReport> {
     for obj in &plan.objects {
         strip_finalizers(client, obj).await?;
     }
@@ -133,12 +193,12 @@ pub async fn execute(client: &kube::Client, plan: Plan, wait: Duration) -> Resul
             outcome,
         });
     }
-    Ok(CleanupReport {
-        dry_run: false,
-        namespaces: plan.namespaces,
-        finalizers_removed: plan.objects,
-        stuck_namespaces: stuck,
-    })
+    Ok(CleanupReport::new(
+        false,
+        plan.namespaces,
+        plan.objects,
+        stuck,
+    ))
 }
 
 /// Cleanup bypasses the operator's own cleanup, so a real run is confirmed first.
@@ -167,55 +227,7 @@ impl Report for CleanupReport {
                 self.namespaces.join(", ")
             );
         }
-        let verb = |done: &str, would: &str| {
-            if self.dry_run {
-                would.to_owned()
-            } else {
-                done.to_owned()
-            }
-        };
-        let mut rows = Vec::new();
-        for obj in &self.finalizers_removed {
-            let mut row = vec![
-                verb("removed finalizers", "would remove finalizers"),
-                obj.object.kubectl_name(),
-                obj.object.namespace.clone().unwrap_or_else(|| "-".into()),
-                obj.matching.join(","),
-            ];
-            if wide {
-                row.push(obj.finalizers.join(","));
-            }
-            rows.push(row);
-        }
-        for ns in &self.stuck_namespaces {
-            let action = match ns.outcome {
-                NamespaceOutcome::WouldFinalize => "would finalize if still stuck",
-                NamespaceOutcome::Deleted => "deleted",
-                NamespaceOutcome::Finalized => "finalized",
-            };
-            let mut row = vec![
-                action.to_owned(),
-                format!("namespace/{}", ns.name),
-                "-".into(),
-                "kubernetes".into(),
-            ];
-            if wide {
-                row.push(String::new());
-            }
-            rows.push(row);
-        }
-        let header: &[&str] = if wide {
-            &[
-                "action",
-                "object",
-                "namespace",
-                "finalizers",
-                "all finalizers",
-            ]
-        } else {
-            &["action", "object", "namespace", "finalizers"]
-        };
-        column_table(header, rows)
+        self.plan.table(wide)
     }
 
     fn names(&self) -> Vec<String> {

@@ -5,7 +5,8 @@
 use super::backend::Identity;
 use super::functions::{self, Filter, Function};
 use crate::base::error::Result;
-use crate::base::output::{Report, column_table, key_value_table};
+use crate::base::output::{Report, key_value_table};
+use crate::base::plan::{Plan, Step, StepState, steps_table};
 use crate::clients::kube::{Objects, objects};
 use kube::api::DynamicObject;
 use serde::Serialize;
@@ -38,7 +39,8 @@ pub struct KillResult {
     pub dry_run: bool,
 }
 
-pub struct Plan {
+/// A kill decided from reads alone: the report it will print and the requests to delete.
+pub struct Kill {
     pub result: KillResult,
     objects: Vec<DynamicObject>,
     client: kube::Client,
@@ -53,7 +55,7 @@ pub async fn plan(
     vid: Option<&str>,
     reason: &str,
     dry_run: bool,
-) -> Result<Plan> {
+) -> Result<Kill> {
     let filter = Filter {
         namespace: Some(namespace.to_owned()),
         function_id: fid.map(str::to_owned),
@@ -62,7 +64,7 @@ pub async fn plan(
     };
     let found = functions::read(client, &filter).await?;
     let affected = found.iter().map(|(f, _)| affected(f)).collect();
-    Ok(Plan {
+    Ok(Kill {
         result: KillResult {
             cluster_id: identity.cluster_id,
             cluster_name: identity.cluster_name,
@@ -88,7 +90,7 @@ fn affected(f: &Function) -> Affected {
 }
 
 /// Deletes every planned request; one failure is recorded on its row and the rest go on.
-pub async fn execute(plan: Plan, force: bool) -> KillResult {
+pub async fn execute(plan: Kill, force: bool) -> KillResult {
     let mut result = plan.result;
     if result.dry_run {
         return result;
@@ -123,8 +125,42 @@ pub async fn execute(plan: Plan, force: bool) -> KillResult {
     result
 }
 
+impl KillResult {
+    /// The kill in the shared plan shape: a step a request, with the kubectl that deletes it.
+    /// The JSON stays upstream's `KillResult`; the table renders from this.
+    pub fn plan(&self) -> Plan {
+        let mut plan = Plan::new(
+            format!("delete ICMSRequests in {}", self.requests_namespace),
+            self.dry_run,
+        );
+        plan.steps = self
+            .affected
+            .iter()
+            .map(|a| {
+                let state = match (&a.error, self.dry_run) {
+                    (Some(_), _) => StepState::Failed,
+                    (None, true) => StepState::Planned,
+                    (None, false) => StepState::Done,
+                };
+                Step::new(format!("icmsrequest/{}", a.name), state)
+                    .command(format!(
+                        "kubectl delete icmsrequest {} -n {}",
+                        a.name, a.namespace
+                    ))
+                    .detail(a.error.clone().unwrap_or_else(|| {
+                        format!(
+                            "function {} version {}",
+                            a.function_id, a.function_version_id
+                        )
+                    }))
+            })
+            .collect();
+        plan
+    }
+}
+
 impl Report for KillResult {
-    fn table(&self, _wide: bool) -> String {
+    fn table(&self, wide: bool) -> String {
         let verb = if self.dry_run {
             "would delete"
         } else {
@@ -149,22 +185,7 @@ impl Report for KillResult {
             ),
         ]);
         if !self.affected.is_empty() {
-            let rows = self
-                .affected
-                .iter()
-                .map(|a| {
-                    vec![
-                        a.name.clone(),
-                        a.function_id.clone(),
-                        a.function_version_id.clone(),
-                        a.error.clone().unwrap_or_else(|| verb.into()),
-                    ]
-                })
-                .collect();
-            out.push_str(&format!(
-                "\n{}",
-                column_table(&["request", "function", "version", "outcome"], rows)
-            ));
+            out.push_str(&format!("\n{}", steps_table(&self.plan().steps, wide)));
         }
         out
     }
@@ -173,5 +194,44 @@ impl Report for KillResult {
             .iter()
             .map(|a| format!("icmsrequest/{}", a.name))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_renders_from_the_shared_plan_shape() {
+        let row = |name: &str, error: Option<&str>| Affected {
+            namespace: REQUESTS_NAMESPACE.into(),
+            name: name.into(),
+            function_id: "fid".into(),
+            function_version_id: "vid".into(),
+            error: error.map(str::to_owned),
+        };
+        let mut result = KillResult {
+            cluster_id: None,
+            cluster_name: "gpu-a".into(),
+            requests_namespace: REQUESTS_NAMESPACE.into(),
+            reason: String::new(),
+            affected: vec![row("a", None), row("b", Some("forbidden"))],
+            failed_count: 1,
+            dry_run: true,
+        };
+        let states =
+            |r: &KillResult| -> Vec<StepState> { r.plan().steps.iter().map(|s| s.state).collect() };
+        assert_eq!(states(&result), [StepState::Planned, StepState::Failed]);
+        assert_eq!(
+            result.plan().steps[0].command,
+            "kubectl delete icmsrequest a -n nvcf-backend"
+        );
+        result.dry_run = false;
+        assert_eq!(states(&result), [StepState::Done, StepState::Failed]);
+        let table = result.table(false);
+        assert!(
+            table.contains("icmsrequest/b") && table.contains("forbidden"),
+            "{table}"
+        );
     }
 }

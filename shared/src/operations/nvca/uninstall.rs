@@ -10,7 +10,8 @@
 use super::NAMESPACES;
 use crate::base::error::{Category, Error, ExitCode, Result};
 use crate::base::events::{Emitter, Event, Final, PhaseCompleted, PhaseFailed, PhaseStarted, Ts};
-use crate::base::output::{Report, column_table};
+use crate::base::output::Report;
+use crate::base::plan::{Plan, Step, StepState};
 use crate::clients::helm::Helm;
 use crate::clients::kube::delete;
 use serde::Serialize;
@@ -33,24 +34,13 @@ pub struct Options {
     pub timeout: Duration,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Step {
-    pub phase_num: u32,
-    pub phase: String,
-    /// What it does, as the kubectl/helm a person would type.
-    pub command: String,
-    /// After a run: what happened.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<String>,
-}
-
+/// The six steps, planned or as they ran, and whether `--purge` was asked.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UninstallReport {
-    pub dry_run: bool,
+    #[serde(flatten)]
+    pub plan: Plan,
     pub purge: bool,
-    pub steps: Vec<Step>,
 }
 
 fn namespaces_to_delete(purge: bool) -> Vec<&'static str> {
@@ -62,32 +52,35 @@ fn namespaces_to_delete(purge: bool) -> Vec<&'static str> {
 }
 
 /// The six steps, as they would run: what `--dry-run` prints.
-pub fn plan(opts: &Options) -> Vec<Step> {
-    let step = |n: u32, phase: &str, command: String| Step {
-        phase_num: n,
-        phase: phase.into(),
-        command,
-        result: None,
+pub fn plan(opts: &Options) -> Plan {
+    let step = |n: u32, phase: &str, target: String, command: String| {
+        Step::new(target, StepState::Planned)
+            .phase(n, phase)
+            .command(command)
     };
-    vec![
+    let steps = vec![
         step(
             1,
             "delete-nvcfbackends",
+            format!("nvcfbackends -n {OPERATOR_NAMESPACE}"),
             format!("kubectl delete nvcfbackends --all -n {OPERATOR_NAMESPACE}"),
         ),
         step(
             2,
             "wait-agent-gone",
+            "pods -n nvca-system".into(),
             "wait until kubectl get pods -n nvca-system lists none".into(),
         ),
         step(
             3,
             "helm-uninstall",
+            format!("release/{RELEASE} -n {OPERATOR_NAMESPACE}"),
             format!("helm uninstall {RELEASE} -n {OPERATOR_NAMESPACE}"),
         ),
         step(
             4,
             "registration-configmap",
+            format!("configmap/{REGISTRATION_CONFIGMAP} -n {OPERATOR_NAMESPACE}"),
             if opts.purge {
                 format!("kubectl delete configmap {REGISTRATION_CONFIGMAP} -n {OPERATOR_NAMESPACE}")
             } else {
@@ -99,17 +92,26 @@ pub fn plan(opts: &Options) -> Vec<Step> {
         step(
             5,
             "delete-crds",
+            format!("crd/{}", CRDS.join(", crd/")),
             format!("kubectl delete crd {}", CRDS.join(" ")),
         ),
         step(
             6,
             "delete-namespaces",
             format!(
+                "namespace/{}",
+                namespaces_to_delete(opts.purge).join(", namespace/")
+            ),
+            format!(
                 "kubectl delete namespace {}",
                 namespaces_to_delete(opts.purge).join(" ")
             ),
         ),
-    ]
+    ];
+    Plan {
+        steps,
+        ..Plan::new("uninstall the NVCA operator, its agent and its CRDs", true)
+    }
 }
 
 const TOTAL: u32 = 6;
@@ -124,8 +126,8 @@ impl Phases<'_> {
         self.started = Instant::now();
         self.events.emit(Event::PhaseStarted(PhaseStarted {
             ts: Ts::now(),
-            phase_num: step.phase_num,
-            phase: step.phase.clone(),
+            phase_num: step.phase_num.unwrap_or(0),
+            phase: step.phase.clone().unwrap_or_default(),
             total_phases: TOTAL,
             context: None,
             started_at: Some(Ts::now()),
@@ -134,8 +136,8 @@ impl Phases<'_> {
     fn done(&self, step: &Step) {
         self.events.emit(Event::PhaseCompleted(PhaseCompleted {
             ts: Ts::now(),
-            phase_num: step.phase_num,
-            phase: step.phase.clone(),
+            phase_num: step.phase_num.unwrap_or(0),
+            phase: step.phase.clone().unwrap_or_default(),
             duration_sec: self.started.elapsed(),
             context: None,
         }));
@@ -143,11 +145,81 @@ impl Phases<'_> {
     fn failed(&self, step: &Step, err: &Error) {
         self.events.emit(Event::PhaseFailed(PhaseFailed::from_error(
             Ts::now(),
-            step.phase_num,
-            step.phase.clone(),
+            step.phase_num.unwrap_or(0),
+            step.phase.clone().unwrap_or_default(),
             self.started.elapsed(),
             err,
         )));
+    }
+}
+
+/// Step 1: the NVCFBackends, refused while function pods still run (unless `force`).
+async fn delete_backends(client: &kube::Client, opts: &Options) -> Result<String> {
+    let function_pods = delete::live_pods(client, "nvcf-backend").await?;
+    if !function_pods.is_empty() && !opts.force {
+        return Err(Error::new(
+            Category::Conflict,
+            format!(
+                "{} function pod(s) still run in nvcf-backend ({})",
+                function_pods.len(),
+                function_pods.join(", ")
+            ),
+        )
+        .hint(format!(
+            "undeploy the functions first ({nvcf_cmd0} …), or pass --force to uninstall anyway",
+            nvcf_cmd0 = crate::base::plugin::nvcf("function deploy remove")
+        ))
+        .exit_code_override(ExitCode::Conflict));
+    }
+    let deleted =
+        delete::delete_all_custom(client, &super::backend::resource(), OPERATOR_NAMESPACE).await?;
+    Ok(if deleted.is_empty() {
+        "no NVCFBackend found".into()
+    } else {
+        format!("deleted NVCFBackend {}", deleted.join(", "))
+    })
+}
+
+/// Step 3: the operator's release, releasing the cleanup finalizers no operator will clear.
+async fn uninstall_release(client: &kube::Client, helm: &Helm, opts: &Options) -> Result<String> {
+    let timeout = format!("{}s", opts.timeout.as_secs().max(1));
+    let Some(manifest) = helm.get_manifest(RELEASE, OPERATOR_NAMESPACE).await? else {
+        return Ok(format!("release {RELEASE} not installed"));
+    };
+    let released = super::orphans::uninstall_releasing_orphans(
+        helm,
+        client,
+        RELEASE,
+        OPERATOR_NAMESPACE,
+        &manifest,
+        &timeout,
+    )
+    .await?;
+    Ok(if released.is_empty() {
+        format!("release {RELEASE} uninstalled")
+    } else {
+        format!(
+            "release {RELEASE} uninstalled; no operator ran to clear its cleanup \
+             finalizers, released on {}",
+            released.join(", ")
+        )
+    })
+}
+
+/// Step 4: the registration ConfigMap, deleted with `purge` and kept otherwise.
+async fn registration_configmap(client: &kube::Client, opts: &Options) -> Result<String> {
+    if opts.purge {
+        let gone =
+            delete::delete_configmap(client, OPERATOR_NAMESPACE, REGISTRATION_CONFIGMAP).await?;
+        Ok(if gone {
+            "deleted".into()
+        } else {
+            "was not there".into()
+        })
+    } else if delete::configmap_exists(client, OPERATOR_NAMESPACE, REGISTRATION_CONFIGMAP).await? {
+        Ok("kept for a reinstall".into())
+    } else {
+        Ok("none to keep".into())
     }
 }
 
@@ -157,30 +229,8 @@ async fn run_step(
     helm: &Helm,
     opts: &Options,
 ) -> Result<String> {
-    match step.phase_num {
-        1 => {
-            let function_pods = delete::live_pods(client, "nvcf-backend").await?;
-            if !function_pods.is_empty() && !opts.force {
-                return Err(Error::new(
-                    Category::Conflict,
-                    format!(
-                        "{} function pod(s) still run in nvcf-backend ({})",
-                        function_pods.len(),
-                        function_pods.join(", ")
-                    ),
-                )
-                .hint(format!("undeploy the functions first ({nvcf_cmd0} …), or pass --force to uninstall anyway", nvcf_cmd0 = crate::base::plugin::nvcf("function deploy remove")))
-                .exit_code_override(ExitCode::Conflict));
-            }
-            let deleted =
-                delete::delete_all_custom(client, &super::backend::resource(), OPERATOR_NAMESPACE)
-                    .await?;
-            Ok(if deleted.is_empty() {
-                "no NVCFBackend found".into()
-            } else {
-                format!("deleted NVCFBackend {}", deleted.join(", "))
-            })
-        }
+    match step.phase_num.unwrap_or(0) {
+        1 => delete_backends(client, opts).await,
         2 => {
             if delete::wait_no_pods(client, "nvca-system", opts.timeout).await? {
                 Ok("nvca-system has no pods".into())
@@ -189,48 +239,8 @@ async fn run_step(
                     .hint(format!("check the operator's logs (kubectl logs -n nvca-operator deploy/nvca-operator); if it is gone, {nvca_cmd0}", nvca_cmd0 = crate::base::plugin::nvca("cleanup removes what it left"))))
             }
         }
-        3 => {
-            let timeout = format!("{}s", opts.timeout.as_secs().max(1));
-            let Some(manifest) = helm.get_manifest(RELEASE, OPERATOR_NAMESPACE).await? else {
-                return Ok(format!("release {RELEASE} not installed"));
-            };
-            let released = super::orphans::uninstall_releasing_orphans(
-                helm,
-                client,
-                RELEASE,
-                OPERATOR_NAMESPACE,
-                &manifest,
-                &timeout,
-            )
-            .await?;
-            Ok(if released.is_empty() {
-                format!("release {RELEASE} uninstalled")
-            } else {
-                format!(
-                    "release {RELEASE} uninstalled; no operator ran to clear its cleanup \
-                     finalizers, released on {}",
-                    released.join(", ")
-                )
-            })
-        }
-        4 => {
-            if opts.purge {
-                let gone =
-                    delete::delete_configmap(client, OPERATOR_NAMESPACE, REGISTRATION_CONFIGMAP)
-                        .await?;
-                Ok(if gone {
-                    "deleted".into()
-                } else {
-                    "was not there".into()
-                })
-            } else if delete::configmap_exists(client, OPERATOR_NAMESPACE, REGISTRATION_CONFIGMAP)
-                .await?
-            {
-                Ok("kept for a reinstall".into())
-            } else {
-                Ok("none to keep".into())
-            }
-        }
+        3 => uninstall_release(client, helm, opts).await,
+        4 => registration_configmap(client, opts).await,
         5 => {
             let mut deleted = Vec::new();
             for crd in CRDS {
@@ -269,12 +279,19 @@ pub async fn run(
         events: &events,
         started,
     };
-    let mut steps = plan(opts);
-    for step in steps.iter_mut() {
+    let mut plan = plan(opts);
+    plan.dry_run = false;
+    for step in plan.steps.iter_mut() {
         phases.start(step);
         match run_step(step, client, helm, opts).await {
             Ok(result) => {
-                step.result = Some(result);
+                // Without --purge the registration ConfigMap stays for a reinstall.
+                step.state = if step.phase_num == Some(4) && !opts.purge {
+                    StepState::Skipped
+                } else {
+                    StepState::Done
+                };
+                step.detail = result;
                 phases.done(step);
             }
             Err(err) => {
@@ -290,36 +307,20 @@ pub async fn run(
     }
     events.emit(Event::Final(Final::new(Ts::now(), true, started.elapsed())));
     Ok(UninstallReport {
-        dry_run: false,
+        plan,
         purge: opts.purge,
-        steps,
     })
 }
 
 impl Report for UninstallReport {
-    fn table(&self, _wide: bool) -> String {
-        let rows = self
-            .steps
-            .iter()
-            .map(|s| {
-                vec![
-                    format!("{}/{TOTAL}", s.phase_num),
-                    s.phase.clone(),
-                    s.result.clone().unwrap_or_else(|| s.command.clone()),
-                ]
-            })
-            .collect();
-        let header = if self.dry_run {
-            ["step", "phase", "would run"]
-        } else {
-            ["step", "phase", "result"]
-        };
-        column_table(&header, rows)
+    fn table(&self, wide: bool) -> String {
+        self.plan.table(wide)
     }
     fn names(&self) -> Vec<String> {
-        self.steps
+        self.plan
+            .steps
             .iter()
-            .map(|s| format!("step/{}", s.phase))
+            .map(|s| format!("step/{}", s.phase.as_deref().unwrap_or(&s.step)))
             .collect()
     }
 }

@@ -6,7 +6,5 @@ pub mod restart;
 pub mod rollout;
 pub mod scale;
 pub mod services;
-pub mod steps;
 
 pub use services::{Kind, Service, ServiceTable, resolve, services};
-pub use steps::{Step, StepReport, StepState};

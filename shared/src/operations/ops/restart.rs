@@ -3,8 +3,8 @@
 
 use super::rollout::{self, Waited};
 use super::services::{Kind, Service};
-use super::steps::{StepReport, StepState};
 use crate::base::error::{Category, Error, Result};
+use crate::base::plan::{Plan, StepState};
 use crate::clients::kube::Objects;
 use crate::clients::openbao::{self, OpenBao};
 use k8s_openapi::api::apps::v1::StatefulSet;
@@ -30,13 +30,9 @@ fn timeout_of(svc: &Service, opts: Options) -> Duration {
 
 /// Restarts `targets`: Deployments together, then each StatefulSet alone, in the given order,
 /// so at most one clustered service is rolling at a time.
-pub async fn restart(
-    client: &kube::Client,
-    targets: &[Service],
-    opts: Options,
-) -> Result<StepReport> {
+pub async fn restart(client: &kube::Client, targets: &[Service], opts: Options) -> Result<Plan> {
     let names: Vec<String> = targets.iter().map(Service::reference).collect();
-    let mut report = StepReport::new(format!("restart {}", names.join(", ")), opts.plan_only);
+    let mut report = Plan::new(format!("restart {}", names.join(", ")), opts.plan_only);
     // Every target must exist before anything is touched.
     for svc in targets {
         rollout::state(client, svc).await?;
@@ -119,7 +115,7 @@ fn waited_detail(w: &Waited) -> String {
 }
 
 /// A clustered StatefulSet keeps quorum while a majority stays ready.
-fn quorum_check(report: &mut StepReport, svc: &Service, waited: Option<&Waited>) -> Result<()> {
+fn quorum_check(report: &mut Plan, svc: &Service, waited: Option<&Waited>) -> Result<()> {
     let title = format!("quorum kept by {}", svc.reference());
     let Some(w) = waited else {
         report.step(title, "a majority of replicas stays ready throughout");
@@ -155,9 +151,9 @@ fn quorum_check(report: &mut StepReport, svc: &Service, waited: Option<&Waited>)
 }
 
 /// Every OpenBao pod must report `sealed: false`: Ready alone does not prove it (§2.3).
-async fn unseal_check(client: &kube::Client, report: &mut StepReport, svc: &Service) -> Result<()> {
+async fn unseal_check(client: &kube::Client, report: &mut Plan, svc: &Service) -> Result<()> {
     let title = format!("every pod of {} unsealed", svc.reference());
-    if report.plan_only {
+    if report.dry_run {
         report.step(
             title,
             format!(

@@ -4,9 +4,9 @@
 
 use super::rollout;
 use super::services::{Kind, Service};
-use super::steps::{StepReport, StepState};
 use crate::base::confirm::{Consent, Gate};
 use crate::base::error::{Category, Error, Result};
+use crate::base::plan::{Plan, StepState};
 use crate::clients::kube::Objects;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v1::{HorizontalPodAutoscaler, Scale};
@@ -71,7 +71,7 @@ pub async fn scale(
     timeout: Option<Duration>,
     outage_confirmed_by: Option<String>,
     consent: &mut Consent,
-) -> Result<StepReport> {
+) -> Result<Plan> {
     if replicas < 0 {
         return Err(
             Error::invalid_input(format!("--replicas {replicas} is negative"))
@@ -80,7 +80,7 @@ pub async fn scale(
     }
     let current = get_scale(client, svc).await?;
     let from = current.spec.and_then(|s| s.replicas).unwrap_or(0);
-    let mut report = StepReport::new(
+    let mut report = Plan::new(
         format!("scale {} from {from} to {replicas}", svc.reference()),
         plan_only,
     );

@@ -21,7 +21,7 @@ pub mod up;
 
 pub use choice::{StackChoice, check_cluster_name};
 pub use install::{AddComputePlane, InstallRequest, Installed, add_compute_plane, install};
-pub use plan::{PlanRelease, UpPlan};
+pub use plan::{UpPlan, UpRelease};
 pub use repair_then_up::{RepairRequest, repair_then_up};
 pub use run::{ComputeSource, PlaneTarget, Request, UpReport, public_routes, run};
 pub use up::{UpRequest, plan_up, up};

@@ -5,25 +5,17 @@ use super::{PhaseSpec, Scope};
 use crate::base::error::Result;
 use crate::base::events::{PlannedPhase, Ts};
 use crate::base::output::{Report, column_table};
+use crate::base::plan::Phase;
 use crate::model::stack::catalog::{Catalog, Plane, Release};
 use crate::model::stack::inputs::Inputs;
 use crate::model::stack::values::PasswordView;
-use crate::operations::stack::render::{ChartSource, Planes, Planned, plan};
+use crate::operations::stack::render::{ChartSource, Planes, Planned, render_set};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PlanPhase {
-    pub phase_num: u32,
-    pub phase: String,
-    pub label: String,
-    pub eta_sec: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlanRelease {
+pub struct UpRelease {
     pub name: String,
     pub plane: Plane,
     pub namespace: String,
@@ -44,8 +36,9 @@ pub struct UpPlan {
     pub chart_source: String,
     #[serde(rename = "totalETASec")]
     pub total_eta_sec: u64,
-    pub phases: Vec<PlanPhase>,
-    pub releases: Vec<PlanRelease>,
+    /// Each phase with its wire name, label and ETA.
+    pub phases: Vec<Phase>,
+    pub releases: Vec<UpRelease>,
 }
 
 impl UpPlan {
@@ -54,7 +47,7 @@ impl UpPlan {
             .iter()
             .map(|p| PlannedPhase {
                 phase_num: p.phase_num,
-                phase: p.label.clone(),
+                phase: p.title().to_owned(),
                 eta_sec: p.eta_sec,
             })
             .collect()
@@ -82,7 +75,7 @@ impl Report for UpPlan {
                 .map(|p| {
                     vec![
                         format!("{}/8", p.phase_num),
-                        p.label.clone(),
+                        p.title().to_owned(),
                         format!("{}s", p.eta_sec),
                     ]
                 })
@@ -162,7 +155,7 @@ pub fn planned<'c>(
     } else {
         PasswordView::Markers
     };
-    Ok(plan(catalog, &inputs.values_input(), &view, planes, source)?.releases)
+    Ok(render_set(catalog, &inputs.values_input(), &view, planes, source)?.releases)
 }
 
 pub struct PlanInput<'a> {
@@ -198,16 +191,11 @@ pub fn build(
         total_eta_sec: phases.iter().map(|p| p.eta_sec).sum(),
         phases: phases
             .iter()
-            .map(|p| PlanPhase {
-                phase_num: p.num,
-                phase: p.wire.into(),
-                label: p.label.into(),
-                eta_sec: p.eta_sec,
-            })
+            .map(|p| Phase::new(p.num, p.wire, p.eta_sec).label(p.label))
             .collect(),
         releases: planned
             .iter()
-            .map(|p| PlanRelease {
+            .map(|p| UpRelease {
                 name: p.release.name.clone(),
                 plane: p.release.plane,
                 namespace: p.namespace.clone(),

@@ -513,7 +513,7 @@ async fn render(
     progress: &Progress,
 ) -> Result<String> {
     let catalog = Catalog::embedded();
-    let plan = crate::operations::stack::render::plan(
+    let plan = crate::operations::stack::render::render_set(
         catalog,
         &inputs.values_input(),
         &PasswordView::Real(&inputs.passwords),

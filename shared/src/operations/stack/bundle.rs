@@ -14,7 +14,7 @@ use crate::model::stack::manifest;
 use crate::model::stack::templates;
 use crate::model::stack::value_tree::{set_path, take_path};
 use crate::model::stack::values::{PasswordView, env_marker, secret_marker, to_yaml};
-use crate::operations::stack::render::{ChartSource, Planes, plan, support_docs};
+use crate::operations::stack::render::{ChartSource, Planes, render_set, support_docs};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -222,7 +222,7 @@ pub fn write_bundle(
         None => ChartSource::from_config(&inputs.config)?,
     };
     let input = inputs.values_input();
-    let plan = plan(catalog, &input, &PasswordView::Markers, planes, &source)?;
+    let plan = render_set(catalog, &input, &PasswordView::Markers, planes, &source)?;
     for d in dynamic {
         if !plan.releases.iter().any(|p| p.release.name == d.release) {
             return Err(catalog.require(&d.release).err().unwrap_or_else(|| {

@@ -113,22 +113,23 @@ pub struct Planned<'c> {
     pub values: Value,
 }
 
-/// Everything decided before helm runs: pure, so it can be tested and printed.
+/// The values-render pipeline's input set: everything decided before helm runs; pure, so it
+/// can be tested and printed. Not a user-facing plan (that is [`crate::base::plan::Plan`]).
 #[derive(Debug, Clone)]
-pub struct Plan<'c> {
+pub struct RenderSet<'c> {
     pub releases: Vec<Planned<'c>>,
     /// `group/version` and `group/version/Kind` of every CRD the enabled releases ship.
     pub api_versions: Vec<String>,
 }
 
 /// The enabled releases of `planes` in install order, each with its values.
-pub fn plan<'c>(
+pub fn render_set<'c>(
     catalog: &'c Catalog,
     input: &ValuesInput<'_>,
     view: &PasswordView<'_>,
     planes: Planes,
     source: &ChartSource,
-) -> Result<Plan<'c>> {
+) -> Result<RenderSet<'c>> {
     let cfg = input.config.as_value();
     let enabled: Vec<&Release> = catalog
         .releases
@@ -158,14 +159,14 @@ pub fn plan<'c>(
             ]
         })
         .collect();
-    Ok(Plan {
+    Ok(RenderSet {
         releases,
         api_versions: api_versions.into_iter().collect(),
     })
 }
 
 /// Runs `helm template` for every planned release concurrently; outputs in plan order.
-pub async fn template_all(helm: &Helm, plan: &Plan<'_>) -> Result<Vec<String>> {
+pub async fn template_all(helm: &Helm, plan: &RenderSet<'_>) -> Result<Vec<String>> {
     let dir = tempfile::tempdir()
         .map_err(|e| Error::io(format!("cannot create a temporary directory: {e}")))?;
     // Two helms per core keep the cores busy while one writes its output, and bound the
@@ -282,7 +283,7 @@ pub struct Stream {
 pub fn assemble(
     catalog: &Catalog,
     cfg: &StackConfig,
-    plan: &Plan<'_>,
+    plan: &RenderSet<'_>,
     outputs: &[String],
     registry_password: Option<&str>,
     live: &LiveSecrets,
@@ -385,7 +386,10 @@ pub type LiveSecrets = BTreeMap<(String, String), Value>;
 
 /// Reads back the random Secrets (stack.md §7) that exist on the cluster, so a render
 /// applied over a live stack keeps their keys instead of rotating them.
-pub async fn live_random_secrets(client: &kube::Client, plan: &Plan<'_>) -> Result<LiveSecrets> {
+pub async fn live_random_secrets(
+    client: &kube::Client,
+    plan: &RenderSet<'_>,
+) -> Result<LiveSecrets> {
     let mut live = LiveSecrets::new();
     for p in &plan.releases {
         for name in &p.release.random_secrets {
@@ -410,7 +414,7 @@ pub fn effective_values(inputs: &Inputs, release: Option<&str>) -> Result<Value>
         Some(name) => input.release_values(catalog.require(name)?, &view),
         None => {
             let source = ChartSource::from_config(&inputs.config)?;
-            let plan = plan(catalog, &input, &view, Planes::All, &source)?;
+            let plan = render_set(catalog, &input, &view, Planes::All, &source)?;
             Ok(Value::Object(
                 plan.releases
                     .into_iter()
@@ -436,7 +440,7 @@ pub async fn render_stream(
         None => ChartSource::from_config(&inputs.config)?,
     };
     let input = inputs.values_input();
-    let plan = plan(
+    let plan = render_set(
         catalog,
         &input,
         &PasswordView::Real(&inputs.passwords),

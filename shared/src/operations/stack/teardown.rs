@@ -6,7 +6,7 @@ use crate::base::confirm::Gate;
 use crate::base::env::EnvLookup;
 use crate::base::error::{Category, Error, Result};
 use crate::base::events::{Emitter, Phases};
-use crate::base::output::{Report, column_table};
+use crate::base::plan::{Plan, Step, StepState};
 use crate::clients::helm::Helm;
 use crate::clients::kube::webhooks;
 use crate::clients::kube::{delete as kdelete, objects};
@@ -227,13 +227,13 @@ async fn remove_functions(client: &kube::Client, found: &[ObjectRef]) -> Result<
         let removed =
             kdelete::delete_without_finalizers(client, resource, o.namespace.as_deref(), &o.name)
                 .await?;
-        steps.push(Step {
-            object: o.display(),
-            action: if removed {
-                "deleted (finalizers cleared): a function still deployed".into()
-            } else {
-                "already gone".into()
-            },
+        steps.push(if removed {
+            done(
+                o.display(),
+                "deleted (finalizers cleared): a function still deployed",
+            )
+        } else {
+            unchanged(o.display(), "already gone")
         });
     }
     Ok(steps)
@@ -347,33 +347,14 @@ pub async fn delete_yaml(
     Ok(out)
 }
 
-/// One line of the teardown report.
-#[derive(Debug, Clone, Serialize)]
-pub struct Step {
-    pub object: String,
-    pub action: String,
+/// A step teardown took on `object`: `done`, with what happened.
+fn done(object: impl Into<String>, detail: impl Into<String>) -> Step {
+    Step::new(object, StepState::Done).detail(detail)
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct TeardownReport {
-    pub steps: Vec<Step>,
-    pub kept: Vec<String>,
-}
-
-impl Report for TeardownReport {
-    fn table(&self, _wide: bool) -> String {
-        let mut rows: Vec<Vec<String>> = self
-            .steps
-            .iter()
-            .map(|s| vec![s.object.clone(), s.action.clone()])
-            .collect();
-        rows.extend(self.kept.iter().map(|k| vec![k.clone(), "kept".to_owned()]));
-        column_table(&["object", "result"], rows)
-    }
-
-    fn names(&self) -> Vec<String> {
-        self.steps.iter().map(|s| s.object.clone()).collect()
-    }
+/// A step that found nothing to do on `object`.
+fn unchanged(object: impl Into<String>, detail: impl Into<String>) -> Step {
+    Step::new(object, StepState::Unchanged).detail(detail)
 }
 
 const NAMESPACE_DEADLINE: Duration = Duration::from_secs(180);
@@ -387,7 +368,7 @@ pub async fn execute(
     inventory: &[ObjectRef],
     remove_persistent: bool,
     timeout: &str,
-) -> Result<TeardownReport> {
+) -> Result<Plan> {
     execute_evented(
         helm,
         client,
@@ -410,7 +391,7 @@ pub async fn execute_evented(
     remove_persistent: bool,
     timeout: &str,
     events: Option<&Emitter>,
-) -> Result<TeardownReport> {
+) -> Result<Plan> {
     // Function workloads go first, while the agent that owns them can still see them go.
     let functions = match &plan.drain {
         Some(_) => function_workloads(client).await?,
@@ -430,70 +411,17 @@ pub async fn execute_evented(
     }
     if let Some(d) = &plan.drain {
         let drained = phases.run("drain-nvcfbackends", drain(client, d)).await?;
-        steps.extend(drained.into_iter().map(|object| Step {
-            object,
-            action: "deleted (drain)".into(),
-        }));
+        steps.extend(
+            drained
+                .into_iter()
+                .map(|object| done(object, "deleted (drain)")),
+        );
     }
     let uninstalled = phases
-        .run("uninstall-releases", async {
-            let mut out = Vec::new();
-            let n = count(plan.releases.len());
-            for (i, (release, ns)) in plan.releases.iter().enumerate() {
-                let manifest = helm.get_manifest(release, ns).await?;
-                let installed = manifest.is_some();
-                let pending = crate::clients::helm::storage::recorded_one(client, ns, release)
-                    .await?
-                    .filter(|r| r.is_pending());
-                if let Some(cut_off) = &pending {
-                    // Its hooks would run against half-made state, or wait for ever.
-                    helm.uninstall_without_hooks(release, ns, timeout).await?;
-                    out.push(Step {
-                        object: format!("release/{release} -n {ns}"),
-                        action: format!(
-                            "{} (revision {}): uninstalled with --no-hooks",
-                            cut_off.status, cut_off.revision
-                        ),
-                    });
-                } else if let Some(manifest) = manifest {
-                    let released = crate::operations::nvca::orphans::uninstall_releasing_orphans(
-                        helm, client, release, ns, &manifest, timeout,
-                    )
-                    .await?;
-                    out.extend(released.into_iter().map(|object| Step {
-                        object,
-                        action: "finalizer released: its operator is gone".into(),
-                    }));
-                }
-                if installed || pending.is_some() {
-                    let left = webhooks::dangling(client, std::slice::from_ref(ns)).await?;
-                    webhooks::delete(client, &left).await?;
-                    out.extend(left.iter().map(|d| Step {
-                        object: d.display(),
-                        action: format!(
-                            "deleted: the Service it calls ({}) went with the release{}",
-                            d.services.join(", "),
-                            if d.fails_closed {
-                                "; failing closed, it would have refused every pod it matches"
-                            } else {
-                                ""
-                            }
-                        ),
-                    }));
-                }
-                phases.progress(&format!("release/{release}"), count(i + 1), n);
-                out.push(Step {
-                    object: format!("release/{release} -n {ns}"),
-                    action: if installed {
-                        "uninstalled"
-                    } else {
-                        "not installed"
-                    }
-                    .into(),
-                });
-            }
-            Ok(out)
-        })
+        .run(
+            "uninstall-releases",
+            uninstall_releases(helm, client, plan, timeout, &phases),
+        )
         .await?;
     steps.extend(uninstalled);
     let deleted = phases
@@ -527,7 +455,91 @@ pub async fn execute_evented(
         .await?;
     steps.extend(gone);
     phases.finish(true);
-    Ok(TeardownReport { steps, kept })
+    Ok(Plan {
+        steps,
+        kept,
+        ..Plan::default()
+    })
+}
+
+/// Uninstalls each release in teardown order, with what each left behind.
+async fn uninstall_releases(
+    helm: &Helm,
+    client: &kube::Client,
+    plan: &TeardownPlan,
+    timeout: &str,
+    phases: &Phases<'_>,
+) -> Result<Vec<Step>> {
+    let mut out = Vec::new();
+    let n = count(plan.releases.len());
+    for (i, (release, ns)) in plan.releases.iter().enumerate() {
+        out.extend(uninstall_release(helm, client, release, ns, timeout).await?);
+        phases.progress(&format!("release/{release}"), count(i + 1), n);
+    }
+    Ok(out)
+}
+
+/// One release: a pending one without its hooks, an installed one releasing the finalizers
+/// its operator can no longer clear; then the webhooks whose Service went with it.
+async fn uninstall_release(
+    helm: &Helm,
+    client: &kube::Client,
+    release: &str,
+    ns: &str,
+    timeout: &str,
+) -> Result<Vec<Step>> {
+    let mut out = Vec::new();
+    let object = format!("release/{release} -n {ns}");
+    let manifest = helm.get_manifest(release, ns).await?;
+    let installed = manifest.is_some();
+    let pending = crate::clients::helm::storage::recorded_one(client, ns, release)
+        .await?
+        .filter(|r| r.is_pending());
+    if let Some(cut_off) = &pending {
+        // Its hooks would run against half-made state, or wait for ever.
+        helm.uninstall_without_hooks(release, ns, timeout).await?;
+        out.push(done(
+            object.clone(),
+            format!(
+                "{} (revision {}): uninstalled with --no-hooks",
+                cut_off.status, cut_off.revision
+            ),
+        ));
+    } else if let Some(manifest) = manifest {
+        let released = crate::operations::nvca::orphans::uninstall_releasing_orphans(
+            helm, client, release, ns, &manifest, timeout,
+        )
+        .await?;
+        out.extend(
+            released
+                .into_iter()
+                .map(|object| done(object, "finalizer released: its operator is gone")),
+        );
+    }
+    if installed || pending.is_some() {
+        let left = webhooks::dangling(client, &[ns.to_owned()]).await?;
+        webhooks::delete(client, &left).await?;
+        out.extend(left.iter().map(|d| {
+            let closed = if d.fails_closed {
+                "; failing closed, it would have refused every pod it matches"
+            } else {
+                ""
+            };
+            done(
+                d.display(),
+                format!(
+                    "deleted: the Service it calls ({}) went with the release{closed}",
+                    d.services.join(", ")
+                ),
+            )
+        }));
+    }
+    out.push(if installed {
+        done(object, "uninstalled")
+    } else {
+        unchanged(object, "not installed")
+    });
+    Ok(out)
 }
 
 fn count(n: usize) -> u32 {
@@ -542,10 +554,7 @@ async fn delete_each(
     let mut steps = Vec::new();
     for (i, obj) in objs.iter().enumerate() {
         if delete(client, obj).await? {
-            steps.push(Step {
-                object: obj.display(),
-                action: "deleted".into(),
-            });
+            steps.push(done(obj.display(), "deleted"));
         }
         phases.progress(&obj.display(), count(i + 1), count(objs.len()));
     }
@@ -581,10 +590,7 @@ async fn delete_namespaces(
             count(i + 1),
             count(deleting.len()),
         );
-        steps.push(Step {
-            object: format!("Namespace/{ns}"),
-            action: "deleted".into(),
-        });
+        steps.push(done(format!("Namespace/{ns}"), "deleted"));
     }
     Ok(steps)
 }

@@ -2,10 +2,11 @@
 //! (`--dry-run`), or confirm it and run it.
 
 use super::render::Planes;
-use super::teardown::{self, TeardownReport};
+use super::teardown;
 use crate::base::env::EnvLookup;
 use crate::base::error::Result;
 use crate::base::events::Emitter;
+use crate::base::plan::Plan;
 use crate::clients::helm::Helm;
 use crate::model::stack::catalog::Catalog;
 use crate::model::stack::inputs::Inputs;
@@ -23,7 +24,7 @@ pub struct TeardownRequest<'a> {
 pub enum Teardown {
     /// `--dry-run`: the objects that would go, as `kubectl delete -f` reads them.
     Yaml(String),
-    Done(TeardownReport),
+    Done(Plan),
 }
 
 pub async fn run(

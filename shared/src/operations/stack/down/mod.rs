@@ -13,7 +13,8 @@ pub use prepare::TeardownChoice;
 
 use crate::base::error::{Category, Error, Result};
 use crate::base::events::{Emitter, Event, PhaseCompleted, PhaseFailed, PhaseStarted, Ts};
-use crate::base::output::{Report, column_table};
+use crate::base::output::Report;
+use crate::base::plan::{Plan, Step, StepState};
 use crate::clients::helm::Helm;
 use crate::clients::nvcf::sis::Sis;
 use crate::model::stack::catalog::Plane;
@@ -32,39 +33,22 @@ pub struct Side {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DownStep {
-    pub phase: String,
-    pub object: String,
-    pub action: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct DownReport {
     pub cluster: String,
-    pub steps: Vec<DownStep>,
-    pub kept: Vec<String>,
+    /// Each step with its phase, and what stays.
+    #[serde(flatten)]
+    pub plan: Plan,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drain: Option<maintenance::DrainResult>,
 }
 
 impl Report for DownReport {
-    fn table(&self, _wide: bool) -> String {
-        let mut rows: Vec<Vec<String>> = self
-            .steps
-            .iter()
-            .map(|s| vec![s.phase.clone(), s.object.clone(), s.action.clone()])
-            .collect();
-        rows.extend(
-            self.kept
-                .iter()
-                .map(|k| vec!["-".into(), k.clone(), "kept".into()]),
-        );
-        column_table(&["phase", "object", "result"], rows)
+    fn table(&self, wide: bool) -> String {
+        self.plan.table(wide)
     }
 
     fn names(&self) -> Vec<String> {
-        self.steps.iter().map(|s| s.object.clone()).collect()
+        self.plan.names()
     }
 }
 
@@ -123,6 +107,11 @@ impl Phases<'_> {
     }
 }
 
+/// A step of phase `p` that ran.
+fn in_phase(p: (u32, &str, u64), object: impl Into<String>) -> Step {
+    Step::new(object, StepState::Done).phase(p.0, p.1)
+}
+
 fn phase_in(plan: &DownPlan, p: (u32, &str, u64)) -> bool {
     plan.phases.iter().any(|x| x.phase == p.1)
 }
@@ -137,8 +126,7 @@ pub async fn execute(run: Run<'_>) -> Result<DownReport> {
     };
     let mut report = DownReport {
         cluster: plan.cluster.clone(),
-        steps: Vec::new(),
-        kept: Vec::new(),
+        plan: Plan::default(),
         drain: None,
     };
     if phase_in(plan, plan::DRAIN) {
@@ -149,15 +137,17 @@ pub async fn execute(run: Run<'_>) -> Result<DownReport> {
                 maintenance::drain(&run.compute.client, run.drain_timeout, false),
             )
             .await?;
-        report.steps.push(DownStep {
-            phase: plan::DRAIN.1.into(),
-            object: format!(
-                "configmap/{} -n {}",
-                maintenance::AGENT_CONFIG,
-                maintenance::SYSTEM_NAMESPACE
-            ),
-            action: d.message.clone(),
-        });
+        report.plan.steps.push(
+            in_phase(
+                plan::DRAIN,
+                format!(
+                    "configmap/{} -n {}",
+                    maintenance::AGENT_CONFIG,
+                    maintenance::SYSTEM_NAMESPACE
+                ),
+            )
+            .detail(d.message.clone()),
+        );
         report.drain = Some(d);
     }
     for (plane, t, inventory) in &plan.teardown {
@@ -182,26 +172,28 @@ pub async fn execute(run: Run<'_>) -> Result<DownReport> {
                 ),
             )
             .await?;
-        report.steps.extend(r.steps.into_iter().map(|s| DownStep {
-            phase: p.1.into(),
-            object: s.object,
-            action: s.action,
-        }));
-        report.kept.extend(r.kept);
+        report
+            .plan
+            .steps
+            .extend(r.steps.into_iter().map(|s| s.phase(p.0, p.1)));
+        report.plan.kept.extend(r.kept);
     }
     if phase_in(plan, plan::REMOVE_ROWS)
-        && !report.steps.iter().any(|s| s.phase == plan::REMOVE_ROWS.1)
+        && !report
+            .plan
+            .steps
+            .iter()
+            .any(|s| s.phase.as_deref() == Some(plan::REMOVE_ROWS.1))
     {
         remove_rows(&run, &phases, &mut report).await?;
     }
     phases
         .run(plan::VERIFY, &run.control.context, verify(&run))
         .await?;
-    report.steps.push(DownStep {
-        phase: plan::VERIFY.1.into(),
-        object: "helm releases".into(),
-        action: "none of the plan's releases remain".into(),
-    });
+    report
+        .plan
+        .steps
+        .push(in_phase(plan::VERIFY, "helm releases").detail("none of the plan's releases remain"));
     Ok(report)
 }
 
@@ -230,11 +222,15 @@ async fn remove_rows(run: &Run<'_>, phases: &Phases<'_>, report: &mut DownReport
         })
         .await?;
     for (r, action) in deleted {
-        report.steps.push(DownStep {
-            phase: plan::REMOVE_ROWS.1.into(),
-            object: format!("cluster/{} ({})", r.cluster_name, r.cluster_id),
-            action: action.into(),
-        });
+        let mut step = in_phase(
+            plan::REMOVE_ROWS,
+            format!("cluster/{} ({})", r.cluster_name, r.cluster_id),
+        )
+        .detail(action);
+        if action == "already gone" {
+            step.state = StepState::Unchanged;
+        }
+        report.plan.steps.push(step);
     }
     Ok(())
 }

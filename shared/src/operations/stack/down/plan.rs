@@ -4,6 +4,7 @@
 
 use crate::base::error::Result;
 use crate::base::output::{Report, column_table, key_value_table};
+use crate::base::plan::{Phase, phases_table};
 use crate::clients::nvcf::sis::Cluster;
 use crate::model::stack::catalog::{Catalog, Plane};
 use crate::model::stack::inputs::Inputs;
@@ -22,16 +23,7 @@ pub const VERIFY: (u32, &str, u64) = (5, "verify-clean", 2);
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PlanPhase {
-    pub phase_num: u32,
-    pub phase: String,
-    pub eta_sec: u64,
-    pub context: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlanRelease {
+pub struct DownRelease {
     pub plane: Plane,
     pub release: String,
     pub namespace: String,
@@ -56,8 +48,9 @@ pub struct DownPlan {
     pub cluster: String,
     #[serde(rename = "totalETASec")]
     pub total_eta_sec: u64,
-    pub phases: Vec<PlanPhase>,
-    pub releases: Vec<PlanRelease>,
+    /// Each phase with its ETA and the context it acts on.
+    pub phases: Vec<Phase>,
+    pub releases: Vec<DownRelease>,
     pub registration_rows: Vec<RegistrationRow>,
     /// Function workloads still deployed on the compute plane, removed first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -107,13 +100,8 @@ pub struct PlanInput<'a> {
     pub notes: Vec<String>,
 }
 
-fn phase(p: (u32, &str, u64), context: &str) -> PlanPhase {
-    PlanPhase {
-        phase_num: p.0,
-        phase: p.1.into(),
-        eta_sec: p.2,
-        context: context.into(),
-    }
+fn phase(p: (u32, &str, u64), context: &str) -> Phase {
+    Phase::new(p.0, p.1, p.2).context(context)
 }
 
 pub fn uninstall_command(release: &str, ns: &str, timeout: &str, context: &str) -> String {
@@ -173,7 +161,7 @@ pub fn build(input: PlanInput<'_>) -> Result<DownPlan> {
             if is {
                 commands.push(command.clone());
             }
-            releases.push(PlanRelease {
+            releases.push(DownRelease {
                 plane,
                 release: r.clone(),
                 namespace: ns.clone(),
@@ -290,20 +278,7 @@ impl Report for DownPlan {
             ("ETA", format!("{}s", self.total_eta_sec)),
         ]);
         out.push('\n');
-        out.push_str(&column_table(
-            &["#", "phase", "eta", "context"],
-            self.phases
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.phase_num.to_string(),
-                        p.phase.clone(),
-                        format!("{}s", p.eta_sec),
-                        p.context.clone(),
-                    ]
-                })
-                .collect(),
-        ));
+        out.push_str(&phases_table(&self.phases));
         out.push('\n');
         let rows: Vec<Vec<String>> = self
             .releases
