@@ -207,6 +207,40 @@ fn doctor_names_each_planted_fault_and_its_fix() {
         "the token is never shown: {report:#}"
     );
 
+    // A registry credential changed just now: NVCA's cache has not caught up yet. A warning,
+    // naming the credential and until when, never its secret.
+    let password = "fresh-registry-password-6161";
+    t.sim.ok(&[
+        "registry-credential",
+        "add",
+        "--hostname",
+        "registry.example.com",
+        "--username",
+        "robot",
+        "--password",
+        password,
+        "--artifact-type",
+        "CONTAINER",
+    ]);
+    let (code, report) = doctor(&t);
+    // The registry stopped above still fails the pull-secret check (7); the cache is a warning.
+    assert_eq!(code, Some(7), "{report:#}");
+    assert_eq!(
+        failed(&report),
+        ["registry-credentials-cached", "pull-secret"],
+        "{report:#}"
+    );
+    assert_eq!(report["warnings"], 1, "{report:#}");
+    let o = outcome(&report, "registry-credentials-cached");
+    assert_eq!(o["status"], "failed", "{o:#}");
+    assert_eq!(o["severity"], "warning", "{o:#}");
+    let said = o["message"].as_str().unwrap_or_default();
+    assert!(
+        said.contains("registry.example.com") && said.contains("until"),
+        "{o:#}"
+    );
+    assert!(!report.to_string().contains(password), "{report:#}");
+
     // The vault agent sidecar failing.
     let pod = agent_pod(&t);
     t.cluster

@@ -83,6 +83,14 @@ const PROFILE_TOKEN: Spec = spec(
     "the profile's admin token comes from this control plane",
     "the profile holds a token (and API keys) from another control plane, which this one rejects as \"JWT rejected\": re-initialise the profile against this control plane with {nvcf} init",
 );
+const CREDENTIALS_CACHED: Spec = Spec {
+    severity: Severity::Warning,
+    ..spec(
+        "registry-credentials-cached",
+        "NVCA's credential cache holds the newest registry credentials",
+        "NVCA refreshes registry credentials about every 5 minutes: deploy after the time named, or a deployment before then may end in ImagePullBackOff with the old credentials ({nvcf} registry-credential list shows them)",
+    )
+};
 const SIS_REGISTERED: Spec = spec(
     "sis-registered",
     "SIS holds the cluster the IDs name",
@@ -455,6 +463,9 @@ async fn sis_checks(
             runner
                 .check(PROFILE_TOKEN, async { Verdict::skip(why.clone()) })
                 .await;
+            runner
+                .check(CREDENTIALS_CACHED, async { Verdict::skip(why.clone()) })
+                .await;
             runner.check(SIS_KEYS, async { Verdict::skip(why) }).await;
             return;
         }
@@ -467,6 +478,12 @@ async fn sis_checks(
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| view.default_nca_id.clone());
     runner.check(PROFILE_TOKEN, token_origin(&view)).await;
+    runner
+        .check(
+            CREDENTIALS_CACHED,
+            super::credential_cache::verdict(view.sis.client),
+        )
+        .await;
     let listed: Result<Vec<Cluster>> = view.sis.list(&nca).await;
     runner
         .check(SIS_AUTH, async {

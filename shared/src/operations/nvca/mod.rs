@@ -5,6 +5,7 @@ pub mod backend;
 pub mod bootstrap;
 pub mod cert_expiry;
 pub mod cleanup;
+pub mod credential_cache;
 pub mod deregister;
 pub mod doctor;
 pub mod functions;
