@@ -26,9 +26,9 @@ peer = r["kubectl version --client"]["median"]
 print(f"peer: kubectl version --client median {peer*1000:.2f} ms")
 for name in ("kubectl nvcf --help", "kubectl nvcf version"):
     m = r[name]["median"]
-    print(f"{name}: median {m*1000:.2f} ms = {m/peer:.3f}x kubectl (goal <= 0.1x)")
+    print(f"{name}: median {m*1000:.2f} ms = {m/peer:.3f}x kubectl (goal <= 0.05x)")
 PY
 for b in kubectl-nvcf kubectl-nvca helm-nvcf kubectl_complete-nvcf; do
   size=$(stat -c %s "$bin/$b")
-  printf '%s: %.1f MB (goal <= 15 MB)\n' "$b" "$(echo "$size / 1000000" | bc -l)"
+  printf '%s: %.1f MB (goal <= 10 MB)\n' "$b" "$(echo "$size / 1000000" | bc -l)"
 done
