@@ -4,7 +4,7 @@
 //! plan after an interruption starts at the first unfinished step. What it prints and its
 //! `phases`/`steps` are the shared [`Plan`] (built in `shape.rs`).
 
-use super::path::{self, Step};
+use super::path::{self, Stop};
 use super::rotate::{self, Outdated};
 use crate::base::error::Result;
 use crate::base::output::{Report, column_table};
@@ -46,7 +46,7 @@ pub struct UpgradePlan {
     /// Enabled releases not installed: an upgrade leaves them alone.
     pub not_installed: Vec<String>,
     /// The way there: each required stop, then the target, with the releases it moves.
-    pub path: Vec<Step>,
+    pub path: Vec<Stop>,
     pub rotations: Vec<Rotation>,
     pub nothing_to_do: bool,
     /// The run in the shared shape: its phases (as the event stream names them) and
@@ -90,7 +90,7 @@ pub async fn gather(
 
 /// Done only when no step is left, no pod is outdated, and no release is failed or
 /// pending: a failed upgrade records the new version, and must not read as finished.
-pub(super) fn nothing_to_do(current: &[Current], steps: &[Step], rotations: &[Rotation]) -> bool {
+pub(super) fn nothing_to_do(current: &[Current], steps: &[Stop], rotations: &[Rotation]) -> bool {
     steps.is_empty() && rotations.is_empty() && current.iter().all(|c| c.status == "deployed")
 }
 
@@ -146,7 +146,7 @@ async fn rotations(
     client: &kube::Client,
     releases: &[(&Release, String)],
     installed: &BTreeMap<String, String>,
-    steps: &[Step],
+    steps: &[Stop],
 ) -> Result<Vec<Rotation>> {
     let mut out = Vec::new();
     for (r, ns) in releases {

@@ -26,7 +26,7 @@ fn openbao_plan() -> UpgradePlan {
         vec![],
         vec![current("openbao-server", "failed")],
         vec!["cassandra".into()],
-        vec![Step {
+        vec![Stop {
             name: "stack 0.8.0".into(),
             releases: vec![path::Move {
                 release: "openbao-server".into(),

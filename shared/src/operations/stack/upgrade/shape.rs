@@ -30,7 +30,7 @@ impl UpgradePlan {
         known_versions: Vec<String>,
         current: Vec<Current>,
         not_installed: Vec<String>,
-        path: Vec<path::Step>,
+        path: Vec<path::Stop>,
         rotations: Vec<Rotation>,
     ) -> UpgradePlan {
         let nothing_to_do = plan::nothing_to_do(&current, &path, &rotations);
@@ -60,7 +60,7 @@ pub fn build(
     target: &str,
     current: &[Current],
     not_installed: &[String],
-    way: &[path::Step],
+    way: &[path::Stop],
     rotations: &[Rotation],
     nothing_to_do: bool,
 ) -> Plan {
@@ -140,7 +140,7 @@ fn unfinished_rotations(plan: &mut Plan, rotations: &[Rotation]) {
 }
 
 /// One release upgrade: helm (values backed up first), its rotations, its post-checks.
-fn upgrade(plan: &mut Plan, s: &path::Step, m: &path::Move, rotations: &[Rotation]) {
+fn upgrade(plan: &mut Plan, s: &path::Stop, m: &path::Move, rotations: &[Rotation]) {
     let after = format!("after {}", s.name);
     let mine: Vec<&Rotation> = rotations
         .iter()
