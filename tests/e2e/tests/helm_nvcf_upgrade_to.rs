@@ -132,7 +132,7 @@ fn report(run: &Run) -> Value {
 }
 
 fn step_moves(plan: &Value) -> Vec<String> {
-    plan["steps"]
+    plan["path"]
         .as_array()
         .unwrap()
         .iter()
@@ -294,6 +294,14 @@ fn full_upgrade(env: &Env, to: &dyn Fn(&[&str]) -> Command, before: &str) -> Str
     );
     let done = report(&run);
     assert_eq!(done["outcome"], "upgraded", "{done}");
+    assert!(
+        done["plan"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["state"] == "done" || s["state"] == "verified"),
+        "{done}"
+    );
     let prechecks: Vec<(&str, bool)> = done["prechecks"]
         .as_array()
         .unwrap()
@@ -406,7 +414,11 @@ fn plan_and_refusals(env: &Env, to: &dyn Fn(&[&str]) -> Command) {
         ["openbao-server 0.30.24->0.30.25", "api-keys 1.5.0->1.6.0"],
         "{r}"
     );
-    assert_eq!(r["plan"]["steps"][0]["name"], "stack 0.8.0");
+    assert_eq!(r["plan"]["path"][0]["name"], "stack 0.8.0");
+    let upgrade = &r["plan"]["steps"][3];
+    assert_eq!(upgrade["step"], "release/openbao-server", "{r}");
+    assert_eq!(upgrade["phase"], "upgrade-openbao-server-0.30.25", "{r}");
+    assert_eq!(upgrade["state"], "planned", "{r}");
     assert_eq!(r["plan"]["rotations"][0]["statefulset"], "openbao-server");
     assert_eq!(r["plan"]["rotations"][0]["when"], "after stack 0.8.0");
     assert!(

@@ -129,12 +129,14 @@ fn ordered_uninstall_keeps_the_registration_until_purged() {
     assert_eq!(plan["steps"].as_array().unwrap().len(), 6);
     assert_eq!(plan["dryRun"], true);
     assert_eq!(plan["steps"][3]["phase"], "registration-configmap");
-    assert_eq!(plan["steps"][3]["state"], "planned");
+    // Kept without --purge: a skipped step with no command, why in its detail.
+    assert_eq!(plan["steps"][3]["state"], "skipped");
+    assert!(plan["steps"][3].get("command").is_none(), "{plan}");
     assert!(
-        plan["steps"][3]["command"]
+        plan["steps"][3]["detail"]
             .as_str()
             .unwrap()
-            .starts_with("keep configmap")
+            .contains("--purge deletes it")
     );
     let writes = env
         .audit()

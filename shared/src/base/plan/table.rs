@@ -28,10 +28,13 @@ pub fn phases_table(phases: &[Phase]) -> String {
 }
 
 /// The steps as a table: number, phase (where any step has one), state, step and detail;
-/// the command too when `wide`, or when nothing has run yet (a plan's commands are its point).
+/// the command too when `wide`, or when nothing has run yet (a plan's commands are its point;
+/// a step skipped on purpose, with no command, does not make it a run).
 pub fn steps_table(steps: &[Step], wide: bool) -> String {
     let phased = steps.iter().any(|s| s.phase.is_some());
-    let planned = steps.iter().all(|s| s.state == StepState::Planned);
+    let planned = steps
+        .iter()
+        .all(|s| matches!(s.state, StepState::Planned | StepState::Skipped));
     let commands = (wide || planned) && steps.iter().any(|s| !s.command.is_empty());
     let mut header = vec!["#"];
     if phased {

@@ -21,6 +21,7 @@ pub mod plan;
 pub mod prechecks;
 pub mod rotate;
 pub mod run;
+pub mod shape;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryReport {

@@ -48,9 +48,10 @@ pub struct Move {
     pub to: String,
 }
 
-/// One step of an upgrade: a required stop on the way, or the target stack version.
+/// One stop of an upgrade: a required version on the way, or the target stack version (the
+/// path's model; what is printed is the shared plan built from it in shape.rs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Step {
+pub struct Stop {
     /// `stack 0.8.0`, or `required stop 1` for an `upgradePath` version on the way.
     pub name: String,
     pub releases: Vec<Move>,
@@ -86,7 +87,7 @@ pub fn steps(
     target: &str,
     releases: &[(&Release, String)],
     installed: &BTreeMap<String, String>,
-) -> Result<Vec<Step>> {
+) -> Result<Vec<Stop>> {
     let target = require_version(catalog, target)?;
     let mut ways: Vec<(Move, Vec<String>)> = Vec::new();
     for (r, ns) in releases {
@@ -122,10 +123,10 @@ pub fn steps(
 }
 
 /// Stops first, step by step; the target versions last, all in one step.
-fn align(target: &str, ways: Vec<(Move, Vec<String>)>) -> Vec<Step> {
+fn align(target: &str, ways: Vec<(Move, Vec<String>)>) -> Vec<Stop> {
     let count = ways.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
-    let mut steps: Vec<Step> = (0..count)
-        .map(|i| Step {
+    let mut steps: Vec<Stop> = (0..count)
+        .map(|i| Stop {
             name: if i + 1 == count {
                 format!("stack {target}")
             } else {

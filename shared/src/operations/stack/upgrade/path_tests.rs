@@ -28,7 +28,7 @@ fn catalog() -> Catalog {
     serde_saphyr::from_str(CATALOG).unwrap()
 }
 
-fn plan(c: &Catalog, target: &str, installed: &[(&str, &str)]) -> Result<Vec<Step>> {
+fn plan(c: &Catalog, target: &str, installed: &[(&str, &str)]) -> Result<Vec<Stop>> {
     let all: Vec<&Release> = c.releases.iter().collect();
     let releases: Vec<(&Release, String)> = install_order(&all)
         .unwrap()
@@ -42,7 +42,7 @@ fn plan(c: &Catalog, target: &str, installed: &[(&str, &str)]) -> Result<Vec<Ste
     steps(c, target, &releases, &installed)
 }
 
-fn moves(steps: &[Step]) -> Vec<(String, Vec<String>)> {
+fn moves(steps: &[Stop]) -> Vec<(String, Vec<String>)> {
     steps
         .iter()
         .map(|s| {

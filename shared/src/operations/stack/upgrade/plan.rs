@@ -1,12 +1,14 @@
 //! The plan of `upgrade --to`, always computed from the cluster and shown first: what is
 //! installed, the steps to the target, the pre-checks, and the StatefulSets rotated.
 //! Everything comes from the cluster (helm's records, the pods' revisions), so the same
-//! plan after an interruption starts at the first unfinished step.
+//! plan after an interruption starts at the first unfinished step. What it prints and its
+//! `phases`/`steps` are the shared [`Plan`] (built in `shape.rs`).
 
-use super::path::{self, Step};
+use super::path::{self, Stop};
 use super::rotate::{self, Outdated};
 use crate::base::error::Result;
 use crate::base::output::{Report, column_table};
+use crate::base::plan::Plan;
 use crate::clients::helm::Helm;
 use crate::model::stack::catalog::{Catalog, Release, install_order};
 use crate::model::stack::inputs::Inputs;
@@ -43,18 +45,17 @@ pub struct UpgradePlan {
     pub current: Vec<Current>,
     /// Enabled releases not installed: an upgrade leaves them alone.
     pub not_installed: Vec<String>,
-    pub steps: Vec<Step>,
+    /// The way there: each required stop, then the target, with the releases it moves.
+    pub path: Vec<Stop>,
     pub rotations: Vec<Rotation>,
-    pub prechecks: Vec<String>,
     pub nothing_to_do: bool,
+    /// The run in the shared shape: its phases (as the event stream names them) and
+    /// steps, each with its command; `planned` until the run settles them.
+    #[serde(flatten)]
+    pub plan: Plan,
 }
 
-/// What the pre-checks look at, in the order they run.
-pub const PRECHECKS: [&str; 3] = [
-    "no release failed or pending (helm's records)",
-    "OpenBao pods Ready and unsealed",
-    "StatefulSets (Cassandra, NATS, OpenBao) have every replica Ready",
-];
+// `UpgradePlan::new` (which builds `plan`) is in shape.rs, beside the shape it builds.
 
 /// The plan to take the cluster's stack to `target`.
 pub async fn gather(
@@ -73,25 +74,23 @@ pub async fn gather(
         .collect();
     let steps = path::steps(catalog, &target, &releases, &versions)?;
     let rotations = rotations(client, &releases, &versions, &steps).await?;
-    let nothing_to_do = nothing_to_do(&current, &steps, &rotations);
-    Ok(UpgradePlan {
+    let known = path::known_versions(catalog)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    Ok(UpgradePlan::new(
         target,
-        known_versions: path::known_versions(catalog)
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
+        known,
         current,
         not_installed,
         steps,
         rotations,
-        prechecks: PRECHECKS.iter().map(|s| (*s).to_owned()).collect(),
-        nothing_to_do,
-    })
+    ))
 }
 
 /// Done only when no step is left, no pod is outdated, and no release is failed or
 /// pending: a failed upgrade records the new version, and must not read as finished.
-fn nothing_to_do(current: &[Current], steps: &[Step], rotations: &[Rotation]) -> bool {
+pub(super) fn nothing_to_do(current: &[Current], steps: &[Stop], rotations: &[Rotation]) -> bool {
     steps.is_empty() && rotations.is_empty() && current.iter().all(|c| c.status == "deployed")
 }
 
@@ -147,7 +146,7 @@ async fn rotations(
     client: &kube::Client,
     releases: &[(&Release, String)],
     installed: &BTreeMap<String, String>,
-    steps: &[Step],
+    steps: &[Stop],
 ) -> Result<Vec<Rotation>> {
     let mut out = Vec::new();
     for (r, ns) in releases {
@@ -179,68 +178,15 @@ async fn rotations(
 }
 
 impl UpgradePlan {
-    /// The plan as lines, shown before asking and as the table view.
+    /// The plan as lines, shown before asking.
     pub fn lines(&self) -> Vec<String> {
-        let mut out = vec![format!("Upgrade the stack to {}:", self.target)];
-        if self.nothing_to_do {
-            out.push("  nothing to do: every installed release is at the target".into());
-            return out;
-        }
-        for c in self.current.iter().filter(|c| c.status != "deployed") {
-            out.push(format!(
-                "  {} is {} at {}: the pre-checks stop here until it is repaired",
-                c.release, c.status, c.version
-            ));
-        }
-        out.push("  pre-checks:".into());
-        out.extend(self.prechecks.iter().map(|c| format!("    - {c}")));
-        for r in self.rotations.iter().filter(|r| r.when == "now") {
-            out.push(format!(
-                "  first: rotate StatefulSet {}/{} (outdated: {})",
-                r.namespace,
-                r.statefulset,
-                r.outdated_pods.join(", ")
-            ));
-        }
-        for (i, s) in self.steps.iter().enumerate() {
-            out.push(format!("  step {} ({}):", i + 1, s.name));
-            for m in &s.releases {
-                out.push(format!(
-                    "    helm upgrade {} -n {}: {} {} -> {} (values backed up first)",
-                    m.release, m.namespace, m.chart, m.from, m.to
-                ));
-            }
-            for r in self
-                .rotations
-                .iter()
-                .filter(|r| r.when == format!("after {}", s.name))
-            {
-                out.push(format!(
-                    "    rotate StatefulSet {}/{} one pod at a time (OnDelete), each Ready{}",
-                    r.namespace,
-                    r.statefulset,
-                    if r.release == "openbao-server" {
-                        " and unsealed"
-                    } else {
-                        ""
-                    }
-                ));
-            }
-            out.push("    post-checks: workloads ready, OpenBao unsealed, migrations done".into());
-        }
-        if !self.not_installed.is_empty() {
-            out.push(format!(
-                "  not installed, left alone: {}",
-                self.not_installed.join(", ")
-            ));
-        }
-        out
+        self.plan.table(false).lines().map(str::to_owned).collect()
     }
 }
 
 impl Report for UpgradePlan {
     fn table(&self, wide: bool) -> String {
-        let mut text = self.lines().join("\n");
+        let mut text = self.plan.table(wide);
         if wide {
             let rows = self
                 .current
@@ -254,7 +200,7 @@ impl Report for UpgradePlan {
                     ]
                 })
                 .collect();
-            text.push_str("\n\n");
+            text.push('\n');
             text.push_str(&column_table(
                 &["release", "namespace", "version", "status"],
                 rows,
@@ -264,7 +210,7 @@ impl Report for UpgradePlan {
     }
 
     fn names(&self) -> Vec<String> {
-        self.steps
+        self.path
             .iter()
             .flat_map(|s| s.releases.iter().map(|m| format!("release/{}", m.release)))
             .collect()

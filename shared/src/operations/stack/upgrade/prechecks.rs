@@ -126,10 +126,10 @@ mod tests {
     use crate::operations::stack::upgrade::plan::Current;
 
     fn plan(statuses: &[(&str, &str)]) -> UpgradePlan {
-        UpgradePlan {
-            target: "0.8.0".into(),
-            known_versions: vec![],
-            current: statuses
+        UpgradePlan::new(
+            "0.8.0".into(),
+            vec![],
+            statuses
                 .iter()
                 .map(|(r, s)| Current {
                     release: (*r).into(),
@@ -138,12 +138,10 @@ mod tests {
                     status: (*s).into(),
                 })
                 .collect(),
-            not_installed: vec![],
-            steps: vec![],
-            rotations: vec![],
-            prechecks: vec![],
-            nothing_to_do: false,
-        }
+            vec![],
+            vec![],
+            vec![],
+        )
     }
 
     #[test]

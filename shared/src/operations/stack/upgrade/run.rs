@@ -5,6 +5,7 @@
 
 use super::plan::{self, UpgradePlan};
 use super::rotate::{self, Waits};
+use super::shape;
 use super::{ChangeReport, Check, FollowUp, health_checks, prechecks, upgrade_with};
 use crate::base::confirm::Gate;
 use crate::base::env::EnvLookup;
@@ -42,27 +43,17 @@ pub struct ToReport {
     pub post_checks: Vec<Check>,
 }
 
+/// The plan's steps, settled by the run (each with what happened), then the totals.
 impl Report for ToReport {
     fn table(&self, wide: bool) -> String {
         let mut text = self.plan.table(wide);
         if self.outcome == "upgraded" {
-            for c in &self.changes {
-                text.push_str(&format!(
-                    "\nupgraded {} -n {} to {} (revision {})",
-                    c.release, c.namespace, c.chart, c.revision
-                ));
-            }
-            for p in &self.rotated {
-                text.push_str(&format!("\nrotated {p}"));
-            }
             let ok = self.post_checks.iter().filter(|c| c.ok).count();
             text.push_str(&format!(
-                "\npost-checks: {ok}/{} passed\nstack at {}",
+                "\npost-checks: {ok}/{} passed\nstack at {}\n",
                 self.post_checks.len(),
                 self.plan.target
             ));
-        } else if self.outcome == "planned" {
-            text.push_str("\n(dry run: nothing was changed)");
         }
         text
     }
@@ -98,6 +89,7 @@ pub async fn run(
         .showing(report.plan.lines())
         .reviewable()
         .check(req.yes, env)?;
+    report.plan.plan.dry_run = false;
     let phases = Phases::new(req.events, phase_count(&report.plan));
     execute(helm, client, req, &mut report, &phases).await?;
     phases.finish(true);
@@ -105,11 +97,10 @@ pub async fn run(
     Ok(report)
 }
 
-/// Pre-checks, each unfinished rotation, then one phase per release upgrade of each step.
+/// Pre-checks, each unfinished rotation, then one phase per release upgrade of each step:
+/// the plan's phases.
 fn phase_count(plan: &UpgradePlan) -> u32 {
-    let now = plan.rotations.iter().filter(|r| r.when == "now").count();
-    let moves: usize = plan.steps.iter().map(|s| s.releases.len()).sum();
-    u32::try_from(1 + now + moves).unwrap_or(u32::MAX)
+    u32::try_from(plan.plan.phases.len()).unwrap_or(u32::MAX)
 }
 
 async fn execute(
@@ -126,24 +117,28 @@ async fn execute(
         })
         .await?;
     report.prechecks = checks;
+    shape::settle(&mut report.plan.plan, "pre-checks", &|_| None);
     let pending: Vec<String> = report
         .plan
-        .rotations
+        .plan
+        .phases
         .iter()
-        .filter(|r| r.when == "now")
-        .map(|r| r.release.clone())
+        .filter_map(|p| p.phase.strip_prefix("rotate-").map(str::to_owned))
         .collect();
     for release in pending {
-        phases.start(&format!("rotate-{release}"));
+        let phase = format!("rotate-{release}");
+        phases.start(&phase);
+        let from = report.rotated.len();
         let done = rotate_release(client, req, &release, report).await;
         phase_end(phases, done)?;
+        settled(report, &phase, from, None);
     }
     let follow = FollowUp {
         events: None,
         unseal_timeout: req.waits.unseal,
         detach_helm: true,
     };
-    let steps = report.plan.steps.clone();
+    let steps = report.plan.path.clone();
     let total = steps.len();
     for (i, step) in steps.iter().enumerate() {
         note(&format!("step {}/{total} ({}):", i + 1, step.name));
@@ -152,7 +147,9 @@ async fn execute(
                 "  helm upgrade {} -n {}: {} -> {}",
                 mv.release, mv.namespace, mv.from, mv.to
             ));
-            phases.start(&format!("upgrade-{}-{}", mv.release, mv.to));
+            let phase = shape::upgrade_phase(mv);
+            phases.start(&phase);
+            let from = report.rotated.len();
             let done = async {
                 let change = upgrade_with(
                     helm,
@@ -173,9 +170,38 @@ async fn execute(
             }
             .await;
             phase_end(phases, done)?;
+            let revision = report.changes.last().map(|c| c.revision);
+            settled(report, &phase, from, revision);
         }
     }
     Ok(())
+}
+
+/// Settles `phase`'s steps: the release with its new revision, each StatefulSet with the
+/// pods rotated since `from`.
+fn settled(report: &mut ToReport, phase: &str, from: usize, revision: Option<u32>) {
+    let rotated = &report.rotated[from..];
+    let pods_of = |sts: &str| -> Vec<String> {
+        rotated
+            .iter()
+            .filter(|p| {
+                p.rsplit('/')
+                    .next()
+                    .is_some_and(|pod| pod.starts_with(&format!("{sts}-")))
+            })
+            .cloned()
+            .collect()
+    };
+    shape::settle(&mut report.plan.plan, phase, &|s| {
+        if s.step.starts_with("release/") {
+            revision.map(|r| format!("{} (revision {r})", s.detail))
+        } else if let Some(sts) = s.step.strip_prefix("statefulset/") {
+            let pods = pods_of(sts);
+            (!pods.is_empty()).then(|| format!("rotated {}", pods.join(", ")))
+        } else {
+            None
+        }
+    });
 }
 
 fn phase_end(phases: &Phases<'_>, done: Result<()>) -> Result<()> {
