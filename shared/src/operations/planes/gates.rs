@@ -3,12 +3,11 @@
 //! initialisation and migrations, the account bootstrap) and its workloads are ready.
 
 use crate::base::error::{Category, Error, Result};
-use crate::clients::kube::from_kube;
+use crate::clients::kube::Objects;
 use crate::model::stack::catalog::{Hook, Release};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::Api;
 use std::time::{Duration, Instant};
 
 /// What a gate found.
@@ -42,12 +41,7 @@ pub(super) enum JobState {
 }
 
 pub(super) async fn job_state(client: &kube::Client, ns: &str, name: &str) -> Result<JobState> {
-    let api: Api<Job> = Api::namespaced(client.clone(), ns);
-    let Some(job) = api
-        .get_opt(name)
-        .await
-        .map_err(|e| from_kube(e, &format!("read job {name} in {ns}")))?
-    else {
+    let Some(job) = Objects::<Job>::namespaced(client, ns).get_opt(name).await? else {
         return Ok(JobState::Missing);
     };
     let status = job.status.unwrap_or_default();
@@ -71,43 +65,34 @@ async fn ready(
     kind: &str,
     name: &str,
 ) -> Result<Option<(i32, i32)>> {
-    let doing = format!("read {kind} {name} in {ns}");
     Ok(match kind {
-        "Deployment" => {
-            let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
-            api.get_opt(name)
-                .await
-                .map_err(|e| from_kube(e, &doing))?
-                .map(|d| {
-                    (
-                        d.status.and_then(|s| s.ready_replicas).unwrap_or(0),
-                        d.spec.replicas.unwrap_or(1),
-                    )
-                })
-        }
-        "StatefulSet" => {
-            let api: Api<StatefulSet> = Api::namespaced(client.clone(), ns);
-            api.get_opt(name)
-                .await
-                .map_err(|e| from_kube(e, &doing))?
-                .map(|s| {
-                    (
-                        s.status.and_then(|s| s.ready_replicas).unwrap_or(0),
-                        s.spec.replicas.unwrap_or(1),
-                    )
-                })
-        }
+        "Deployment" => Objects::<Deployment>::namespaced(client, ns)
+            .get_opt(name)
+            .await?
+            .map(|d| {
+                (
+                    d.status.and_then(|s| s.ready_replicas).unwrap_or(0),
+                    d.spec.replicas.unwrap_or(1),
+                )
+            }),
+        "StatefulSet" => Objects::<StatefulSet>::namespaced(client, ns)
+            .get_opt(name)
+            .await?
+            .map(|s| {
+                (
+                    s.status.and_then(|s| s.ready_replicas).unwrap_or(0),
+                    s.spec.replicas.unwrap_or(1),
+                )
+            }),
         _ => None,
     })
 }
 
 /// The state of one CRD: absent, being deleted, or served (`Established`).
 async fn crd_state(client: &kube::Client, name: &str) -> Result<(bool, bool, bool)> {
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let Some(crd) = api
+    let Some(crd) = Objects::<CustomResourceDefinition>::cluster(client)
         .get_opt(name)
-        .await
-        .map_err(|e| from_kube(e, &format!("read CRD {name}")))?
+        .await?
     else {
         return Ok((false, false, false));
     };

@@ -7,11 +7,12 @@ mod of_planes;
 pub use of_planes::dump_planes;
 
 use crate::base::error::{Error, Result};
+use crate::clients::kube::Objects;
 use crate::model::stack::catalog::{Catalog, Plane};
 use crate::operations::stack::status::{Clusters, helm_releases};
 use futures_util::future::join_all;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
-use kube::api::{Api, ApiResource, DynamicObject, ListParams, LogParams};
+use kube::api::{ApiResource, ListParams, LogParams};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -127,11 +128,9 @@ async fn dump_plane(
                 .push(format!("{plane}: helm releases: {}", e.message())),
         }
     }
-    let all_ns: Api<Namespace> = Api::all(client.clone());
-    let existing = all_ns
+    let existing = Objects::<Namespace>::cluster(client)
         .list(&ListParams::default())
-        .await
-        .map_err(|e| crate::clients::kube::from_kube(e, "list namespaces"))?;
+        .await?;
     let mut present = Vec::new();
     for n in existing {
         let name = n.metadata.name.clone().unwrap_or_default();
@@ -161,8 +160,8 @@ async fn dump_plane(
                 kind: (*k).into(),
                 plural: (*p).into(),
             };
-            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
-            async move { (ns.clone(), *k, api.list(&ListParams::default()).await) }
+            let objects = Objects::dynamic(client, &ar, Some(ns));
+            async move { (ns.clone(), *k, objects.list(&ListParams::default()).await) }
         })
     });
     let lists: Vec<_> = if opts.resources {
@@ -174,7 +173,6 @@ async fn dump_plane(
         match res {
             Ok(list) => {
                 let items: Vec<Value> = list
-                    .items
                     .into_iter()
                     .map(|o| scrub(kind, serde_json::to_value(o).unwrap_or_default(), redact))
                     .collect();
@@ -191,20 +189,19 @@ async fn dump_plane(
     }
     let (log_tail, max_log_bytes) = (opts.log_tail, opts.max_log_bytes);
     for ns in present.iter().filter(|_| opts.logs) {
-        let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+        let pods = Objects::<Pod>::namespaced(client, ns);
         let Ok(list) = pods.list(&ListParams::default()).await else {
             continue;
         };
-        let logs = list.items.iter().flat_map(|p| {
+        let pods = &pods;
+        let logs = list.iter().flat_map(|p| {
             let pod = p.metadata.name.clone().unwrap_or_default();
             let containers: Vec<String> = p
                 .spec
                 .as_ref()
                 .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
                 .unwrap_or_default();
-            let pods = pods.clone();
             containers.into_iter().map(move |c| {
-                let pods = pods.clone();
                 let pod = pod.clone();
                 async move {
                     let lp = LogParams {
