@@ -16,6 +16,7 @@ use crate::model::stack::catalog::Catalog;
 use crate::model::stack::inputs::Inputs;
 use serde::Serialize;
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 pub struct ToRequest<'a> {
     pub inputs: &'a Inputs,
@@ -135,7 +136,7 @@ async fn execute(
         .collect();
     for release in pending {
         phases.start(&format!("rotate-{release}"));
-        let done = rotate_release(client, req, &release, report).await;
+        let done = rotate_release(client, req, &release, report, phases).await;
         phase_end(phases, done)?;
     }
     let follow = FollowUp {
@@ -169,7 +170,9 @@ async fn execute(
                     return Err(resume_hint(err));
                 }
                 report.changes.push(change);
-                rotate_release(client, req, &mv.release, report).await
+                // A step boundary: the release is upgraded, its pods not yet rotated.
+                phases.progress(&format!("release/{}", mv.release), 1, 1);
+                rotate_release(client, req, &mv.release, report, phases).await
             }
             .await;
             phase_end(phases, done)?;
@@ -191,12 +194,14 @@ fn phase_end(phases: &Phases<'_>, done: Result<()>) -> Result<()> {
     }
 }
 
-/// Rotates `release`'s OnDelete StatefulSets, then checks its workloads again.
+/// Rotates `release`'s OnDelete StatefulSets, then checks its workloads again. Each pod
+/// back is a step boundary: `phase_progress` with `resource` `pod/NAMESPACE/POD`.
 async fn rotate_release(
     client: &kube::Client,
     req: &ToRequest<'_>,
     release: &str,
     report: &mut ToReport,
+    phases: &Phases<'_>,
 ) -> Result<()> {
     let catalog = Catalog::embedded();
     let r = catalog.require(release)?;
@@ -210,9 +215,21 @@ async fn rotate_release(
         return Ok(());
     }
     for w in rotated {
-        let pods = rotate::rotate(client, &ns, w, req.waits, &|line| {
-            note(&format!("  {line}"))
-        })
+        let total = rotate::outdated(client, &ns, &w.name)
+            .await?
+            .map_or(0, |o| u32::try_from(o.pods.len()).unwrap_or(u32::MAX));
+        let done = AtomicU32::new(0);
+        let pods = rotate::rotate(
+            client,
+            &ns,
+            w,
+            req.waits,
+            &|line| note(&format!("  {line}")),
+            &|pod| {
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                phases.progress(&format!("pod/{ns}/{pod}"), n, total.max(n));
+            },
+        )
         .await
         .map_err(resume_hint)?;
         report
