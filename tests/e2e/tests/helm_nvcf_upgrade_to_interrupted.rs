@@ -4,8 +4,9 @@
 //! and before its pods rotate, between one pod's rotation and the next (twice), after the
 //! rotation and before API Keys' upgrade, and after API Keys' helm upgrade. After each, no
 //! release is left pending and the run ended as its signal says (130 for SIGINT); the
-//! next run plans from the cluster and continues; the run after the last has nothing to
-//! do (every OpenBao pod on the new revision, both releases at 0.8.0).
+//! next run plans from the cluster and continues (once after waiting for a helm a cut-off
+//! run left finishing, rather than stopping at the pre-check); the run after the last has
+//! nothing to do (every OpenBao pod on the new revision, both releases at 0.8.0).
 
 mod helm_nvcf_support;
 mod upgrade_support;
@@ -60,6 +61,20 @@ const BOUNDARIES: [Boundary; 6] = [
     },
 ];
 
+/// The round whose run starts while a helm an earlier run left behind is still finishing.
+const FINISHING_ROUND: usize = 4;
+
+/// api-keys left `pending-upgrade` by a helm that is still at work, as a run cut off mid
+/// `helm upgrade` leaves it (its helm is detached and runs to the end), and that helm
+/// finishing 3 seconds later: the run waits for it instead of stopping at the pre-check.
+fn helm_still_finishing(env: &'static Env) -> std::thread::JoinHandle<()> {
+    nvcf_e2e::helm_storage::set_status(env, "api-keys", "pending-upgrade");
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(3));
+        nvcf_e2e::helm_storage::set_status(env, "api-keys", "deployed");
+    })
+}
+
 /// The releases helm records as pending, with their state.
 fn pending(env: &Env) -> Vec<(String, String)> {
     nvcf_e2e::helm_storage::latest_statuses(env)
@@ -91,11 +106,15 @@ fn upgrade_to_interrupted_at_each_step_boundary_continues_and_converges() {
         );
         let signal = Signal::alternating(round);
         let case = format!("round {round}, SIG{} {}", signal.name(), boundary.what);
+        let finishing = (round == FINISHING_ROUND).then(|| helm_still_finishing(env));
         let run = interrupt::at_event(&mut stack.to(&["--yes", "--json"]), signal, boundary.at);
         // Nothing is left after the last boundary but the report: the run may finish
         // before the signal lands, which is a success, not a torn run.
         if !(round == BOUNDARIES.len() - 1 && run.hit && run.status.success()) {
             run.expect_ended_by(signal, &case);
+        }
+        if let Some(helm) = finishing {
+            helm.join().unwrap();
         }
         let left = pending(env);
         assert!(left.is_empty(), "{case}: left pending: {left:?}");

@@ -79,6 +79,9 @@ pub async fn run(
     req: &ToRequest<'_>,
     env: &dyn EnvLookup,
 ) -> Result<ToReport> {
+    if !req.dry_run {
+        settle_pending(client, req.waits.ready).await?;
+    }
     let plan = plan::gather(helm, client, req.inputs, req.target).await?;
     let mut report = ToReport {
         outcome: "planned".into(),
@@ -104,6 +107,32 @@ pub async fn run(
     phases.finish(true);
     report.outcome = "upgraded".into();
     Ok(report)
+}
+
+/// A run cut off mid `helm upgrade` leaves that helm running to the end (upgrades are
+/// detached, so an interrupt never tears one): a re-run lets it finish, up to `within`,
+/// before it plans, instead of stopping at the pre-check on a release still pending. One
+/// still pending after that (its helm is gone) is for the pre-check to name.
+async fn settle_pending(client: &kube::Client, within: std::time::Duration) -> Result<()> {
+    let catalog = Catalog::embedded();
+    let all = crate::clients::helm::storage::recorded(client).await?;
+    for ((ns, name), rec) in &all {
+        if !rec.is_pending() || catalog.require(name).is_err() {
+            continue;
+        }
+        note(&format!(
+            "waiting for helm to finish {name} -n {ns} ({}, revision {})",
+            rec.status, rec.revision
+        ));
+        match crate::operations::planes::releases::wait_not_pending(client, ns, name, within).await
+        {
+            Err(e) if e.category() != crate::base::error::Category::HelmPendingUpgrade => {
+                return Err(e);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Pre-checks, each unfinished rotation, then one phase per release upgrade of each step.
