@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod files;
 pub mod logging;
+pub mod on_cancel;
 pub mod output;
 pub mod plan;
 pub mod plugin;

@@ -160,6 +160,15 @@ where
             () = interrupted() => Err(Error::cancelled()),
         }
     });
+    if outcome
+        .as_ref()
+        .is_err_and(|e| e.exit_code() == ExitCode::Cancelled)
+    {
+        // What an interrupted command holds (its install lock) is given back.
+        runtime.block_on(crate::base::on_cancel::run_all(
+            std::time::Duration::from_secs(3),
+        ));
+    }
     // Commands may leave blocking work behind on cancellation; do not wait for it.
     runtime.shutdown_background();
     let emitter = emitter.lock().unwrap_or_else(|p| p.into_inner()).clone();

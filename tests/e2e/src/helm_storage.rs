@@ -82,3 +82,29 @@ pub fn set_status(env: &Env, release: &str, status: &str) {
     ])
     .unwrap();
 }
+
+/// `release -> status` of every helm release on the cluster, from helm's own records.
+pub fn latest_statuses(env: &Env) -> std::collections::BTreeMap<String, String> {
+    let out = env
+        .kubectl_run(&[
+            "get",
+            "secrets",
+            "-A",
+            "-l",
+            "owner=helm",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.labels.name} {.metadata.labels.version} {.metadata.labels.status}{\"\\n\"}{end}",
+        ])
+        .unwrap();
+    let mut latest: std::collections::BTreeMap<String, (u32, String)> = Default::default();
+    for line in out.lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        if let [name, version, status] = parts[..] {
+            let v: u32 = version.parse().unwrap_or(0);
+            if latest.get(name).is_none_or(|(w, _)| *w < v) {
+                latest.insert(name.to_owned(), (v, status.to_owned()));
+            }
+        }
+    }
+    latest.into_iter().map(|(k, (_, s))| (k, s)).collect()
+}

@@ -5,6 +5,7 @@ pub mod faults;
 pub mod functions;
 pub mod helm_storage;
 pub mod http;
+pub mod interrupt;
 pub mod registry;
 pub mod upstream;
 

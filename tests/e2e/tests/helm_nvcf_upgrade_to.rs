@@ -6,140 +6,17 @@
 //! re-run that continues where it stopped, and a last run with nothing to do.
 
 mod helm_nvcf_support;
+mod upgrade_support;
 
-use helm_nvcf_support::{charts_dir, completed_phases, data};
-use nvcf_e2e::{Home, Run, bin};
-use nvcf_testenv::{Env, tools};
-use serde_json::Value;
-use std::path::PathBuf;
+use helm_nvcf_support::{charts_dir, completed_phases};
+use nvcf_e2e::Run;
+use nvcf_testenv::Env;
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-const NS: &str = "vault-system";
-const PODS: [&str; 3] = ["openbao-server-0", "openbao-server-1", "openbao-server-2"];
-
-/// Statically provisioned volumes for OpenBao's and Cassandra's claims: the testenv has no
-/// provisioner.
-fn persistent_volumes(env: &Env, home: &Home) {
-    let text: String = (0..4)
-        .map(|i| {
-            format!(
-                "---\napiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: upgrade-to-pv-{i}\n\
-                 spec:\n  capacity: {{storage: 10Gi}}\n  accessModes: [ReadWriteOnce]\n  \
-                 persistentVolumeReclaimPolicy: Retain\n  hostPath: {{path: /tmp/upgrade-to-pv-{i}}}\n"
-            )
-        })
-        .collect();
-    let file = home.path().join("pvs.yaml");
-    std::fs::write(&file, text).unwrap();
-    env.kubectl_run(&["apply", "-f", file.to_str().unwrap()])
-        .unwrap();
-}
-
-/// What the chart's Kubernetes service registration and the auto-unseal sidecar do for a
-/// real pod: every OpenBao pod gets `openbao-sealed=false` soon after it starts, while
-/// `on` is set.
-fn auto_unseal(env: &'static Env, on: Arc<AtomicBool>) {
-    std::thread::spawn(move || {
-        loop {
-            if on.load(Ordering::Relaxed) {
-                let _ = env.kubectl_run(&[
-                    "label",
-                    "pod",
-                    "-n",
-                    NS,
-                    "-l",
-                    "component=server",
-                    "openbao-sealed=false",
-                    "--overwrite",
-                ]);
-            }
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    });
-}
-
-fn jsonpath(env: &Env, args: &[&str], path: &str) -> String {
-    let mut all = vec!["get"];
-    all.extend_from_slice(args);
-    let query = format!("jsonpath={path}");
-    all.extend_from_slice(&["-o", &query]);
-    env.kubectl_run(&all).unwrap_or_default().trim().to_owned()
-}
-
-fn update_revision(env: &Env) -> String {
-    jsonpath(
-        env,
-        &["statefulset", "openbao-server", "-n", NS],
-        "{.status.updateRevision}",
-    )
-}
-
-fn pod_revision(env: &Env, pod: &str) -> String {
-    jsonpath(
-        env,
-        &["pod", pod, "-n", NS],
-        "{.metadata.labels.controller-revision-hash}",
-    )
-}
-
-fn revisions(env: &Env, release: &str, ns: &str) -> usize {
-    let out = env
-        .kubectl_run(&[
-            "get",
-            "secret",
-            "-n",
-            ns,
-            "-l",
-            &format!("owner=helm,name={release}"),
-            "-o",
-            "name",
-        ])
-        .unwrap();
-    out.lines().filter(|l| !l.trim().is_empty()).count()
-}
-
-fn install(home: &Home, env: &Env, nvcf: &dyn Fn() -> Command, source: &str) {
-    let bundle = home.path().join("bundle");
-    Run::of(
-        nvcf()
-            .args(["bundle", "-o"])
-            .arg(&bundle)
-            .args(["--chart-source", source]),
-    )
-    .expect_success();
-    for release in ["-openbao-server", "-cassandra", "-api-keys"] {
-        let script = std::fs::read_dir(&bundle)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.to_string_lossy().ends_with(release))
-            .unwrap()
-            .join("install.sh");
-        Run::of(
-            Command::new(script)
-                .env("HELM_BIN", tools::helm3())
-                .env("KUBECONFIG", env.kubeconfig())
-                .args(["--timeout", "180s"]),
-        )
-        .expect_success();
-    }
-}
-
-fn report(run: &Run) -> Value {
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:#?}"))
-}
-
-fn step_moves(plan: &Value) -> Vec<String> {
-    plan["path"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| s["releases"].as_array().unwrap().iter())
-        .map(|m| format!("{} {}->{}", m["release"], m["from"], m["to"]).replace('"', ""))
-        .collect()
-}
+use upgrade_support::{
+    NS, PODS, Stack, all_on, jsonpath, pod_revision, report, revisions, step_moves, update_revision,
+};
 
 #[test]
 fn upgrade_to_plans_refuses_checks_rotates_one_pod_at_a_time_and_resumes_after_sigkill() {
@@ -148,70 +25,11 @@ fn upgrade_to_plans_refuses_checks_rotates_one_pod_at_a_time_and_resumes_after_s
         return;
     };
     let env = Env::shared();
-    let home = Home::new();
-    persistent_volumes(env, &home);
-    let cfg = data("local.yaml");
-    let nvcf = || {
-        let mut cmd = home.command(bin("helm-nvcf"));
-        cmd.current_dir(home.path())
-            .env("HELM_BIN", tools::helm3())
-            .env("KUBECONFIG", env.kubeconfig())
-            .env("HELM_DATA_HOME", home.path().join("helm/data"))
-            .env("HELM_CONFIG_HOME", home.path().join("helm/config"))
-            .env("HELM_CACHE_HOME", home.path().join("helm/cache"))
-            .env("NVCF_STACK_CONFIG", &cfg)
-            .env("NVCF_TEST_REGISTRY_KEY", "registry-key-for-tests");
-        cmd
-    };
-    // Stack 0.7.0 (catalog: openbao-server 0.30.24, api-keys 1.5.0), then the pins (0.8.0).
-    let old: PathBuf = home.path().join("charts-0.7.0");
-    nvcf_e2e::upstream::at_versions(
-        &charts,
-        &old,
-        &[
-            ("helm-nvcf-openbao-server", "0.30.24"),
-            ("helm-nvcf-api-keys", "1.5.0"),
-        ],
-    );
-    let new: PathBuf = home.path().join("charts-0.8.0");
-    nvcf_e2e::upstream::at_versions(&charts, &new, &[]);
-    install(&home, env, &nvcf, &format!("dir:{}", old.display()));
-    let source = format!("dir:{}", new.display());
-    // The stand-ins differ only in their version; a real release also ships a new image.
-    // That new image, set as an operator's overlay would (server and injector agent alike,
-    // as the chart's version-skew guard demands), changes OpenBao's pod template.
-    let to = |extra: &[&str]| {
-        let mut cmd = nvcf();
-        cmd.args(["upgrade", "--to", "0.8.0", "--chart-source", &source])
-            .args([
-                "--set",
-                "openbao-server:openbao.server.image.tag=2.5.5-nv-1.3.2",
-                "--set",
-                "openbao-server:openbao.injector.agentImage.tag=2.5.5-nv-1.3.2",
-                "--ready-timeout",
-                "120s",
-                "--unseal-timeout",
-                "30s",
-                "-o",
-                "json",
-            ])
-            .args(extra);
-        cmd
-    };
-    let unsealing = Arc::new(AtomicBool::new(false));
-    auto_unseal(env, unsealing.clone());
-    for pod in PODS {
-        env.kubectl_run(&[
-            "wait",
-            "--for=condition=Ready",
-            "pod",
-            pod,
-            "-n",
-            NS,
-            "--timeout=120s",
-        ])
-        .unwrap();
-    }
+    let stack = Stack::install(env, &charts);
+    let nvcf = || stack.nvcf();
+    let source = stack.source.clone();
+    let to = |extra: &[&str]| stack.to(extra);
+    let unsealing = stack.unsealing.clone();
     // One pod sealed: the plan still shows, the pre-check stops the run.
     for pod in PODS {
         let sealed = if pod == "openbao-server-1" {
@@ -350,24 +168,6 @@ fn full_upgrade(env: &Env, to: &dyn Fn(&[&str]) -> Command, before: &str) -> Str
     assert_ne!(now, before);
     all_on(env, &now);
     now
-}
-
-/// Every OpenBao pod on `revision`, replaced one at a time, highest ordinal first.
-fn all_on(env: &Env, revision: &str) {
-    for pod in PODS {
-        assert_eq!(pod_revision(env, pod), revision, "{pod}");
-    }
-    let created: Vec<String> = [2, 1, 0]
-        .iter()
-        .map(|i| {
-            jsonpath(
-                env,
-                &["pod", &format!("openbao-server-{i}"), "-n", NS],
-                "{.metadata.creationTimestamp}",
-            )
-        })
-        .collect();
-    assert!(created.windows(2).all(|w| w[0] <= w[1]), "{created:?}");
 }
 
 /// The re-run after the SIGKILL: no step left, the unfinished rotation done first.

@@ -2,11 +2,12 @@
 //! `owner=helm`) through the API server in one request: status and revision without a
 //! helm process per release.
 
-use crate::base::error::Result;
+use crate::base::error::{Category, Error, Result};
 use crate::clients::kube::Objects;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::ListParams;
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 /// The helm release label we add, holding [`fingerprint`] of what was installed.
 pub const VALUES_LABEL: &str = "nvcf-values-sha";
@@ -72,4 +73,38 @@ pub async fn recorded_one(
             })
         })
         .max_by_key(|r| r.revision))
+}
+
+/// Waits while the release's latest revision is pending: a helm from an interrupted run
+/// finishes its work on its own (it is not killed with us), and we must not race it.
+pub async fn wait_not_pending(
+    client: &kube::Client,
+    namespace: &str,
+    release: &str,
+    timeout: Duration,
+) -> Result<Option<Recorded>> {
+    let started = Instant::now();
+    loop {
+        let now = recorded_one(client, namespace, release).await?;
+        match &now {
+            Some(r) if r.is_pending() => {
+                if started.elapsed() > timeout {
+                    return Err(Error::new(
+                        Category::HelmPendingUpgrade,
+                        format!(
+                            "release {release} in {namespace} has been {} (revision {}) for over {}s",
+                            r.status,
+                            r.revision,
+                            timeout.as_secs()
+                        ),
+                    )
+                    .hint(format!(
+                        "no helm is finishing it: `helm rollback {release} -n {namespace}` (or `helm uninstall` if it never deployed), then re-run"
+                    )));
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            _ => return Ok(now),
+        }
+    }
 }

@@ -1,9 +1,10 @@
 //! The install lock: a `coordination.k8s.io` Lease that one `up` holds while it changes a
 //! control plane, so a second one stops at once and says who is working.
 //!
-//! The holder is `user@host pid=N`. A holder that stopped renewing loses the lock when the
-//! lease expires; a holder on this host whose process is gone loses it at once, so a re-run
-//! after Ctrl-C or a kill does not wait out the expiry.
+//! The holder is `user@host pid=N`. A holder interrupted by Ctrl-C or SIGTERM deletes it
+//! on the way out. A holder that stopped renewing loses the lock when the lease expires; a
+//! holder on this host whose process is gone loses it at once, so a re-run after a kill
+//! does not wait out the expiry.
 
 use crate::base::error::{Category, Error, ExitCode, Result};
 use crate::clients::kube::from_kube;
@@ -101,6 +102,8 @@ pub struct InstallLock {
     identity: String,
     lost: Arc<AtomicBool>,
     renewer: tokio::task::JoinHandle<()>,
+    /// Deletes the lease if the run is interrupted (Ctrl-C) before [`InstallLock::release`].
+    on_cancel: crate::base::on_cancel::Registered,
     /// Set when a stale holder was replaced: worth telling the user.
     pub took_over: Option<String>,
 }
@@ -169,12 +172,19 @@ impl InstallLock {
             identity.clone(),
             lost.clone(),
         ));
+        let on_cancel = {
+            let (api, name, identity) = (api.clone(), name.to_owned(), identity.clone());
+            crate::base::on_cancel::register(async move {
+                let _ = delete_if_ours(&api, &name, &identity).await;
+            })
+        };
         Ok(InstallLock {
             api,
             name: name.to_owned(),
             identity,
             lost,
             renewer,
+            on_cancel,
             took_over,
         })
     }
@@ -198,23 +208,24 @@ impl InstallLock {
     /// Stops renewing and deletes the lease, if it is still ours.
     pub async fn release(self) -> Result<()> {
         self.renewer.abort();
-        let doing = format!("release lease {NAMESPACE}/{}", self.name);
-        let Some(lease) = self
-            .api
-            .get_opt(&self.name)
-            .await
-            .map_err(|e| from_kube(e, &doing))?
-        else {
-            return Ok(());
-        };
-        if holder_of(&lease) != Some(self.identity.as_str()) {
-            return Ok(());
-        }
-        match self.api.delete(&self.name, &DeleteParams::default()).await {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-            Err(e) => Err(from_kube(e, &doing)),
-        }
+        self.on_cancel.disarm();
+        delete_if_ours(&self.api, &self.name, &self.identity).await
+    }
+}
+
+/// Deletes lease `name` if `identity` still holds it.
+async fn delete_if_ours(api: &Api<Lease>, name: &str, identity: &str) -> Result<()> {
+    let doing = format!("release lease {NAMESPACE}/{name}");
+    let Some(lease) = api.get_opt(name).await.map_err(|e| from_kube(e, &doing))? else {
+        return Ok(());
+    };
+    if holder_of(&lease) != Some(identity) {
+        return Ok(());
+    }
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(from_kube(e, &doing)),
     }
 }
 

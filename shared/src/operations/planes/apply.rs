@@ -145,9 +145,13 @@ impl ReleaseJob {
         let r = &self.release;
         let mut recorded = self.recorded.clone();
         if recorded.as_ref().is_some_and(Recorded::is_pending) {
-            recorded =
-                releases::wait_not_pending(&self.client, &self.namespace, &r.name, self.timeout)
-                    .await?;
+            recorded = crate::clients::helm::storage::wait_not_pending(
+                &self.client,
+                &self.namespace,
+                &r.name,
+                self.timeout,
+            )
+            .await?;
         }
         let fingerprint = releases::planned_fingerprint(r, &self.chart, &self.values);
         let current = recorded.as_ref().is_some_and(|rec| {

@@ -12,7 +12,7 @@ mod gates;
 pub mod install;
 pub mod plan;
 mod progress;
-mod releases;
+pub(crate) mod releases;
 pub mod repair;
 pub mod repair_then_up;
 pub mod run;

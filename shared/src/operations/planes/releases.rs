@@ -1,11 +1,8 @@
 //! The values fingerprint that lets a re-run skip a release that is already deployed as
-//! planned, and the wait for a release another helm is still working on.
+//! planned.
 
-use crate::base::error::{Category, Error, Result};
-use crate::clients::helm::storage::{Recorded, recorded_one};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::time::{Duration, Instant};
 
 /// Chart, version and values: equal fingerprints mean `helm upgrade` would change nothing.
 /// The fingerprint of a planned release: its chart, the version helm installs (a chart
@@ -35,40 +32,6 @@ pub fn fingerprint(chart: &str, version: &str, values: &Value) -> String {
     let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
     // A label value holds at most 63 characters.
     hex[..40].to_owned()
-}
-
-/// Waits while the release's latest revision is pending: a helm from an interrupted run
-/// finishes its work on its own (it is not killed with us), and we must not race it.
-pub async fn wait_not_pending(
-    client: &kube::Client,
-    namespace: &str,
-    release: &str,
-    timeout: Duration,
-) -> Result<Option<Recorded>> {
-    let started = Instant::now();
-    loop {
-        let now = recorded_one(client, namespace, release).await?;
-        match &now {
-            Some(r) if r.is_pending() => {
-                if started.elapsed() > timeout {
-                    return Err(Error::new(
-                        Category::HelmPendingUpgrade,
-                        format!(
-                            "release {release} in {namespace} has been {} (revision {}) for over {}s",
-                            r.status,
-                            r.revision,
-                            timeout.as_secs()
-                        ),
-                    )
-                    .hint(format!(
-                        "no helm is finishing it: `helm rollback {release} -n {namespace}` (or `helm uninstall` if it never deployed), then re-run"
-                    )));
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            _ => return Ok(now),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 use super::gates::{JobState, job_state, kept_jobs};
 use crate::base::error::Result;
+use crate::base::events::{Emitter, Event, PhaseProgress, Ts};
 use crate::base::output::Report;
 use crate::clients::helm::Helm;
 use crate::clients::helm::storage::{Recorded, recorded};
@@ -213,6 +214,15 @@ fn judge_state(
                 None,
             ));
         }
+        // A `helm uninstall` cut off: an upgrade refuses it ("has no deployed releases"),
+        // the uninstall run again finishes it.
+        "uninstalling" => {
+            return Some((
+                format!("its uninstall was cut off (uninstalling, revision {at})"),
+                Action::Reinstall,
+                None,
+            ));
+        }
         "pending-upgrade" | "pending-rollback" => {
             return Some((
                 format!(
@@ -313,15 +323,37 @@ pub async fn diagnose(
     })
 }
 
+/// The wire name of the step events [`clear`] emits (`phase_progress`, `phaseNum` 0: the
+/// repair runs before `up`'s eight phases).
+pub const STEP_PHASE: &str = "repair";
+
 /// Runs each finding's first step, in install order. Every step is safe to repeat, so a
-/// repair cut off part-way converges when run again.
+/// repair cut off part-way converges when run again. Each step boundary is a
+/// `phase_progress` event on `events`: `resource` names the finding's action and release,
+/// `done` counts the steps finished (0 before the first).
 pub async fn clear(
     plan: &RepairPlan,
     client: &kube::Client,
     helm: &Helm,
     timeout: &str,
+    events: Option<&Emitter>,
 ) -> Result<()> {
-    for f in &plan.findings {
+    let total = u32::try_from(plan.findings.len()).unwrap_or(u32::MAX);
+    let step = |f: &Finding, done: usize| {
+        if let Some(events) = events {
+            events.emit(Event::PhaseProgress(PhaseProgress {
+                ts: Ts::now(),
+                phase_num: 0,
+                phase: STEP_PHASE.into(),
+                resource: format!("{} {}", action_name(f.action), f.release),
+                done: u32::try_from(done).unwrap_or(u32::MAX),
+                total,
+                context: None,
+            }));
+        }
+    };
+    for (i, f) in plan.findings.iter().enumerate() {
+        step(f, i);
         match f.action {
             Action::Reinstall => {
                 helm.uninstall_without_hooks(&f.release, &f.namespace, timeout)
@@ -343,8 +375,17 @@ pub async fn clear(
             }
             Action::Upgrade | Action::Install | Action::ByHand => {}
         }
+        step(f, i + 1);
     }
     Ok(())
+}
+
+/// The action's wire name, as the plan's JSON spells it.
+fn action_name(action: Action) -> String {
+    serde_json::to_value(action)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -394,6 +435,10 @@ mod tests {
         );
         assert_eq!(
             action(notary, rec("pending-install", 1), &none),
+            Some(Action::Reinstall)
+        );
+        assert_eq!(
+            action(notary, rec("uninstalling", 2), &none),
             Some(Action::Reinstall)
         );
 

@@ -7,6 +7,7 @@ use super::run::PlaneTarget;
 use super::{targets, up};
 use crate::base::confirm::confirm;
 use crate::base::error::{Category, Error, Result};
+use crate::base::events::Emitter;
 use crate::base::output::{OutputFormat, render, write_out};
 use crate::model::stack::catalog::{Catalog, Plane};
 use crate::operations::reach::Reach;
@@ -59,8 +60,10 @@ pub async fn repair_then_up(
         req.yes,
         reach.env,
     )?;
+    let events = reach.run.events();
     clear(
         &plan,
+        &events,
         [
             (Some(&control), Plane::Control),
             (compute.as_ref(), Plane::Compute),
@@ -118,6 +121,7 @@ fn refuse_what_needs_a_person(
 /// Each plane's findings cleared on its cluster; on one cluster, all of them there.
 async fn clear(
     plan: &RepairPlan,
+    events: &Emitter,
     sides: [(Option<&PlaneTarget>, Plane); 2],
     split: bool,
 ) -> Result<()> {
@@ -132,7 +136,7 @@ async fn clear(
                 .collect(),
             ..plan.clone()
         };
-        repair::clear(&mine, &target.client, &target.helm, "5m").await?;
+        repair::clear(&mine, &target.client, &target.helm, "5m", Some(events)).await?;
         if !split {
             break;
         }

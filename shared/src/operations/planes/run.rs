@@ -211,7 +211,8 @@ fn need<'a>(target: Option<&'a PlaneTarget>, plane: &str) -> Result<&'a PlaneTar
 }
 
 /// Runs the request's phases. The lock is taken after preflight and released at the end,
-/// however the run ends (an interrupt leaves it to expire or to be taken over).
+/// however the run ends (Ctrl-C releases it on the way out; a kill leaves it to expire or
+/// to be taken over).
 pub async fn run(req: Request<'_>, events: Arc<Emitter>) -> Result<UpReport> {
     let started = Instant::now();
     let mut progress = Progress::new(events.clone());

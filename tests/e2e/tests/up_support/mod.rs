@@ -85,31 +85,7 @@ pub fn events(stderr: &str) -> Vec<Value> {
         .collect()
 }
 
-/// `release -> status` of every helm release on the cluster, from helm's own records.
-pub fn helm_releases(env: &Env) -> std::collections::BTreeMap<String, String> {
-    let out = env
-        .kubectl_run(&[
-            "get",
-            "secrets",
-            "-A",
-            "-l",
-            "owner=helm",
-            "-o",
-            "jsonpath={range .items[*]}{.metadata.labels.name} {.metadata.labels.version} {.metadata.labels.status}{\"\\n\"}{end}",
-        ])
-        .unwrap();
-    let mut latest: std::collections::BTreeMap<String, (u32, String)> = Default::default();
-    for line in out.lines() {
-        let parts: Vec<&str> = line.split_whitespace().collect();
-        if let [name, version, status] = parts[..] {
-            let v: u32 = version.parse().unwrap_or(0);
-            if latest.get(name).is_none_or(|(w, _)| *w < v) {
-                latest.insert(name.to_owned(), (v, status.to_owned()));
-            }
-        }
-    }
-    latest.into_iter().map(|(k, (_, s))| (k, s)).collect()
-}
+pub use nvcf_e2e::helm_storage::latest_statuses as helm_releases;
 
 /// Kubeconfig text of `env` with its names made unique (`name`), so two testenvs merge.
 pub fn renamed_kubeconfig(env: &Env, name: &str, dir: &Path) -> PathBuf {

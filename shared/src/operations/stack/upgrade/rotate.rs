@@ -113,13 +113,14 @@ pub async fn outdated(client: &kube::Client, ns: &str, name: &str) -> Result<Opt
 }
 
 /// Rotates every outdated pod of `w` in `ns`; the pods rotated, in order. `note` hears
-/// each step.
+/// each step; `rotated` hears each pod once it is back (a step boundary).
 pub async fn rotate(
     client: &kube::Client,
     ns: &str,
     w: &Workload,
     waits: Waits,
     note: &(dyn Fn(&str) + Sync),
+    rotated_one: &(dyn Fn(&str) + Sync),
 ) -> Result<Vec<String>> {
     let mut rotated = Vec::new();
     loop {
@@ -140,6 +141,7 @@ pub async fn rotate(
         if w.health == "openbaoUnsealed" {
             wait_pod_unsealed(client, ns, &w.name, pod, waits.unseal).await?;
         }
+        rotated_one(pod);
         rotated.push(pod.clone());
     }
 }

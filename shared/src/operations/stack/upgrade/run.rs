@@ -17,6 +17,7 @@ use crate::model::stack::catalog::Catalog;
 use crate::model::stack::inputs::Inputs;
 use serde::Serialize;
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 pub struct ToRequest<'a> {
     pub inputs: &'a Inputs,
@@ -69,6 +70,9 @@ pub async fn run(
     req: &ToRequest<'_>,
     env: &dyn EnvLookup,
 ) -> Result<ToReport> {
+    if !req.dry_run {
+        settle_pending(client, req.waits.ready).await?;
+    }
     let plan = plan::gather(helm, client, req.inputs, req.target).await?;
     let mut report = ToReport {
         outcome: "planned".into(),
@@ -95,6 +99,31 @@ pub async fn run(
     phases.finish(true);
     report.outcome = "upgraded".into();
     Ok(report)
+}
+
+/// A run cut off mid `helm upgrade` leaves that helm running to the end (upgrades are
+/// detached, so an interrupt never tears one): a re-run lets it finish, up to `within`,
+/// before it plans, instead of stopping at the pre-check on a release still pending. One
+/// still pending after that (its helm is gone) is for the pre-check to name.
+async fn settle_pending(client: &kube::Client, within: std::time::Duration) -> Result<()> {
+    let catalog = Catalog::embedded();
+    let all = crate::clients::helm::storage::recorded(client).await?;
+    for ((ns, name), rec) in &all {
+        if !rec.is_pending() || catalog.require(name).is_err() {
+            continue;
+        }
+        note(&format!(
+            "waiting for helm to finish {name} -n {ns} ({}, revision {})",
+            rec.status, rec.revision
+        ));
+        match crate::clients::helm::storage::wait_not_pending(client, ns, name, within).await {
+            Err(e) if e.category() != crate::base::error::Category::HelmPendingUpgrade => {
+                return Err(e);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Pre-checks, each unfinished rotation, then one phase per release upgrade of each step:
@@ -129,7 +158,7 @@ async fn execute(
         let phase = format!("rotate-{release}");
         phases.start(&phase);
         let from = report.rotated.len();
-        let done = rotate_release(client, req, &release, report).await;
+        let done = rotate_release(client, req, &release, report, phases).await;
         phase_end(phases, done)?;
         settled(report, &phase, from, None);
     }
@@ -166,7 +195,9 @@ async fn execute(
                     return Err(resume_hint(err));
                 }
                 report.changes.push(change);
-                rotate_release(client, req, &mv.release, report).await
+                // A step boundary: the release is upgraded, its pods not yet rotated.
+                phases.progress(&format!("release/{}", mv.release), 1, 1);
+                rotate_release(client, req, &mv.release, report, phases).await
             }
             .await;
             phase_end(phases, done)?;
@@ -217,12 +248,14 @@ fn phase_end(phases: &Phases<'_>, done: Result<()>) -> Result<()> {
     }
 }
 
-/// Rotates `release`'s OnDelete StatefulSets, then checks its workloads again.
+/// Rotates `release`'s OnDelete StatefulSets, then checks its workloads again. Each pod
+/// back is a step boundary: `phase_progress` with `resource` `pod/NAMESPACE/POD`.
 async fn rotate_release(
     client: &kube::Client,
     req: &ToRequest<'_>,
     release: &str,
     report: &mut ToReport,
+    phases: &Phases<'_>,
 ) -> Result<()> {
     let catalog = Catalog::embedded();
     let r = catalog.require(release)?;
@@ -236,9 +269,21 @@ async fn rotate_release(
         return Ok(());
     }
     for w in rotated {
-        let pods = rotate::rotate(client, &ns, w, req.waits, &|line| {
-            note(&format!("  {line}"))
-        })
+        let total = rotate::outdated(client, &ns, &w.name)
+            .await?
+            .map_or(0, |o| u32::try_from(o.pods.len()).unwrap_or(u32::MAX));
+        let done = AtomicU32::new(0);
+        let pods = rotate::rotate(
+            client,
+            &ns,
+            w,
+            req.waits,
+            &|line| note(&format!("  {line}")),
+            &|pod| {
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                phases.progress(&format!("pod/{ns}/{pod}"), n, total.max(n));
+            },
+        )
         .await
         .map_err(resume_hint)?;
         report
