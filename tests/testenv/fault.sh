@@ -163,6 +163,10 @@ EOF
   [[ "$code" == 429 ]] || die "API Priority and Fairness did not start rejecting (last answer $code)"
   echo throttling
   hold
+  # The EXIT trap runs after this function returns, when `holder` (a local) is gone: a fault
+  # that ends by its own time must stop its holders here, or they outlive it and keep the
+  # caller's output pipe open.
+  kill "${holder[@]}" 2>/dev/null || true
 }
 
 slow_proxy() {
