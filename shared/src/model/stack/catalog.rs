@@ -265,6 +265,19 @@ impl Catalog {
         })
     }
 
+    /// The releases `config` enables, in install order, each with its namespace there.
+    pub fn enabled_in_order(&self, config: &Value) -> Result<Vec<(&Release, String)>> {
+        let enabled: Vec<&Release> = self
+            .releases
+            .iter()
+            .filter(|r| r.enabled_in(config))
+            .collect();
+        Ok(install_order(&enabled)?
+            .into_iter()
+            .map(|r| (r, r.namespace_in(config)))
+            .collect())
+    }
+
     pub fn release(&self, name: &str) -> Option<&Release> {
         self.releases.iter().find(|r| r.name == name)
     }

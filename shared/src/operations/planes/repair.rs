@@ -11,7 +11,7 @@ use crate::base::events::{Emitter, Event, PhaseProgress, Ts};
 use crate::base::output::Report;
 use crate::clients::helm::Helm;
 use crate::clients::helm::storage::{Recorded, recorded};
-use crate::model::stack::catalog::{Catalog, Plane, Release, install_order};
+use crate::model::stack::catalog::{Catalog, Plane, Release};
 use crate::model::stack::config::StackConfig;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -138,16 +138,7 @@ pub fn stack_releases<'c>(
     catalog: &'c Catalog,
     config: &StackConfig,
 ) -> Result<Vec<(&'c Release, String)>> {
-    let cfg = config.as_value();
-    let enabled: Vec<&Release> = catalog
-        .releases
-        .iter()
-        .filter(|r| r.enabled_in(&cfg))
-        .collect();
-    Ok(install_order(&enabled)?
-        .into_iter()
-        .map(|r| (r, r.namespace_in(&cfg)))
-        .collect())
+    catalog.enabled_in_order(&config.as_value())
 }
 
 /// An install hook object that outlives the install (a delete policy with neither

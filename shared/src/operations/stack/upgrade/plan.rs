@@ -10,7 +10,7 @@ use crate::base::error::Result;
 use crate::base::output::{Report, column_table};
 use crate::base::plan::Plan;
 use crate::clients::helm::Helm;
-use crate::model::stack::catalog::{Catalog, Release, install_order};
+use crate::model::stack::catalog::{Catalog, Release};
 use crate::model::stack::inputs::Inputs;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -66,7 +66,7 @@ pub async fn gather(
 ) -> Result<UpgradePlan> {
     let catalog = Catalog::embedded();
     let target = path::require_version(catalog, target)?.to_owned();
-    let releases = stack_releases(catalog, inputs)?;
+    let releases = catalog.enabled_in_order(&inputs.config.as_value())?;
     let (current, not_installed) = installed(helm, &releases).await?;
     let versions: BTreeMap<String, String> = current
         .iter()
@@ -92,20 +92,6 @@ pub async fn gather(
 /// pending: a failed upgrade records the new version, and must not read as finished.
 pub(super) fn nothing_to_do(current: &[Current], steps: &[Stop], rotations: &[Rotation]) -> bool {
     steps.is_empty() && rotations.is_empty() && current.iter().all(|c| c.status == "deployed")
-}
-
-/// The enabled releases of the stack config in install order, each with its namespace.
-fn stack_releases<'c>(catalog: &'c Catalog, inputs: &Inputs) -> Result<Vec<(&'c Release, String)>> {
-    let cfg = inputs.config.as_value();
-    let enabled: Vec<&Release> = catalog
-        .releases
-        .iter()
-        .filter(|r| r.enabled_in(&cfg))
-        .collect();
-    Ok(install_order(&enabled)?
-        .into_iter()
-        .map(|r| (r, r.namespace_in(&cfg)))
-        .collect())
 }
 
 /// The enabled releases helm has a record of (any status), and those it has none of.
